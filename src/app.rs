@@ -1,0 +1,288 @@
+//! Apps: their names, their directories and settings, and the lock that serializes changes to one app.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::hook;
+use crate::launch::LauncherKind;
+use crate::release::Store;
+use crate::root::{self, Root};
+use crate::size::Size;
+
+const MAX_NAME_LEN: usize = 30;
+
+/// A valid app name: a lowercase letter, then lowercase letters, digits or dashes; at most 30.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppName(String);
+
+impl FromStr for AppName {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<AppName> {
+        let bad = |reason| Error::BadAppName {
+            name: crate::output::escape(name).into_owned(),
+            reason,
+        };
+        let Some(first) = name.chars().next() else {
+            return Err(bad("it is empty"));
+        };
+        if name.len() > MAX_NAME_LEN {
+            return Err(bad("it is longer than 30 characters"));
+        }
+        if !first.is_ascii_lowercase() {
+            return Err(bad("it must start with a lowercase letter"));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(bad("only lowercase letters, digits and dashes are allowed"));
+        }
+        Ok(AppName(name.to_owned()))
+    }
+}
+
+impl AppName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Per-app settings from `apps/NAME/app.yaml`; every field is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppSettings {
+    /// The branch whose pushes deploy; default `main`, else `master`.
+    pub deploy_branch: Option<String>,
+    /// Shown after `Launching... done, vN`.
+    pub url: Option<String>,
+    /// Overrides the root's `max_slug_size` for this app.
+    pub max_slug_size: Option<Size>,
+    /// How releases are started.
+    pub launcher: LauncherKind,
+}
+
+/// An existing app.
+#[derive(Debug)]
+pub struct App {
+    /// Its name.
+    pub name: AppName,
+    dir: PathBuf,
+    /// Settings read from `app.yaml`.
+    pub settings: AppSettings,
+}
+
+/// Holds `apps/NAME/lock` (flock) until dropped; every change to an app happens under it.
+#[derive(Debug)]
+pub struct AppLock {
+    _file: File,
+}
+
+impl App {
+    /// Opens the app `name` in `root`.
+    pub fn open(root: &Root, name: &AppName) -> Result<App> {
+        let dir = root.apps_dir().join(name.as_str());
+        if !dir.join("app.yaml").is_file() {
+            return Err(Error::UnknownApp {
+                name: name.to_string(),
+            });
+        }
+        let settings = root::read_yaml(&dir.join("app.yaml"))?.unwrap_or_default();
+        Ok(App {
+            name: name.clone(),
+            dir,
+            settings,
+        })
+    }
+
+    /// `apps/NAME`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The app's bare git repository.
+    pub fn repo_dir(&self) -> PathBuf {
+        self.dir.join("repo.git")
+    }
+
+    /// Where build and launch output is kept.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+
+    /// The app's release store.
+    pub fn store(&self) -> Store {
+        Store::new(self.dir.join("releases"), self.dir.join("current"))
+    }
+
+    /// The largest slug this app may deploy.
+    pub fn max_slug_size(&self, root: &Root) -> Size {
+        self.settings
+            .max_slug_size
+            .unwrap_or(root.settings.max_slug_size)
+    }
+
+    /// The branch whose pushes deploy: `deploy_branch`, else `main`, else `master` if only it exists.
+    pub fn deploy_branch(&self, repo: &git2::Repository) -> String {
+        if let Some(branch) = &self.settings.deploy_branch {
+            return branch.clone();
+        }
+        let has = |b: &str| repo.find_reference(&format!("refs/heads/{b}")).is_ok();
+        if !has("main") && has("master") {
+            "master".into()
+        } else {
+            "main".into()
+        }
+    }
+
+    /// Waits for and takes the app lock.
+    pub fn lock(&self) -> Result<AppLock> {
+        let file = self.open_lock_file()?;
+        file.lock().map_err(Error::io("lock", self.lock_path()))?;
+        Ok(AppLock { _file: file })
+    }
+
+    /// Takes the app lock if nobody holds it.
+    pub fn try_lock(&self) -> Result<Option<AppLock>> {
+        let file = self.open_lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(AppLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", self.lock_path())(e)),
+        }
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+
+    fn open_lock_file(&self) -> Result<File> {
+        let path = self.lock_path();
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))
+    }
+}
+
+/// What `apps:create` made.
+#[derive(Debug)]
+pub struct Created {
+    /// The new app.
+    pub app: App,
+    /// The URL to add as a git remote.
+    pub git_url: PathBuf,
+}
+
+/// Creates an app: its bare repository with the hook shim, settings and release store.
+///
+/// `exe` is the slipway binary the shim will run, by absolute path.
+pub fn create(root: &Root, name: &AppName, exe: &Path) -> Result<Created> {
+    let apps = root.apps_dir();
+    let _guard = lock_apps(root)?;
+    let dir = apps.join(name.as_str());
+    if dir.exists() {
+        return Err(Error::AppExists {
+            name: name.to_string(),
+        });
+    }
+    let stage = apps.join(format!(".new-{name}"));
+    if stage.exists() {
+        // Left by a create that was killed; we hold the apps lock, so nobody is using it.
+        fs::remove_dir_all(&stage).map_err(Error::io("remove", &stage))?;
+    }
+    let built = populate(&stage, root, name, exe);
+    if let Err(e) = built {
+        let _ = fs::remove_dir_all(&stage);
+        return Err(e);
+    }
+    fs::rename(&stage, &dir).map_err(Error::io("create", &dir))?;
+    fsutil::sync_dir(&apps).map_err(Error::io("sync", &apps))?;
+    let app = App::open(root, name)?;
+    let git_url = app.repo_dir();
+    Ok(Created { app, git_url })
+}
+
+fn populate(stage: &Path, root: &Root, name: &AppName, exe: &Path) -> Result<()> {
+    for sub in ["releases", "logs"] {
+        let path = stage.join(sub);
+        fs::create_dir_all(&path).map_err(Error::io("create", &path))?;
+    }
+    let repo_dir = stage.join("repo.git");
+    let mut opts = git2::RepositoryInitOptions::new();
+    opts.bare(true).initial_head("main").no_reinit(true);
+    git2::Repository::init_opts(&repo_dir, &opts)
+        .map_err(Error::git(format!("init {}", repo_dir.display())))?;
+    // The shim names the final location, not the staging directory.
+    hook::install_shim(&repo_dir, exe, root.dir(), name)?;
+    let settings = stage.join("app.yaml");
+    fs::write(&settings, default_settings(name)).map_err(Error::io("write", &settings))?;
+    Ok(())
+}
+
+fn default_settings(name: &AppName) -> String {
+    format!(
+        "# Settings for the app '{name}'. Every key is optional; uncomment to change a default.\n\
+         # deploy_branch: main      # the branch whose pushes deploy (default: main, else master)\n\
+         # url: https://{name}.example.com/   # printed after \"Launching... done\"\n\
+         # max_slug_size: 500MB     # the largest compressed slug a deploy may make\n\
+         # launcher: none           # how releases are started\n"
+    )
+}
+
+/// Deletes an app: its repository, releases and logs. Slugs stay until `slugs:gc`.
+pub fn destroy(root: &Root, name: &AppName) -> Result<()> {
+    let app = App::open(root, name)?;
+    let _guard = lock_apps(root)?;
+    let _lock = app.lock()?;
+    let apps = root.apps_dir();
+    let doomed = apps.join(format!(".destroyed-{name}-{}", std::process::id()));
+    // Rename first, so the app disappears at once even if removal is interrupted.
+    fs::rename(app.dir(), &doomed).map_err(Error::io("remove", app.dir()))?;
+    fsutil::sync_dir(&apps).map_err(Error::io("sync", &apps))?;
+    fs::remove_dir_all(&doomed).map_err(Error::io("remove", &doomed))
+}
+
+/// The names of every app, sorted.
+pub fn list(root: &Root) -> Result<Vec<AppName>> {
+    let apps = root.apps_dir();
+    let mut names = Vec::new();
+    for entry in fs::read_dir(&apps).map_err(Error::io("read", &apps))? {
+        let entry = entry.map_err(Error::io("read", &apps))?;
+        let Some(name) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        if entry.path().join("app.yaml").is_file() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn lock_apps(root: &Root) -> Result<File> {
+    let path = root.apps_dir().join(".lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(Error::io("open", &path))?;
+    file.lock().map_err(Error::io("lock", &path))?;
+    Ok(file)
+}

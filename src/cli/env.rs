@@ -1,0 +1,106 @@
+//! What every command knows about where and as whom it runs: root, user, clock, binary.
+//!
+//! Environment variables are read here and nowhere deeper.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::app::{App, AppName};
+use crate::clock::Clock;
+use crate::deploy::Context;
+use crate::root::{self, Root};
+
+/// Options every command takes.
+#[derive(Args)]
+pub struct GlobalArgs {
+    /// The slipway root [default: /var/lib/slipway as root, else ~/.local/share/slipway]
+    #[arg(long, global = true, env = "SLIPWAY_ROOT", value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// Which app a command is about: `-a APP`, else `SLIPWAY_APP`.
+#[derive(Args)]
+pub struct AppArg {
+    /// The app
+    #[arg(short = 'a', long = "app", env = "SLIPWAY_APP", value_name = "APP")]
+    pub app: String,
+}
+
+/// The resolved settings of this invocation.
+pub struct Env {
+    /// The root directory (may not be initialized yet).
+    pub root_dir: PathBuf,
+    /// Who is acting: `SLIPWAY_USER`, else the OS user.
+    pub user: String,
+    /// Now, or `SLIPWAY_NOW`.
+    pub clock: Clock,
+}
+
+impl Env {
+    pub(super) fn from_args(args: GlobalArgs) -> anyhow::Result<Env> {
+        let fixed = std::env::var("SLIPWAY_NOW").ok();
+        let clock = Clock::new(fixed.as_deref()).map_err(anyhow::Error::msg)?;
+        let user = std::env::var("SLIPWAY_USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(os_user)
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(Env {
+            root_dir: args.root.unwrap_or_else(root::default_dir),
+            user,
+            clock,
+        })
+    }
+
+    /// Opens the root, which must have been initialized.
+    pub fn root(&self) -> crate::Result<Root> {
+        Root::open(&self.root_dir)
+    }
+
+    /// The deploy context (who and when) for `root`.
+    pub fn context<'a>(&'a self, root: &'a Root) -> Context<'a> {
+        Context {
+            root,
+            user: self.user.clone(),
+            clock: &self.clock,
+        }
+    }
+
+    /// Opens the app named by `arg` in this root.
+    pub fn app(&self, root: &Root, arg: &str) -> crate::Result<App> {
+        let name: AppName = arg.parse()?;
+        App::open(root, &name)
+    }
+}
+
+/// The absolute path of this binary, for hook shims.
+pub fn current_exe() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the slipway binary's path")?;
+    Ok(exe.canonicalize().unwrap_or(exe))
+}
+
+/// The name of the effective OS user.
+#[allow(unsafe_code)]
+fn os_user() -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: passwd is plain old data; getpwuid_r writes into it and `buf`,
+    // both live for the call; `result` is either null or points at `pwd`.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        );
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return std::env::var("USER").ok();
+        }
+        let name = std::ffi::CStr::from_ptr(pwd.pw_name);
+        Some(name.to_string_lossy().into_owned())
+    }
+}

@@ -1,0 +1,94 @@
+//! The command line: one file per command group, each turning arguments into one library call.
+
+mod apps;
+mod env;
+mod hook;
+mod quickstart;
+mod releases;
+mod slugs;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use self::env::Env;
+
+/// slipway: git push to deploy, on your own server.
+#[derive(Parser)]
+#[command(name = "slipway", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    env: env::GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a slipway root (idempotent)
+    Init,
+    /// List apps
+    Apps(apps::ListArgs),
+    /// Create an app and its git repository
+    #[command(name = "apps:create")]
+    AppsCreate(apps::CreateArgs),
+    /// Delete an app, its repository and its releases
+    #[command(name = "apps:destroy")]
+    AppsDestroy(apps::DestroyArgs),
+    /// List an app's releases, newest first
+    Releases(releases::ListArgs),
+    /// Compile a commit of any repository into a slug file
+    #[command(name = "slugs:compile")]
+    SlugsCompile(slugs::CompileArgs),
+    /// Run by the git hook shim (reads git's ref updates on stdin)
+    #[command(hide = true)]
+    Hook(hook::HookArgs),
+    /// Create a demo root, app and pushes, and show the releases
+    Quickstart(quickstart::Args),
+}
+
+/// A failure that was already shown to the user in full; only the exit code is left to give.
+#[derive(Debug, thiserror::Error)]
+#[error("failed")]
+pub struct Reported;
+
+/// Runs the command line and returns the process exit code (0 ok, 1 failed, 2 bad usage).
+pub fn main() -> ExitCode {
+    crate::slug::limit_libgit2_memory();
+    let cli = Cli::parse();
+    let result = env::Env::from_args(cli.env).and_then(|env| run(&env, cli.command));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.downcast_ref::<Reported>().is_none() && !is_broken_pipe(&e) {
+                eprintln!("error: {e:#}");
+                if let Some(help) = e.downcast_ref::<crate::Error>().and_then(crate::Error::help) {
+                    eprintln!("help: {help}");
+                }
+            }
+            if is_broken_pipe(&e) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn run(env: &Env, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Init => apps::init(env),
+        Command::Apps(args) => apps::list(env, args),
+        Command::AppsCreate(args) => apps::create(env, args),
+        Command::AppsDestroy(args) => apps::destroy(env, args),
+        Command::Releases(args) => releases::list(env, args),
+        Command::SlugsCompile(args) => slugs::compile(env, args),
+        Command::Hook(args) => hook::run(env, args),
+        Command::Quickstart(args) => quickstart::run(env, args),
+    }
+}

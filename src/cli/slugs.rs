@@ -1,0 +1,34 @@
+//! `slugs:compile`: a slug from any repository, no root needed (for admins and benchmarks).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::env::Env;
+use crate::output::{self, Sideband};
+use crate::root::DEFAULT_MAX_SLUG_SIZE;
+use crate::size::Size;
+use crate::slug;
+
+#[derive(Args)]
+pub struct CompileArgs {
+    /// The commit to compile (a sha, branch or tag)
+    rev: String,
+    /// The repository (bare or not)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    git_dir: PathBuf,
+    /// Where to write the .tar.gz
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// Refuse to write a slug larger than this
+    #[arg(long, value_name = "SIZE", default_value_t = DEFAULT_MAX_SLUG_SIZE.bytes().to_string())]
+    max_size: String,
+}
+
+pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
+    let max: Size = args.max_size.parse().map_err(anyhow::Error::msg)?;
+    let mut progress = Sideband::new(std::io::stderr());
+    let slug = slug::compile_to_file(&args.git_dir, &args.rev, &args.output, max, &mut progress)?;
+    output::print(&format!("{} {} {}\n", slug.sha256, slug.size, args.output.display()))?;
+    Ok(())
+}

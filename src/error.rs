@@ -1,0 +1,130 @@
+//! The errors slipway reports: each names what failed and the value it failed on.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::size::Size;
+
+/// Anything a slipway command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} is not a slipway root", root.display())]
+    NotARoot { root: PathBuf },
+
+    #[error("invalid app name '{name}': {reason}")]
+    BadAppName { name: String, reason: &'static str },
+
+    #[error("no app named '{name}'")]
+    UnknownApp { name: String },
+
+    #[error("app '{name}' already exists")]
+    AppExists { name: String },
+
+    #[error("refusing to destroy '{name}' without --confirm {name}")]
+    NotConfirmed { name: String },
+
+    #[error("app '{app}' has no release v{version}")]
+    NoRelease { app: String, version: u32 },
+
+    #[error("'{text}' is not a release version (expected something like v12)")]
+    BadVersion { text: String },
+
+    #[error("release record {} is corrupt: {reason}", path.display())]
+    CorruptRecord { path: PathBuf, reason: String },
+
+    #[error("settings file {} is invalid: {reason}", path.display())]
+    Settings { path: PathBuf, reason: String },
+
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error("git: {action}: {}", source.message())]
+    Git {
+        action: String,
+        source: git2::Error,
+    },
+
+    #[error("malformed hook input on line {line}: '{text}' ({reason})")]
+    HookInput {
+        line: usize,
+        text: String,
+        reason: &'static str,
+    },
+
+    #[error("'{rev}' does not name a commit in {}", repo.display())]
+    UnknownRevision { rev: String, repo: PathBuf },
+
+    #[error("compiled slug is larger than the {max} limit")]
+    SlugTooLarge { max: Size },
+
+    #[error("tree entry '{path}' cannot go in a slug: {reason}")]
+    BadTreeEntry { path: String, reason: &'static str },
+
+    #[error("slug {sha256} is missing from {}", dir.display())]
+    SlugMissing { sha256: String, dir: PathBuf },
+
+    #[error("slug {} is corrupt: its sha256 is {actual}", path.display())]
+    SlugCorrupt { path: PathBuf, actual: String },
+
+    #[error("launch failed: {0}")]
+    Launch(String),
+
+    #[error("`{command}` failed ({status})")]
+    CommandFailed { command: String, status: String },
+}
+
+/// `Result` with slipway's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with what was being done and to which path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// Wraps a libgit2 error with what was being done.
+    pub fn git(action: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Git { action, source }
+    }
+
+    /// The obvious next step for the user, printed as a `help:` line.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Error::NotARoot { root } => Some(format!(
+                "create it with `slipway --root {} init`, or point --root / SLIPWAY_ROOT at an existing root",
+                root.display()
+            )),
+            Error::BadAppName { .. } => Some(
+                "app names start with a lowercase letter, then lowercase letters, digits or dashes, at most 30 characters"
+                    .into(),
+            ),
+            Error::UnknownApp { .. } => {
+                Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
+            }
+            Error::NotConfirmed { name } => Some(format!(
+                "this deletes the app's repository and releases; run `slipway apps:destroy {name} --confirm {name}`"
+            )),
+            Error::NoRelease { app, .. } => {
+                Some(format!("`slipway releases -a {app}` lists its releases"))
+            }
+            Error::SlugTooLarge { .. } => Some(
+                "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
+                    .into(),
+            ),
+            Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
+                Some("free some disk space and push again".into())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! What long-running work (a deploy, a slug compile) reports while it runs.
+//!
+//! The library sends [`Event`]s to an [`Observer`]; `output` decides how they
+//! look on a terminal, through git's sideband, or in a release's build log.
+
+/// Something a user may want to see while a deploy or compile runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Another change to the app holds its lock; this one waits.
+    Waiting { app: String },
+    /// A pushed ref that does not deploy.
+    Skipped { refname: String, reason: SkipReason },
+    /// The deploy branch's tip is already what runs.
+    AlreadyLive { version: u32, short: String },
+    /// Compiling this commit, pushed to this ref.
+    Compiling { short: String, refname: String },
+    /// A submodule (gitlink) that the slug cannot contain.
+    SubmoduleSkipped { path: String, commit: String },
+    /// Bytes of the tree written into the slug so far, of `total`.
+    Progress { done: u64, total: u64 },
+    /// The slug is ready: compressed size, and whether an earlier compile of the tree was reused.
+    Compressed { size: u64, reused: bool },
+    /// The release is live.
+    Launched { version: u32, url: Option<String> },
+    /// The release was recorded but, with auto-promote off, is not live.
+    Released { version: u32 },
+    /// The deploy failed; `live` is the release that stays current.
+    Failed { reason: String, live: Option<u32> },
+}
+
+/// Why a pushed ref did not deploy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Pushes to this ref do not deploy; the deploy branch is named.
+    NotDeployBranch { deploy_branch: String },
+    /// The ref was deleted.
+    Deleted,
+}
+
+/// Receives events as they happen.
+pub trait Observer {
+    /// Called for each event, in order.
+    fn event(&mut self, event: Event);
+}
+
+/// Ignores every event.
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _: Event) {}
+}

@@ -1,0 +1,14 @@
+//! The `none` launcher: records releases and starts nothing (processes are managed elsewhere).
+
+use super::{Launch, Launcher};
+use crate::error::Result;
+use crate::event::Observer;
+
+/// Starts nothing; every release launches at once.
+pub struct RecordOnly;
+
+impl Launcher for RecordOnly {
+    fn launch(&self, _launch: &Launch, _observer: &mut dyn Observer) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+//! slipway: a git push receiver for self-hosted deploys.
+//!
+//! A push to an app's repository becomes a compressed slug, an immutable
+//! numbered release and a launch. The library never prints: it reports through
+//! [`deploy::Observer`] and returns data that [`output`] renders.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod deploy;
+pub mod error;
+pub mod event;
+pub mod fsutil;
+pub mod hook;
+pub mod launch;
+pub mod output;
+pub mod quickstart;
+pub mod release;
+pub mod root;
+pub mod size;
+pub mod slug;
+
+pub use error::{Error, Result};

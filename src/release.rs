@@ -1,0 +1,319 @@
+//! Releases: the immutable numbered records of an app, the `current` pointer, and the store that keeps them.
+//!
+//! A record is `releases/vN.json`, written atomically and created with
+//! create-new under the app lock, so two writers never share a number. Only a
+//! pending record is ever rewritten (to fill in its slug and final status).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppLock;
+use crate::error::{Error, Result};
+use crate::fsutil;
+
+/// Records hold config vars, which are often secrets.
+const RECORD_MODE: u32 = 0o600;
+
+/// Where a release is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Being built or launched (or its process was killed; see [`Store::recover`]).
+    Pending,
+    /// Built and launched.
+    Succeeded,
+    /// Did not build or did not launch; never current.
+    Failed,
+}
+
+/// What made a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// New code was pushed.
+    Deploy,
+    /// Config vars changed.
+    Config,
+    /// An add-on was added, removed or changed plan.
+    Addon,
+    /// A copy of an older release.
+    Rollback,
+    /// An existing release was made current.
+    Promote,
+}
+
+/// The compiled slug a release runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlugRef {
+    /// Hex sha256 of the `.tar.gz`; also its file name under `slugs/`.
+    pub sha256: String,
+    /// Compressed size in bytes.
+    pub size: u64,
+}
+
+/// An add-on attached to the app when the release was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addon {
+    /// The add-on's name, such as `memcachier`.
+    pub name: String,
+    /// Its plan, such as `free`.
+    pub plan: String,
+    /// The config vars it provides.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// One release record, as stored in `releases/vN.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// The N of vN.
+    pub version: u32,
+    /// "Deploy 3f2c1a9", "Config add FOO", "Rollback to v40", ...
+    pub description: String,
+    /// Who made it.
+    pub user: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Full sha of the commit whose code the release runs, if it runs any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The ref that was pushed, for deploys.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub refname: Option<String>,
+    /// The slug, once compiled; `None` before the first deploy.
+    #[serde(default)]
+    pub slug: Option<SlugRef>,
+    /// Every config var.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Every add-on.
+    #[serde(default)]
+    pub addons: Vec<Addon>,
+    /// Pending, succeeded or failed.
+    pub status: Status,
+    /// What made it.
+    pub kind: Kind,
+    /// For rollbacks: the version copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u32>,
+}
+
+impl Release {
+    /// "v12".
+    pub fn name(&self) -> String {
+        format!("v{}", self.version)
+    }
+
+    /// The first 7 characters of the commit, as Heroku shows it.
+    pub fn short_commit(&self) -> Option<&str> {
+        self.commit.as_deref().map(short_sha)
+    }
+}
+
+/// The first 7 characters of a hex sha.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// Parses `v12` or `12`.
+pub fn parse_version(text: &str) -> Result<u32> {
+    let digits = text.strip_prefix('v').unwrap_or(text);
+    match digits.parse::<u32>() {
+        Ok(n) if n > 0 && !digits.starts_with('+') => Ok(n),
+        _ => Err(Error::BadVersion {
+            text: crate::output::escape(text).into_owned(),
+        }),
+    }
+}
+
+/// An app's releases directory and `current` pointer.
+#[derive(Clone, Debug)]
+pub struct Store {
+    dir: PathBuf,
+    current_path: PathBuf,
+}
+
+impl Store {
+    /// A store over `dir` (`releases/`) and `current_path` (`current`).
+    pub fn new(dir: PathBuf, current_path: PathBuf) -> Store {
+        Store { dir, current_path }
+    }
+
+    /// Every version with a record file, ascending.
+    pub fn versions(&self) -> Result<Vec<u32>> {
+        let mut versions = Vec::new();
+        let entries = fs::read_dir(&self.dir).map_err(Error::io("read", &self.dir))?;
+        for entry in entries {
+            let entry = entry.map_err(Error::io("read", &self.dir))?;
+            if let Some(v) = version_of_file_name(entry.file_name().as_encoded_bytes()) {
+                versions.push(v);
+            }
+        }
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    /// The highest version recorded, if any.
+    pub fn latest_version(&self) -> Result<Option<u32>> {
+        Ok(self.versions()?.last().copied())
+    }
+
+    /// The path of `vN.json`.
+    pub fn record_path(&self, version: u32) -> PathBuf {
+        self.dir.join(format!("v{version}.json"))
+    }
+
+    /// Reads one record; `Ok(None)` if there is none with that version.
+    pub fn find(&self, version: u32) -> Result<Option<Release>> {
+        let path = self.record_path(version);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &path)(e)),
+        };
+        let release: Release = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptRecord {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if release.version != version {
+            return Err(Error::CorruptRecord {
+                path,
+                reason: format!("it says it is v{}", release.version),
+            });
+        }
+        Ok(Some(release))
+    }
+
+    /// The newest `limit` records, newest first.
+    pub fn newest(&self, limit: usize) -> Result<Vec<Release>> {
+        let versions = self.versions()?;
+        versions
+            .iter()
+            .rev()
+            .take(limit)
+            .filter_map(|&v| self.find(v).transpose())
+            .collect()
+    }
+
+    /// The newest succeeded release: the state new releases build on.
+    pub fn latest_succeeded(&self) -> Result<Option<Release>> {
+        for v in self.versions()?.into_iter().rev() {
+            if let Some(r) = self.find(v)?
+                && r.status == Status::Succeeded
+            {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The version `current` points at, if any release is live.
+    pub fn current(&self) -> Result<Option<u32>> {
+        let text = match fs::read_to_string(&self.current_path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &self.current_path)(e)),
+        };
+        parse_version(text.trim()).map(Some).map_err(|_| Error::CorruptRecord {
+            path: self.current_path.clone(),
+            reason: format!("'{}' is not a version", crate::output::escape(text.trim())),
+        })
+    }
+
+    /// Records a new release with the next version number and returns it as stored.
+    ///
+    /// The version is allocated under the app lock and the file created with
+    /// create-new, so even a writer that bypassed the lock could not take it.
+    pub fn create(&self, _lock: &AppLock, mut release: Release) -> Result<Release> {
+        let mut version = self.latest_version()?.unwrap_or(0) + 1;
+        loop {
+            release.version = version;
+            let path = self.record_path(version);
+            match fsutil::create_new_atomic(&path, &encode(&release), RECORD_MODE) {
+                Ok(()) => return Ok(release),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => version += 1,
+                Err(e) => return Err(Error::io("write", &path)(e)),
+            }
+        }
+    }
+
+    /// Rewrites a record that is still pending (its slug and final status).
+    pub fn update(&self, _lock: &AppLock, release: &Release) -> Result<()> {
+        let path = self.record_path(release.version);
+        fsutil::write_atomic(&path, &encode(release), RECORD_MODE).map_err(Error::io("write", &path))
+    }
+
+    /// Makes `version` the live release.
+    pub fn set_current(&self, _lock: &AppLock, version: u32) -> Result<()> {
+        fsutil::write_atomic(&self.current_path, format!("v{version}\n").as_bytes(), 0o644)
+            .map_err(Error::io("write", &self.current_path))
+    }
+
+    /// Marks pending releases left by a killed process as failed; returns their versions.
+    ///
+    /// Holding the lock proves nobody is working on them. Every change starts
+    /// with this, so a stale pending record can only be at the top of the store.
+    pub fn recover(&self, lock: &AppLock) -> Result<Vec<u32>> {
+        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
+        let mut failed = Vec::new();
+        for v in self.versions()?.into_iter().rev() {
+            let Some(mut release) = self.find(v)? else {
+                continue;
+            };
+            if release.status != Status::Pending {
+                break;
+            }
+            release.status = Status::Failed;
+            self.update(lock, &release)?;
+            failed.push(v);
+        }
+        Ok(failed)
+    }
+
+    /// The releases directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn encode(release: &Release) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(release).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn version_of_file_name(name: &[u8]) -> Option<u32> {
+    let digits = name.strip_prefix(b"v")?.strip_suffix(b".json")?;
+    if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_record_names_count_as_versions() {
+        assert_eq!(version_of_file_name(b"v12.json"), Some(12));
+        assert_eq!(version_of_file_name(b"v012.json"), None);
+        assert_eq!(version_of_file_name(b"v.json"), None);
+        assert_eq!(version_of_file_name(b".tmp-1-2"), None);
+        assert_eq!(version_of_file_name(b"v3.json.bak"), None);
+    }
+
+    #[test]
+    fn versions_parse_with_or_without_v() {
+        assert_eq!(parse_version("v40").ok(), Some(40));
+        assert_eq!(parse_version("40").ok(), Some(40));
+        assert!(parse_version("v0").is_err());
+        assert!(parse_version("latest").is_err());
+        assert!(parse_version("v+3").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! The slipway root: where apps and slugs live, and the admin settings in `slipway.yaml`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::size::Size;
+
+/// Heroku's limit on a compiled slug.
+pub const DEFAULT_MAX_SLUG_SIZE: Size = Size(500 * 1024 * 1024);
+
+/// Admin settings from `ROOT/slipway.yaml`; every field has a default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RootSettings {
+    /// The largest compressed slug a deploy may produce.
+    pub max_slug_size: Size,
+}
+
+impl Default for RootSettings {
+    fn default() -> RootSettings {
+        RootSettings {
+            max_slug_size: DEFAULT_MAX_SLUG_SIZE,
+        }
+    }
+}
+
+/// An initialized root directory.
+#[derive(Clone, Debug)]
+pub struct Root {
+    dir: PathBuf,
+    /// Settings read from `slipway.yaml`.
+    pub settings: RootSettings,
+}
+
+impl Root {
+    /// Creates the root's directories (idempotent) and opens it.
+    pub fn init(dir: &Path) -> Result<Root> {
+        let dir = absolute(dir)?;
+        for sub in [dir.join("apps"), dir.join("slugs").join("by-tree")] {
+            fs::create_dir_all(&sub).map_err(Error::io("create", &sub))?;
+        }
+        Root::open(&dir)
+    }
+
+    /// Opens an existing root, reading its settings.
+    pub fn open(dir: &Path) -> Result<Root> {
+        let dir = absolute(dir)?;
+        if !dir.join("apps").is_dir() || !dir.join("slugs").is_dir() {
+            return Err(Error::NotARoot { root: dir });
+        }
+        let settings = read_yaml(&dir.join("slipway.yaml"))?.unwrap_or_default();
+        Ok(Root { dir, settings })
+    }
+
+    /// The root directory itself (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `ROOT/apps`.
+    pub fn apps_dir(&self) -> PathBuf {
+        self.dir.join("apps")
+    }
+
+    /// `ROOT/slugs`, content-addressed slugs shared by every app.
+    pub fn slugs_dir(&self) -> PathBuf {
+        self.dir.join("slugs")
+    }
+}
+
+/// The default root: `/var/lib/slipway` for root, else the user's data directory.
+pub fn default_dir() -> PathBuf {
+    if is_superuser() {
+        return PathBuf::from("/var/lib/slipway");
+    }
+    directories::ProjectDirs::from("", "", "slipway")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("/var/lib/slipway"))
+}
+
+#[allow(unsafe_code)]
+fn is_superuser() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf> {
+    std::path::absolute(dir).map_err(Error::io("resolve", dir))
+}
+
+/// Reads a YAML settings file; a missing file is `None`.
+pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path)(e)),
+    };
+    let invalid = |e: serde_yaml::Error| Error::Settings {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // A file holding only comments is an empty mapping, not an error.
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(invalid)?;
+    if value.is_null() {
+        value = serde_yaml::Value::Mapping(Default::default());
+    }
+    serde_yaml::from_value(value).map(Some).map_err(invalid)
+}

@@ -1,0 +1,83 @@
+//! Byte sizes: parsed from settings (`500MB`, `1GB`, `4096`) and printed as Heroku does (`8.3MB`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+/// A number of bytes; units in settings are binary (1MB = 1024 × 1024 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Size(pub u64);
+
+impl Size {
+    /// The number of bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Size, String> {
+        let t = s.trim();
+        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (number, unit) = t.split_at(digits);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("'{s}' is not a size (try 500MB, 2GB or a number of bytes)"))?;
+        let multiplier = match unit.trim().to_ascii_uppercase().as_str() {
+            "" | "B" => 1,
+            "K" | "KB" => KIB,
+            "M" | "MB" => MIB,
+            "G" | "GB" => GIB,
+            other => return Err(format!("'{s}' has an unknown unit '{other}' (use KB, MB or GB)")),
+        };
+        number
+            .checked_mul(multiplier)
+            .map(Size)
+            .ok_or_else(|| format!("'{s}' is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(Size(n)),
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl fmt::Display for Size {
+    /// One decimal and `MB`, as Heroku prints slug sizes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1}MB", self.0 as f64 / MIB as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_prints_heroku_style() {
+        assert_eq!("500MB".parse::<Size>(), Ok(Size(500 * MIB)));
+        assert_eq!("2 gb".parse::<Size>(), Ok(Size(2 * GIB)));
+        assert_eq!("4096".parse::<Size>(), Ok(Size(4096)));
+        assert!("12XB".parse::<Size>().is_err());
+        assert!("MB".parse::<Size>().is_err());
+        assert_eq!(Size(8_703_181).to_string(), "8.3MB");
+        assert_eq!(Size(0).to_string(), "0.0MB");
+    }
+}

@@ -1,0 +1,369 @@
+//! Slugs: a commit's tree as a deterministic `.tar.gz` under `app/`, compiled straight from the object database.
+//!
+//! The tar stream is produced on the calling thread (tree walk, blob reads);
+//! gzip, sha256 and the file write run on a second thread, connected by a
+//! bounded channel of buffers, so memory stays flat whatever the tree's size.
+//! The same tree always gives the same bytes: git tree order, mtime = commit
+//! time, uid/gid 0, modes 0644/0755/0777, gzip header without a timestamp.
+
+mod ignore;
+mod objects;
+mod plan;
+mod tarball;
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use flate2::{Compression, GzBuilder};
+use git2::{Commit, Oid, Repository};
+use sha2::{Digest, Sha256};
+
+pub use self::ignore::{SlugIgnore, wildmatch};
+use self::objects::Objects;
+use self::plan::{Kind, Plan};
+use self::tarball::TarWriter;
+use crate::error::{Error, Result};
+use crate::event::{Event, Observer};
+use crate::fsutil::{self, TempFile};
+use crate::release::SlugRef;
+use crate::size::Size;
+
+/// Where every entry of a slug lives, as a Heroku slug unpacks to `/app`.
+pub const PREFIX: &[u8] = b"app/";
+
+/// gzip level: the fastest level whose output stays within a few percent of level 6 on source trees.
+const LEVEL: u32 = 6;
+const CHUNK: usize = 256 * 1024;
+const CHANNEL_DEPTH: usize = 4;
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+/// The content-addressed slugs of a root: `slugs/SHA256.tar.gz` and `slugs/by-tree/TREE`.
+#[derive(Clone, Debug)]
+pub struct SlugStore {
+    dir: PathBuf,
+}
+
+impl SlugStore {
+    /// The store in `dir` (`ROOT/slugs`).
+    pub fn new(dir: PathBuf) -> SlugStore {
+        SlugStore { dir }
+    }
+
+    /// The file of the slug with this sha256.
+    pub fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}.tar.gz"))
+    }
+
+    fn by_tree_path(&self, tree: Oid) -> PathBuf {
+        self.dir.join("by-tree").join(tree.to_string())
+    }
+
+    /// The slug compiled earlier from `tree`, if it is still on disk.
+    pub fn compiled(&self, tree: Oid) -> Option<SlugRef> {
+        let text = fs::read_to_string(self.by_tree_path(tree)).ok()?;
+        let (sha256, size) = text.trim().split_once(' ')?;
+        let slug = SlugRef {
+            sha256: sha256.to_owned(),
+            size: size.parse().ok()?,
+        };
+        let on_disk = fs::metadata(self.path(&slug.sha256)).ok()?;
+        (on_disk.len() == slug.size).then_some(slug)
+    }
+
+    /// The slug of `commit`: reused if its tree was compiled before, else compiled now.
+    pub fn get_or_compile(
+        &self,
+        repo: &Repository,
+        commit: &Commit,
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
+        if let Some(slug) = self.compiled(commit.tree_id()) {
+            observer.event(Event::Compressed {
+                size: slug.size,
+                reused: true,
+            });
+            return Ok(slug);
+        }
+        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
+        let tmp = TempFile::new_in(&self.dir, 0o644).map_err(Error::io("write in", &self.dir))?;
+        let (tmp, slug) = compile(repo, commit, &[], tmp, max, observer)?;
+        let dest = self.path(&slug.sha256);
+        tmp.persist(&dest).map_err(Error::io("write", &dest))?;
+        let by_tree = self.by_tree_path(commit.tree_id());
+        let record = format!("{} {}\n", slug.sha256, slug.size);
+        fsutil::write_atomic(&by_tree, record.as_bytes(), 0o644).map_err(Error::io("write", &by_tree))?;
+        observer.event(Event::Compressed {
+            size: slug.size,
+            reused: false,
+        });
+        Ok(slug)
+    }
+
+    /// Checks that the slug's file exists and hashes to its name.
+    pub fn verify(&self, slug: &SlugRef) -> Result<()> {
+        let path = self.path(&slug.sha256);
+        let file = File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::SlugMissing {
+                sha256: slug.sha256.clone(),
+                dir: self.dir.clone(),
+            },
+            _ => Error::io("read", &path)(e),
+        })?;
+        let actual = sha256_of(file).map_err(Error::io("read", &path))?;
+        if actual != slug.sha256 {
+            return Err(Error::SlugCorrupt {
+                path,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// The directory holding the slugs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Compiles `rev` of the repository at `git_dir` into `out` (for `slugs:compile`), outside any root.
+pub fn compile_to_file(
+    git_dir: &Path,
+    rev: &str,
+    out: &Path,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<SlugRef> {
+    let repo = Repository::open(git_dir).map_err(Error::git(format!("open {}", git_dir.display())))?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|_| Error::UnknownRevision {
+            rev: crate::output::escape(rev).into_owned(),
+            repo: git_dir.to_path_buf(),
+        })?;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = TempFile::new_in(dir, 0o644).map_err(Error::io("write in", dir))?;
+    let (tmp, slug) = compile(&repo, &commit, &[], tmp, max, observer)?;
+    tmp.persist(out).map_err(Error::io("write", out))?;
+    observer.event(Event::Compressed {
+        size: slug.size,
+        reused: false,
+    });
+    Ok(slug)
+}
+
+/// Compiles `commit` into `tmp`; returns the file (not yet persisted) with its sha256 and size.
+pub fn compile(
+    repo: &Repository,
+    commit: &Commit,
+    extra_object_dirs: &[PathBuf],
+    mut tmp: TempFile,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<(TempFile, SlugRef)> {
+    let mut objects =
+        Objects::new(repo, extra_object_dirs).map_err(Error::git("open the object database"))?;
+    let tree = commit.tree().map_err(Error::git("read the commit's tree"))?;
+    let plan = plan::plan(repo, &objects, &tree, observer)?;
+    let mtime = commit.time().seconds().max(0) as u64;
+    let tmp_path = tmp.path().to_path_buf();
+
+    let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+    let (produced, compressed) = std::thread::scope(|scope| {
+        let file = tmp.file();
+        let compressor = scope.spawn(move || compress(rx, file, max.bytes()));
+        let produced = produce(&mut objects, &plan, mtime, ChunkSender::new(tx), observer);
+        let compressed = compressor
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the compression thread panicked")));
+        (produced, compressed)
+    });
+    let slug = match compressed {
+        Ok(slug) => slug,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(Error::SlugTooLarge { max });
+        }
+        Err(e) => return Err(Error::io("write", tmp_path)(e)),
+    };
+    produced?;
+    Ok((tmp, slug))
+}
+
+/// Writes the tar stream of `plan` to `out`, reporting progress at most 5 times a second.
+fn produce(
+    objects: &mut Objects,
+    plan: &Plan,
+    mtime: u64,
+    out: ChunkSender,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    let broken = |e: io::Error| Error::io("compress", "the slug")(e);
+    let mut tar = TarWriter::new(out, mtime);
+    tar.dir(PREFIX).map_err(broken)?;
+    let mut done = 0u64;
+    let mut last_report = Instant::now();
+    let mut path = Vec::with_capacity(256);
+    for entry in &plan.entries {
+        path.clear();
+        path.extend_from_slice(PREFIX);
+        path.extend_from_slice(&entry.path);
+        let written = match entry.kind {
+            Kind::Dir => {
+                path.push(b'/');
+                tar.dir(&path)
+            }
+            Kind::Symlink => {
+                let target = objects
+                    .read(entry.oid)
+                    .map_err(Error::git(format!("read blob {}", entry.oid)))?;
+                tar.symlink(&path, &target)
+            }
+            Kind::File { executable } => {
+                let data = objects.open(entry.oid, entry.size).map_err(broken)?;
+                done += entry.size;
+                tar.file(&path, executable, entry.size, data)
+            }
+        };
+        written.map_err(broken)?;
+        if last_report.elapsed() >= PROGRESS_EVERY {
+            last_report = Instant::now();
+            observer.event(Event::Progress {
+                done,
+                total: plan.total_bytes,
+            });
+        }
+    }
+    tar.finish().and_then(ChunkSender::finish).map_err(broken)
+}
+
+/// The second thread: gzip, hash and write what the tar thread sends.
+fn compress(rx: Receiver<Vec<u8>>, file: &mut File, max: u64) -> io::Result<SlugRef> {
+    let sink = HashingWriter {
+        inner: BufWriter::with_capacity(CHUNK, file),
+        hasher: Sha256::new(),
+        written: 0,
+        max,
+    };
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .write(sink, Compression::new(LEVEL));
+    for chunk in rx {
+        gz.write_all(&chunk)?;
+    }
+    let mut sink = gz.finish()?;
+    sink.inner.flush()?;
+    Ok(SlugRef {
+        sha256: hex(&sink.hasher.finalize()),
+        size: sink.written,
+    })
+}
+
+/// Passes bytes to the compression thread in chunks of [`CHUNK`].
+struct ChunkSender {
+    buf: Vec<u8>,
+    tx: SyncSender<Vec<u8>>,
+}
+
+impl ChunkSender {
+    fn new(tx: SyncSender<Vec<u8>>) -> ChunkSender {
+        ChunkSender {
+            buf: Vec::with_capacity(CHUNK),
+            tx,
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the compression thread stopped"))
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts and hashes what passes through, failing once more than `max` bytes were written.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    written: u64,
+    max: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.written + data.len() as u64 > self.max {
+            return Err(io::Error::new(io::ErrorKind::FileTooLarge, "slug too large"));
+        }
+        let n = self.inner.write(data)?;
+        self.hasher.update(&data[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The hex sha256 of everything `reader` yields.
+pub fn sha256_of(mut reader: impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keeps libgit2's pack windows small, since mapped pack pages count towards RSS.
+///
+/// Call once at start-up, before any other thread uses libgit2.
+pub fn limit_libgit2_memory() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        #[allow(unsafe_code)]
+        // SAFETY: libgit2's global options are not synchronized; this runs once,
+        // from the main thread, before any repository is opened.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(4 * 1024 * 1024);
+            let _ = git2::opts::set_mwindow_mapped_limit(32 * 1024 * 1024);
+        }
+    });
+}
