@@ -45,28 +45,33 @@ pub enum Outcome {
 }
 
 /// Handles the ref updates of one push: deploys the deploy branch if it was pushed.
-pub fn push(ctx: &Context, app: &App, updates: &[RefUpdate], observer: &mut dyn Observer) -> Result<Outcome> {
+pub fn push(
+    ctx: &Context,
+    app: &App,
+    updates: &[RefUpdate],
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
     let repo_dir = app.repo_dir();
-    let repo = Repository::open_bare(&repo_dir).map_err(Error::git(format!("open {}", repo_dir.display())))?;
+    let repo = Repository::open_bare(&repo_dir)
+        .map_err(Error::git(format!("open {}", repo_dir.display())))?;
     let branch = app.deploy_branch(&repo);
     let deploy_ref = format!("refs/heads/{branch}");
     let mut deploy = false;
     for update in updates {
-        if update.refname != deploy_ref {
-            observer.event(Event::Skipped {
-                refname: update.refname.clone(),
-                reason: SkipReason::NotDeployBranch {
-                    deploy_branch: branch.clone(),
-                },
-            });
-        } else if update.is_delete() {
-            observer.event(Event::Skipped {
-                refname: update.refname.clone(),
-                reason: SkipReason::Deleted,
-            });
+        let reason = if update.is_delete() {
+            SkipReason::Deleted
+        } else if update.refname != deploy_ref {
+            SkipReason::NotDeployBranch {
+                deploy_branch: branch.clone(),
+            }
         } else {
             deploy = true;
-        }
+            continue;
+        };
+        observer.event(Event::Skipped {
+            refname: update.refname.clone(),
+            reason,
+        });
     }
     if !deploy {
         return Ok(Outcome::NothingToDeploy);
@@ -96,7 +101,16 @@ pub fn push(ctx: &Context, app: &App, updates: &[RefUpdate], observer: &mut dyn 
         return Ok(Outcome::AlreadyLive(live.version));
     }
     let short = short_sha(&commit.id().to_string()).to_owned();
-    deploy_commit(ctx, app, &lock, &repo, &commit, &deploy_ref, format!("Deploy {short}"), observer)
+    deploy_commit(
+        ctx,
+        app,
+        &lock,
+        &repo,
+        &commit,
+        &deploy_ref,
+        format!("Deploy {short}"),
+        observer,
+    )
 }
 
 /// Builds `commit` into a new release and launches it; the caller holds the app lock.
@@ -129,7 +143,10 @@ pub fn deploy_commit(
         rollback_of: None,
     };
     let mut release = store.create(lock, draft)?;
-    let mut observer = BuildLog::open(app.logs_dir().join(format!("v{}.log", release.version)), observer);
+    let mut observer = BuildLog::open(
+        app.logs_dir().join(format!("v{}.log", release.version)),
+        observer,
+    );
     observer.event(Event::Compiling {
         short: short_sha(&sha).to_owned(),
         refname: refname.to_owned(),
@@ -175,7 +192,13 @@ pub fn launch_release(
     Ok(Outcome::Deployed(release))
 }
 
-fn fail(store: &Store, lock: &AppLock, mut release: Release, error: &Error, observer: &mut dyn Observer) -> Result<Outcome> {
+fn fail(
+    store: &Store,
+    lock: &AppLock,
+    mut release: Release,
+    error: &Error,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
     release.status = Status::Failed;
     store.update(lock, &release)?;
     observer.event(Event::Failed {

@@ -43,10 +43,7 @@ pub enum Error {
     },
 
     #[error("git: {action}: {}", source.message())]
-    Git {
-        action: String,
-        source: git2::Error,
-    },
+    Git { action: String, source: git2::Error },
 
     #[error("malformed hook input on line {line}: '{text}' ({reason})")]
     HookInput {

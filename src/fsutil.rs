@@ -126,7 +126,11 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     };
     for entry in entries {
         let entry = entry?;
-        if !entry.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes()) {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(TEMP_PREFIX.as_bytes())
+        {
             continue;
         }
         let Ok(file) = File::open(entry.path()) else {

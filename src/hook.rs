@@ -54,6 +54,9 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>> {
         if !refname.starts_with("refs/") || refname.len() == 5 {
             return Err(bad("ref names start with refs/"));
         }
+        if refname.chars().any(char::is_control) {
+            return Err(bad("ref names cannot contain control characters"));
+        }
         updates.push(RefUpdate {
             old: old.to_owned(),
             new: new.to_owned(),
@@ -64,7 +67,9 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>> {
 }
 
 fn is_object_id(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    (s.len() == 40 || s.len() == 64)
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// The shim's text: runs `exe` by absolute path with the root and app, every value shell-quoted.
@@ -99,7 +104,10 @@ mod tests {
 
     #[test]
     fn parses_git_lines_and_rejects_anything_else() {
-        let input = format!("{A} {B} refs/heads/main\n{B} {} refs/tags/v1\n", "0".repeat(40));
+        let input = format!(
+            "{A} {B} refs/heads/main\n{B} {} refs/tags/v1\n",
+            "0".repeat(40)
+        );
         let updates = parse_updates(input.as_bytes()).unwrap();
         assert_eq!(updates.len(), 2);
         assert!(updates[1].is_delete());

@@ -154,7 +154,11 @@ impl<W: Write> Observer for Sideband<W> {
             return;
         };
         if std::mem::take(&mut self.partial) {
-            let lead = if matches!(event, Event::Compressed { .. }) { "\r" } else { "\n" };
+            let lead = if matches!(event, Event::Compressed { .. }) {
+                "\r"
+            } else {
+                "\n"
+            };
             let _ = self.out.write_all(lead.as_bytes());
         }
         let _ = self.out.write_all(text.as_bytes());
@@ -220,7 +224,12 @@ pub fn releases_table(releases: &[Release], clock: &Clock) -> String {
                 Status::Pending => change.push_str(" (pending)"),
                 Status::Failed => change.push_str(" (failed)"),
             }
-            vec![r.name(), change, escape(&r.user).into_owned(), when(r.created_at, clock)]
+            vec![
+                r.name(),
+                change,
+                escape(&r.user).into_owned(),
+                when(r.created_at, clock),
+            ]
         })
         .collect();
     table(&["Rel", "Change", "By", "When"], &rows)
@@ -282,7 +291,10 @@ mod tests {
         assert_eq!(when(at("2010-09-20T11:55:00Z"), &c), "5 minutes ago");
         assert_eq!(when(at("2010-09-20T09:00:00Z"), &c), "3 hours ago");
         assert_eq!(when(at("2010-09-18T12:00:00Z"), &c), "2 days ago");
-        assert_eq!(when(at("2010-09-12T22:32:17Z"), &c), "2010-09-12 15:32:17 -0700");
+        assert_eq!(
+            when(at("2010-09-12T22:32:17Z"), &c),
+            "2010-09-12 15:32:17 -0700"
+        );
     }
 
     #[test]
@@ -294,7 +306,12 @@ mod tests {
 
     #[test]
     fn table_pads_columns_without_trailing_space() {
-        let rows = vec![vec!["v1".to_owned(), "Deploy 3f2c1a9".to_owned(), "alice".to_owned(), "1 minute ago".to_owned()]];
+        let rows = vec![vec![
+            "v1".to_owned(),
+            "Deploy 3f2c1a9".to_owned(),
+            "alice".to_owned(),
+            "1 minute ago".to_owned(),
+        ]];
         assert_eq!(
             table(&["Rel", "Change", "By", "When"], &rows),
             "Rel  Change          By     When\nv1   Deploy 3f2c1a9  alice  1 minute ago\n"

@@ -12,10 +12,19 @@ use crate::root::Root;
 pub const APP: &str = "hello";
 
 const SAMPLE: [(&str, &str); 4] = [
-    ("index.html", include_str!("../templates/sample-app/index.html")),
+    (
+        "index.html",
+        include_str!("../templates/sample-app/index.html"),
+    ),
     ("Procfile", include_str!("../templates/sample-app/Procfile")),
-    ("README.md", include_str!("../templates/sample-app/README.md")),
-    (".slugignore", include_str!("../templates/sample-app/.slugignore")),
+    (
+        "README.md",
+        include_str!("../templates/sample-app/README.md"),
+    ),
+    (
+        ".slugignore",
+        include_str!("../templates/sample-app/.slugignore"),
+    ),
 ];
 
 /// Where the quickstart keeps its root and checkout.
@@ -52,17 +61,25 @@ pub fn prepare(dir: &Path, exe: &Path) -> Result<Workspace> {
         } else {
             fs::create_dir_all(&checkout).map_err(Error::io("create", &checkout))?;
             git(&checkout, &["init", "-q", "-b", "main"])?;
-            git(&checkout, &["remote", "add", "slipway", &repo.to_string_lossy()])?;
+            git(
+                &checkout,
+                &["remote", "add", "slipway", &repo.to_string_lossy()],
+            )?;
         }
     }
-    Ok(Workspace { root, app, checkout })
+    Ok(Workspace {
+        root,
+        app,
+        checkout,
+    })
 }
 
 /// Writes the sample app with `greeting` in its page and commits it with `message`.
 pub fn commit_sample(checkout: &Path, greeting: &str, message: &str) -> Result<()> {
     for (name, text) in SAMPLE {
         let path = checkout.join(name);
-        fs::write(&path, text.replace("{{GREETING}}", greeting)).map_err(Error::io("write", &path))?;
+        fs::write(&path, text.replace("{{GREETING}}", greeting))
+            .map_err(Error::io("write", &path))?;
     }
     git(checkout, &["add", "-A"])?;
     git(

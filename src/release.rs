@@ -176,10 +176,11 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &path)(e)),
         };
-        let release: Release = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptRecord {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let release: Release =
+            serde_json::from_slice(&bytes).map_err(|e| Error::CorruptRecord {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if release.version != version {
             return Err(Error::CorruptRecord {
                 path,
@@ -219,10 +220,12 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &self.current_path)(e)),
         };
-        parse_version(text.trim()).map(Some).map_err(|_| Error::CorruptRecord {
-            path: self.current_path.clone(),
-            reason: format!("'{}' is not a version", crate::output::escape(text.trim())),
-        })
+        parse_version(text.trim())
+            .map(Some)
+            .map_err(|_| Error::CorruptRecord {
+                path: self.current_path.clone(),
+                reason: format!("'{}' is not a version", crate::output::escape(text.trim())),
+            })
     }
 
     /// Records a new release with the next version number and returns it as stored.
@@ -245,13 +248,18 @@ impl Store {
     /// Rewrites a record that is still pending (its slug and final status).
     pub fn update(&self, _lock: &AppLock, release: &Release) -> Result<()> {
         let path = self.record_path(release.version);
-        fsutil::write_atomic(&path, &encode(release), RECORD_MODE).map_err(Error::io("write", &path))
+        fsutil::write_atomic(&path, &encode(release), RECORD_MODE)
+            .map_err(Error::io("write", &path))
     }
 
     /// Makes `version` the live release.
     pub fn set_current(&self, _lock: &AppLock, version: u32) -> Result<()> {
-        fsutil::write_atomic(&self.current_path, format!("v{version}\n").as_bytes(), 0o644)
-            .map_err(Error::io("write", &self.current_path))
+        fsutil::write_atomic(
+            &self.current_path,
+            format!("v{version}\n").as_bytes(),
+            0o644,
+        )
+        .map_err(Error::io("write", &self.current_path))
     }
 
     /// Marks pending releases left by a killed process as failed; returns their versions.

@@ -35,7 +35,11 @@ impl FromStr for Size {
             "K" | "KB" => KIB,
             "M" | "MB" => MIB,
             "G" | "GB" => GIB,
-            other => return Err(format!("'{s}' has an unknown unit '{other}' (use KB, MB or GB)")),
+            other => {
+                return Err(format!(
+                    "'{s}' has an unknown unit '{other}' (use KB, MB or GB)"
+                ));
+            }
         };
         number
             .checked_mul(multiplier)

@@ -32,7 +32,10 @@ pub struct DestroyArgs {
 
 pub fn init(env: &Env) -> anyhow::Result<()> {
     let root = Root::init(&env.root_dir)?;
-    output::print(&format!("Initialized slipway root in {}\n", root.dir().display()))?;
+    output::print(&format!(
+        "Initialized slipway root in {}\n",
+        root.dir().display()
+    ))?;
     Ok(())
 }
 

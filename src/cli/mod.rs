@@ -62,7 +62,10 @@ pub fn main() -> ExitCode {
         Err(e) => {
             if e.downcast_ref::<Reported>().is_none() && !is_broken_pipe(&e) {
                 eprintln!("error: {e:#}");
-                if let Some(help) = e.downcast_ref::<crate::Error>().and_then(crate::Error::help) {
+                if let Some(help) = e
+                    .downcast_ref::<crate::Error>()
+                    .and_then(crate::Error::help)
+                {
                     eprintln!("help: {help}");
                 }
             }

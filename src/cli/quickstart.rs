@@ -25,8 +25,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
         ws.app.repo_dir().display()
     ))?;
 
-    say(&format!("\n==> Committing the sample app and pushing: git push slipway main\n"))?;
-    quickstart::commit_sample(&ws.checkout, &format!("Hello from slipway (v{next})"), "Add the sample app")?;
+    say("\n==> Committing the sample app and pushing: git push slipway main\n")?;
+    quickstart::commit_sample(
+        &ws.checkout,
+        &format!("Hello from slipway (v{next})"),
+        "Add the sample app",
+    )?;
     quickstart::push(&ws.checkout)?;
 
     say("\n==> Changing the page and pushing again\n")?;

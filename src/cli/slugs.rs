@@ -29,6 +29,11 @@ pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
     let max: Size = args.max_size.parse().map_err(anyhow::Error::msg)?;
     let mut progress = Sideband::new(std::io::stderr());
     let slug = slug::compile_to_file(&args.git_dir, &args.rev, &args.output, max, &mut progress)?;
-    output::print(&format!("{} {} {}\n", slug.sha256, slug.size, args.output.display()))?;
+    output::print(&format!(
+        "{} {} {}\n",
+        slug.sha256,
+        slug.size,
+        args.output.display()
+    ))?;
     Ok(())
 }

@@ -236,7 +236,11 @@ fn dowild(pat: &[u8], text: &[u8]) -> Match {
         p += 1;
         t += 1;
     }
-    if t < text.len() { Match::No } else { Match::Yes }
+    if t < text.len() {
+        Match::No
+    } else {
+        Match::Yes
+    }
 }
 
 /// Matches one character against the bracket expression at `pat[*p]` (`[`); leaves `*p` on its `]`.
@@ -354,7 +358,10 @@ mod tests {
             ("*[]]", "x]"),
         ];
         for (p, t) in yes {
-            assert!(wildmatch(p.as_bytes(), t.as_bytes()), "{p} should match {t}");
+            assert!(
+                wildmatch(p.as_bytes(), t.as_bytes()),
+                "{p} should match {t}"
+            );
         }
         let no = [
             ("*.log", "a/b.log"),
@@ -366,7 +373,10 @@ mod tests {
             ("[[:bogus:]]", "a"),
         ];
         for (p, t) in no {
-            assert!(!wildmatch(p.as_bytes(), t.as_bytes()), "{p} should not match {t}");
+            assert!(
+                !wildmatch(p.as_bytes(), t.as_bytes()),
+                "{p} should not match {t}"
+            );
         }
     }
 

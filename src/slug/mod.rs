@@ -96,7 +96,8 @@ impl SlugStore {
         tmp.persist(&dest).map_err(Error::io("write", &dest))?;
         let by_tree = self.by_tree_path(commit.tree_id());
         let record = format!("{} {}\n", slug.sha256, slug.size);
-        fsutil::write_atomic(&by_tree, record.as_bytes(), 0o644).map_err(Error::io("write", &by_tree))?;
+        fsutil::write_atomic(&by_tree, record.as_bytes(), 0o644)
+            .map_err(Error::io("write", &by_tree))?;
         observer.event(Event::Compressed {
             size: slug.size,
             reused: false,
@@ -116,10 +117,7 @@ impl SlugStore {
         })?;
         let actual = sha256_of(file).map_err(Error::io("read", &path))?;
         if actual != slug.sha256 {
-            return Err(Error::SlugCorrupt {
-                path,
-                actual,
-            });
+            return Err(Error::SlugCorrupt { path, actual });
         }
         Ok(())
     }
@@ -138,7 +136,8 @@ pub fn compile_to_file(
     max: Size,
     observer: &mut dyn Observer,
 ) -> Result<SlugRef> {
-    let repo = Repository::open(git_dir).map_err(Error::git(format!("open {}", git_dir.display())))?;
+    let repo =
+        Repository::open(git_dir).map_err(Error::git(format!("open {}", git_dir.display())))?;
     let commit = repo
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
@@ -171,7 +170,9 @@ pub fn compile(
 ) -> Result<(TempFile, SlugRef)> {
     let mut objects =
         Objects::new(repo, extra_object_dirs).map_err(Error::git("open the object database"))?;
-    let tree = commit.tree().map_err(Error::git("read the commit's tree"))?;
+    let tree = commit
+        .tree()
+        .map_err(Error::git("read the commit's tree"))?;
     let plan = plan::plan(repo, &objects, &tree, observer)?;
     let mtime = commit.time().seconds().max(0) as u64;
     let tmp_path = tmp.path().to_path_buf();
@@ -282,9 +283,9 @@ impl ChunkSender {
 
     fn send(&mut self) -> io::Result<()> {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .send(chunk)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the compression thread stopped"))
+        self.tx.send(chunk).map_err(|_| {
+            io::Error::new(io::ErrorKind::BrokenPipe, "the compression thread stopped")
+        })
     }
 
     fn finish(mut self) -> io::Result<()> {
@@ -321,7 +322,10 @@ struct HashingWriter<W> {
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.written + data.len() as u64 > self.max {
-            return Err(io::Error::new(io::ErrorKind::FileTooLarge, "slug too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "slug too large",
+            ));
         }
         let n = self.inner.write(data)?;
         self.hasher.update(&data[..n]);

@@ -162,7 +162,8 @@ impl PackIndex {
     fn open(path: &Path) -> io::Result<Option<PackIndex>> {
         let idx = File::open(path)?;
         let mut header = [0u8; 8 + 256 * 4];
-        if idx.read_exact_at(&mut header, 0).is_err() || header[..8] != *b"\xfftOc\x00\x00\x00\x02" {
+        if idx.read_exact_at(&mut header, 0).is_err() || header[..8] != *b"\xfftOc\x00\x00\x00\x02"
+        {
             return Ok(None);
         }
         let fanout = header[8..]

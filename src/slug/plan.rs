@@ -55,9 +55,11 @@ pub fn plan(
     observer: &mut dyn Observer,
 ) -> Result<Plan> {
     let ignore = match tree.get_name(".slugignore") {
-        Some(entry) if entry.kind() == Some(ObjectType::Blob) => {
-            SlugIgnore::parse(&objects.read(entry.id()).map_err(Error::git("read .slugignore"))?)
-        }
+        Some(entry) if entry.kind() == Some(ObjectType::Blob) => SlugIgnore::parse(
+            &objects
+                .read(entry.id())
+                .map_err(Error::git("read .slugignore"))?,
+        ),
         _ => SlugIgnore::default(),
     };
     let mut walk = Walk {

@@ -29,7 +29,13 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// A regular file of exactly `size` bytes read from `data`.
-    pub fn file(&mut self, path: &[u8], executable: bool, size: u64, data: impl Read) -> io::Result<()> {
+    pub fn file(
+        &mut self,
+        path: &[u8],
+        executable: bool,
+        size: u64,
+        data: impl Read,
+    ) -> io::Result<()> {
         let mode = if executable { 0o755 } else { 0o644 };
         let header = self.header(path, b"", EntryType::Regular, mode, size)?;
         self.out.write_all(header.as_bytes())?;

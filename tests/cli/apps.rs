@@ -1,0 +1,215 @@
+//! Roots and apps: init, create, list, destroy, names.
+
+use crate::common::*;
+
+#[test]
+fn apps_create_prints_the_remote_and_installs_an_executable_shim() {
+    let f = Fixture::new();
+    let out = ok(f.slipway(&["apps:create", "myapp"]));
+    let repo = f.root.join("apps/myapp/repo.git");
+    assert_eq!(
+        out,
+        format!(
+            "Creating myapp... done\nGit repository: {r}\nAdd it as a remote and push to deploy:\n  git remote add slipway {r}\n  git push slipway main\n",
+            r = repo.display()
+        )
+    );
+    let shim = std::fs::read_to_string(repo.join("hooks/post-receive")).unwrap();
+    assert!(shim.starts_with("#!/bin/sh\n"));
+    assert!(
+        shim.contains(&format!(
+            "exec '{SLIPWAY}' --root '{}' hook post-receive --app 'myapp'",
+            f.root.display()
+        )),
+        "{shim}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(repo.join("hooks/post-receive"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(
+        git(&repo, &["rev-parse", "--is-bare-repository"]).trim(),
+        "true"
+    );
+    assert_eq!(
+        git(&repo, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/main"
+    );
+
+    let again = f.slipway(&["apps:create", "myapp"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(text(&again.stderr), "error: app 'myapp' already exists\n");
+}
+
+#[test]
+fn the_hook_works_without_home_or_path() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    work.commit("x");
+    // git runs hooks with whatever environment it has; give it almost none.
+    let git_path = run(command("sh").args(["-c", "command -v git"]));
+    let git_bin = text(&git_path.stdout).trim().to_owned();
+    let out = run(command(&git_bin)
+        .current_dir(&work.dir)
+        .env_clear()
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("PATH", std::path::Path::new(&git_bin).parent().unwrap())
+        .args(["push", "slipway", "main"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        remote_lines(&out.stderr).last().unwrap(),
+        "-----> Launching... done, v1"
+    );
+}
+
+#[test]
+fn bad_app_names_are_refused_and_nothing_is_created() {
+    let f = Fixture::new();
+    let too_long = "a".repeat(31);
+    for (name, reason) in [
+        ("../x", "it must start with a lowercase letter"),
+        ("A", "it must start with a lowercase letter"),
+        (
+            "a b",
+            "only lowercase letters, digits and dashes are allowed",
+        ),
+        ("", "it is empty"),
+        (
+            "my_app",
+            "only lowercase letters, digits and dashes are allowed",
+        ),
+        ("1app", "it must start with a lowercase letter"),
+        (too_long.as_str(), "it is longer than 30 characters"),
+        (
+            "x/../../y",
+            "only lowercase letters, digits and dashes are allowed",
+        ),
+    ] {
+        let out = f.slipway(&["apps:create", name]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = text(&out.stderr);
+        let mut lines = err.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("error: invalid app name '{name}': {reason}")
+        );
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("help: app names start with a lowercase letter")
+        );
+    }
+    let mut left: Vec<_> = std::fs::read_dir(f.root.join("apps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.retain(|n| n != ".lock");
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!f.tmp.path().join("x").exists());
+    assert!(ok(f.slipway(&["apps:create", &"a".repeat(30)])).starts_with("Creating"));
+}
+
+#[test]
+fn unknown_apps_and_roots_say_what_to_do() {
+    let f = Fixture::new();
+    let out = f.slipway(&["releases", "-a", "ghost"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no app named 'ghost'\nhelp: `slipway apps` lists the apps; `slipway apps:create NAME` makes one\n"
+    );
+    let nowhere = f.tmp.path().join("nowhere");
+    let out = run(command(SLIPWAY).arg("--root").arg(&nowhere).args(["apps"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).lines().next().unwrap(),
+        format!("error: {} is not a slipway root", nowhere.display())
+    );
+    let out = run(command(SLIPWAY)
+        .arg("--root")
+        .arg(&f.root)
+        .args(["releases"]));
+    assert_eq!(out.status.code(), Some(2), "a missing -a is a usage error");
+}
+
+#[test]
+fn apps_lists_names_and_json_and_destroy_needs_confirmation() {
+    let f = Fixture::new();
+    f.create_app("web");
+    f.create_app("api");
+    assert_eq!(ok(f.slipway(&["apps"])), "api\nweb\n");
+    let work = f.work("web", "w");
+    work.commit("x");
+    work.push_ok(&["main"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(f.slipway(&["apps", "--json"]))).unwrap();
+    assert_eq!(json[1]["name"], "web");
+    assert_eq!(json[1]["current"], "v1");
+    assert_eq!(json[0]["current"], serde_json::Value::Null);
+
+    let refused = f.slipway(&["apps:destroy", "web"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr)
+            .starts_with("error: refusing to destroy 'web' without --confirm web\n")
+    );
+    let wrong = f.slipway(&["apps:destroy", "web", "--confirm", "api"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(f.app_dir("web").join("releases/v1.json").exists());
+
+    assert_eq!(
+        ok(f.slipway(&["apps:destroy", "web", "--confirm", "web"])),
+        "Destroying web... done\n"
+    );
+    assert!(!f.app_dir("web").exists());
+    assert_eq!(ok(f.slipway(&["apps"])), "api\n");
+}
+
+#[test]
+fn init_is_idempotent_and_settings_errors_name_the_file() {
+    let f = Fixture::new();
+    ok(f.slipway(&["init"]));
+    std::fs::write(f.root.join("slipway.yaml"), "max_slug_size: lots\n").unwrap();
+    let out = f.slipway(&["apps"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "error: settings file {} is invalid: ",
+            f.root.join("slipway.yaml").display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("'lots' is not a size"), "{err}");
+}
+
+#[test]
+fn quickstart_runs_twice_in_the_same_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 1..=2 {
+        let out = run(command(SLIPWAY).current_dir(tmp.path()).arg("quickstart"));
+        let stdout = ok(out);
+        let root = tmp.path().join("slipway-quickstart/root");
+        assert!(
+            stdout.contains(&format!("==> slipway root: {}", root.display())),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("v{}   Deploy ", round * 2)),
+            "{stdout}"
+        );
+    }
+    let f = Fixture {
+        root: tmp.path().join("slipway-quickstart/root"),
+        tmp,
+    };
+    let records = f.records("hello");
+    assert_eq!(records.len(), 4);
+    assert!(records.iter().all(|r| r["status"] == "succeeded"));
+    assert_eq!(f.current("hello").as_deref(), Some("v4"));
+}

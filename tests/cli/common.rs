@@ -1,0 +1,238 @@
+//! Shared fixtures: a temp root, app repositories, working copies that push with the real git client.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The slipway binary cargo built for these tests.
+pub const SLIPWAY: &str = env!("CARGO_BIN_EXE_slipway");
+
+/// A fixed clock for everything that shows times.
+pub const NOW: &str = "2026-03-01T10:00:00Z";
+
+/// A command with a clean, predictable environment: no git identity or config, UTC.
+pub fn command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    for var in [
+        "SLIPWAY_ROOT",
+        "SLIPWAY_APP",
+        "SLIPWAY_USER",
+        "SLIPWAY_NOW",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("TZ", "UTC")
+        .env("SLIPWAY_USER", "alice")
+        .env("SLIPWAY_NOW", NOW)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a command to completion and returns its output.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Text of a byte stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts success and returns stdout.
+#[track_caller]
+pub fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// Runs git in `dir` and returns stdout, panicking on failure.
+#[track_caller]
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    ok(run(command("git").current_dir(dir).args(args)))
+}
+
+/// The `remote:` lines git printed, prefix and padding removed (`\r` splits lines too).
+pub fn remote_lines(stderr: &[u8]) -> Vec<String> {
+    text(stderr)
+        .split(['\n', '\r'])
+        .filter_map(|l| l.strip_prefix("remote: "))
+        .map(|l| l.trim_end().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// A temp directory with an initialized root.
+pub struct Fixture {
+    pub tmp: TempDir,
+    pub root: PathBuf,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let f = Fixture { tmp, root };
+        ok(f.slipway(&["init"]));
+        f
+    }
+
+    /// `slipway --root ROOT ARGS...`.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = command(SLIPWAY);
+        cmd.arg("--root").arg(&self.root).args(args);
+        cmd
+    }
+
+    pub fn slipway(&self, args: &[&str]) -> Output {
+        run(&mut self.cmd(args))
+    }
+
+    pub fn create_app(&self, name: &str) -> PathBuf {
+        ok(self.slipway(&["apps:create", name]));
+        self.app_dir(name).join("repo.git")
+    }
+
+    pub fn app_dir(&self, name: &str) -> PathBuf {
+        self.root.join("apps").join(name)
+    }
+
+    /// A working copy whose `slipway` remote is `app`'s repository.
+    pub fn work(&self, app: &str, dir_name: &str) -> Work {
+        let dir = self.tmp.path().join(dir_name);
+        fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "-q", "-b", "main"]);
+        let repo = self.app_dir(app).join("repo.git");
+        git(&dir, &["remote", "add", "slipway", repo.to_str().unwrap()]);
+        Work { dir }
+    }
+
+    /// Every release record of `app`, parsed, oldest first.
+    pub fn records(&self, app: &str) -> Vec<Value> {
+        let dir = self.app_dir(app).join("releases");
+        let mut records: Vec<Value> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| {
+                serde_json::from_slice(&fs::read(&p).unwrap())
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            })
+            .collect();
+        records.sort_by_key(|r| r["version"].as_u64());
+        records
+    }
+
+    /// What `current` says, such as `v2`.
+    pub fn current(&self, app: &str) -> Option<String> {
+        fs::read_to_string(self.app_dir(app).join("current"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+
+    /// The names of the files in `slugs/` that are slugs.
+    pub fn slug_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.root.join("slugs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tar.gz"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// A git working copy.
+pub struct Work {
+    pub dir: PathBuf,
+}
+
+impl Work {
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) -> &Work {
+        let full = self.dir.join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(full, content).unwrap();
+        self
+    }
+
+    /// Commits everything; returns the new commit's sha.
+    pub fn commit(&self, message: &str) -> String {
+        git(&self.dir, &["add", "-A"]);
+        git(
+            &self.dir,
+            &[
+                "-c",
+                "user.name=Alice",
+                "-c",
+                "user.email=alice@example.com",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                message,
+            ],
+        );
+        self.head()
+    }
+
+    pub fn head(&self) -> String {
+        git(&self.dir, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// `git push slipway REFSPEC...`; returns the raw output, success or not.
+    pub fn push(&self, refspecs: &[&str]) -> Output {
+        run(command("git")
+            .current_dir(&self.dir)
+            .arg("push")
+            .arg("slipway")
+            .args(refspecs))
+    }
+
+    /// Pushes and asserts git reported success; returns the `remote:` lines.
+    #[track_caller]
+    pub fn push_ok(&self, refspecs: &[&str]) -> Vec<String> {
+        let out = self.push(refspecs);
+        assert!(out.status.success(), "push failed:\n{}", text(&out.stderr));
+        remote_lines(&out.stderr)
+    }
+}
+
+/// Pipes `input` to `slipway hook post-receive` as git would.
+pub fn run_hook(f: &Fixture, app: &str, input: &[u8]) -> Output {
+    let mut child = f
+        .cmd(&["hook", "post-receive", "--app", app])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Deterministic pseudo-random bytes (incompressible test content).
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}

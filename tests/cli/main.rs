@@ -1,0 +1,10 @@
+//! Integration tests: the real slipway binary, the real git client, real files.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod apps;
+mod hook;
+mod push;
+mod robustness;
+mod slug;
