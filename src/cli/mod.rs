@@ -54,7 +54,7 @@ pub struct Reported;
 
 /// Runs the command line and returns the process exit code (0 ok, 1 failed, 2 bad usage).
 pub fn main() -> ExitCode {
-    crate::slug::limit_libgit2_memory();
+    crate::slug::tune_libgit2();
     let cli = Cli::parse();
     let result = env::Env::from_args(cli.env).and_then(|env| run(&env, cli.command));
     match result {

@@ -6,22 +6,23 @@
 //! The same tree always gives the same bytes: git tree order, mtime = commit
 //! time, uid/gid 0, modes 0644/0755/0777, gzip header without a timestamp.
 
+mod gzip;
 mod ignore;
 mod objects;
 mod plan;
 mod tarball;
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use flate2::{Compression, GzBuilder};
 use git2::{Commit, Oid, Repository};
 use sha2::{Digest, Sha256};
 
+use self::gzip::{GzipWriter, looks_incompressible};
 pub use self::ignore::{SlugIgnore, wildmatch};
 use self::objects::Objects;
 use self::plan::{Kind, Plan};
@@ -35,8 +36,10 @@ use crate::size::Size;
 /// Where every entry of a slug lives, as a Heroku slug unpacks to `/app`.
 pub const PREFIX: &[u8] = b"app/";
 
-/// gzip level: the fastest level whose output stays within a few percent of level 6 on source trees.
+/// gzip level for compressible content (already-compressed files are stored; see `gzip`).
 const LEVEL: u32 = 6;
+/// Files smaller than this are always deflated: too small to be worth a sample.
+const STORE_MIN: u64 = 16 * 1024;
 const CHUNK: usize = 256 * 1024;
 const CHANNEL_DEPTH: usize = 4;
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -177,7 +180,7 @@ pub fn compile(
     let mtime = commit.time().seconds().max(0) as u64;
     let tmp_path = tmp.path().to_path_buf();
 
-    let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+    let (tx, rx) = sync_channel::<Chunk>(CHANNEL_DEPTH);
     let (produced, compressed) = std::thread::scope(|scope| {
         let file = tmp.file();
         let compressor = scope.spawn(move || compress(rx, file, max.bytes()));
@@ -228,9 +231,17 @@ fn produce(
                 tar.symlink(&path, &target)
             }
             Kind::File { executable } => {
-                let data = objects.open(entry.oid, entry.size).map_err(broken)?;
+                let mut data = objects.open(entry.oid, entry.size).map_err(broken)?;
                 done += entry.size;
-                tar.file(&path, executable, entry.size, data)
+                tar.file_header(&path, executable, entry.size)
+                    .and_then(|()| {
+                        let store =
+                            entry.size >= STORE_MIN && looks_incompressible(data.fill_buf()?);
+                        tar.get_mut().set_storing(store);
+                        tar.file_data(entry.size, &mut data)?;
+                        tar.get_mut().set_storing(false);
+                        Ok(())
+                    })
             }
         };
         written.map_err(broken)?;
@@ -245,18 +256,20 @@ fn produce(
     tar.finish().and_then(ChunkSender::finish).map_err(broken)
 }
 
+/// A piece of the tar stream, and whether to store it rather than deflate it.
+type Chunk = (Vec<u8>, bool);
+
 /// The second thread: gzip, hash and write what the tar thread sends.
-fn compress(rx: Receiver<Vec<u8>>, file: &mut File, max: u64) -> io::Result<SlugRef> {
+fn compress(rx: Receiver<Chunk>, file: &mut File, max: u64) -> io::Result<SlugRef> {
     let sink = HashingWriter {
         inner: BufWriter::with_capacity(CHUNK, file),
         hasher: Sha256::new(),
         written: 0,
         max,
     };
-    let mut gz = GzBuilder::new()
-        .mtime(0)
-        .write(sink, Compression::new(LEVEL));
-    for chunk in rx {
+    let mut gz = GzipWriter::new(sink, LEVEL)?;
+    for (chunk, store) in rx {
+        gz.set_storing(store)?;
         gz.write_all(&chunk)?;
     }
     let mut sink = gz.finish()?;
@@ -267,23 +280,34 @@ fn compress(rx: Receiver<Vec<u8>>, file: &mut File, max: u64) -> io::Result<Slug
     })
 }
 
-/// Passes bytes to the compression thread in chunks of [`CHUNK`].
+/// Passes bytes to the compression thread in chunks of at most [`CHUNK`].
 struct ChunkSender {
     buf: Vec<u8>,
-    tx: SyncSender<Vec<u8>>,
+    store: bool,
+    tx: SyncSender<Chunk>,
 }
 
 impl ChunkSender {
-    fn new(tx: SyncSender<Vec<u8>>) -> ChunkSender {
+    fn new(tx: SyncSender<Chunk>) -> ChunkSender {
         ChunkSender {
             buf: Vec::with_capacity(CHUNK),
+            store: false,
             tx,
         }
     }
 
+    /// Marks the bytes written from now on as incompressible (or not).
+    fn set_storing(&mut self, store: bool) {
+        if store != self.store && !self.buf.is_empty() {
+            // A failed send resurfaces as an error on the next write.
+            let _ = self.send();
+        }
+        self.store = store;
+    }
+
     fn send(&mut self) -> io::Result<()> {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx.send(chunk).map_err(|_| {
+        self.tx.send((chunk, self.store)).map_err(|_| {
             io::Error::new(io::ErrorKind::BrokenPipe, "the compression thread stopped")
         })
     }
@@ -356,10 +380,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Keeps libgit2's pack windows small, since mapped pack pages count towards RSS.
+/// Tunes libgit2 for streaming slugs: small pack windows (mapped pack pages count
+/// towards RSS) and no re-hashing of objects git already verified on receipt.
 ///
 /// Call once at start-up, before any other thread uses libgit2.
-pub fn limit_libgit2_memory() {
+pub fn tune_libgit2() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         #[allow(unsafe_code)]
@@ -369,5 +394,8 @@ pub fn limit_libgit2_memory() {
             let _ = git2::opts::set_mwindow_size(4 * 1024 * 1024);
             let _ = git2::opts::set_mwindow_mapped_limit(32 * 1024 * 1024);
         }
+        // Objects were hashed by git when they were received; re-hashing every
+        // blob with collision-detecting SHA-1 would cost a fifth of a compile.
+        git2::opts::strict_hash_verification(false);
     });
 }

@@ -17,6 +17,7 @@ use git2::{Odb, Oid, Repository};
 pub const STREAM_THRESHOLD: u64 = 4 * 1024 * 1024;
 
 const PACK_TYPE_BLOB: u8 = 3;
+const STREAM_BUF: usize = 64 * 1024;
 
 /// Reads blobs of one repository.
 pub struct Objects<'r> {
@@ -54,17 +55,23 @@ impl<'r> Objects<'r> {
     }
 
     /// A reader over a blob of `size` bytes that holds at most a buffer of it in memory when it can.
-    pub fn open(&mut self, oid: Oid, size: u64) -> io::Result<Box<dyn Read + '_>> {
+    pub fn open(&mut self, oid: Oid, size: u64) -> io::Result<Box<dyn BufRead + '_>> {
         if size > STREAM_THRESHOLD {
             if let Some(reader) = self.open_loose(oid)? {
-                return Ok(Box::new(reader.take(size)));
+                return Ok(Box::new(BufReader::with_capacity(
+                    STREAM_BUF,
+                    reader.take(size),
+                )));
             }
             if let Some(reader) = self.open_packed(oid)? {
-                return Ok(Box::new(reader.take(size)));
+                return Ok(Box::new(BufReader::with_capacity(
+                    STREAM_BUF,
+                    reader.take(size),
+                )));
             }
         }
-        let data = self.read(oid).map_err(io::Error::other)?;
-        Ok(Box::new(io::Cursor::new(data)))
+        let object = self.odb.read(oid).map_err(io::Error::other)?;
+        Ok(Box::new(ObjectReader { object, pos: 0 }))
     }
 
     fn open_loose(&self, oid: Oid) -> io::Result<Option<impl Read + use<>>> {
@@ -107,6 +114,30 @@ impl<'r> Objects<'r> {
             return Ok(Some(ZlibDecoder::new(reader)));
         }
         Ok(None)
+    }
+}
+
+/// Reads an object held in memory by libgit2 without copying it first.
+struct ObjectReader<'o> {
+    object: git2::OdbObject<'o>,
+    pos: usize,
+}
+
+impl Read for ObjectReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.fill_buf()?.read(buf)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ObjectReader<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Ok(&self.object.data()[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.object.data().len());
     }
 }
 

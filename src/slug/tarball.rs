@@ -28,17 +28,15 @@ impl<W: Write> TarWriter<W> {
         self.out.write_all(header.as_bytes())
     }
 
-    /// A regular file of exactly `size` bytes read from `data`.
-    pub fn file(
-        &mut self,
-        path: &[u8],
-        executable: bool,
-        size: u64,
-        data: impl Read,
-    ) -> io::Result<()> {
+    /// The header of a regular file; [`Self::file_data`] must follow with its `size` bytes.
+    pub fn file_header(&mut self, path: &[u8], executable: bool, size: u64) -> io::Result<()> {
         let mode = if executable { 0o755 } else { 0o644 };
         let header = self.header(path, b"", EntryType::Regular, mode, size)?;
-        self.out.write_all(header.as_bytes())?;
+        self.out.write_all(header.as_bytes())
+    }
+
+    /// Exactly `size` bytes of file content from `data`, padded to a block.
+    pub fn file_data(&mut self, size: u64, data: impl Read) -> io::Result<()> {
         let copied = io::copy(&mut data.take(size), &mut self.out)?;
         if copied != size {
             return Err(io::Error::new(
@@ -53,6 +51,11 @@ impl<W: Write> TarWriter<W> {
     pub fn symlink(&mut self, path: &[u8], target: &[u8]) -> io::Result<()> {
         let header = self.header(path, target, EntryType::Symlink, 0o777, 0)?;
         self.out.write_all(header.as_bytes())
+    }
+
+    /// The output, for switching how the next bytes are compressed.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Writes the end-of-archive marker and returns the output.
