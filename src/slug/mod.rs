@@ -259,7 +259,7 @@ fn produce(
 /// A piece of the tar stream, and whether to store it rather than deflate it.
 type Chunk = (Vec<u8>, bool);
 
-/// The second thread: gzip, hash and write what the tar thread sends.
+/// The second thread: gzip (on every core), hash and write what the tar thread sends.
 fn compress(rx: Receiver<Chunk>, file: &mut File, max: u64) -> io::Result<SlugRef> {
     let sink = HashingWriter {
         inner: BufWriter::with_capacity(CHUNK, file),
@@ -267,12 +267,15 @@ fn compress(rx: Receiver<Chunk>, file: &mut File, max: u64) -> io::Result<SlugRe
         written: 0,
         max,
     };
-    let mut gz = GzipWriter::new(sink, LEVEL)?;
-    for (chunk, store) in rx {
-        gz.set_storing(store)?;
-        gz.write_all(&chunk)?;
-    }
-    let mut sink = gz.finish()?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut sink = std::thread::scope(|scope| {
+        let mut gz = GzipWriter::new(scope, sink, LEVEL, workers)?;
+        for (chunk, store) in rx {
+            gz.set_storing(store)?;
+            gz.write_all(&chunk)?;
+        }
+        gz.finish()
+    })?;
     sink.inner.flush()?;
     Ok(SlugRef {
         sha256: hex(&sink.hasher.finalize()),
