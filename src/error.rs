@@ -85,7 +85,7 @@ pub enum Error {
     #[error("key {fingerprint} is already registered to '{user}'")]
     KeyExists { fingerprint: String, user: String },
 
-    #[error("no {what} has a key")]
+    #[error("no key matches {what}")]
     UnknownKey { what: String },
 
     #[error("'{user}' can already access '{app}'")]

@@ -61,7 +61,7 @@ enum Command {
     AccessRemove(access::ChangeArgs),
     /// Run by sshd for every slipway key (reads SSH_ORIGINAL_COMMAND)
     #[command(name = "ssh-command", hide = true)]
-    SshCommand(ssh::SshArgs),
+    Ssh(ssh::SshArgs),
     /// Run by the git hook shim (reads git's ref updates on stdin)
     #[command(hide = true)]
     Hook(hook::HookArgs),
@@ -119,7 +119,7 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::Access(args) => access::list(env, args),
         Command::AccessAdd(args) => access::add(env, args),
         Command::AccessRemove(args) => access::remove(env, args),
-        Command::SshCommand(args) => ssh::run(env, args),
+        Command::Ssh(args) => ssh::run(env, args),
         Command::Hook(args) => hook::run(env, args),
         Command::Quickstart(args) => quickstart::run(env, args),
     }

@@ -24,7 +24,7 @@ pub fn encode_unpadded(bytes: &[u8]) -> String {
 /// Decodes padded standard base64; anything else (bad length, stray characters, non-zero spare bits) is `None`.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
         return None;
     }
     let pad = bytes.iter().rev().take_while(|&&b| b == b'=').count();
@@ -84,7 +84,7 @@ mod tests {
         }
         let all: Vec<u8> = (0..=255).collect();
         let mut padded = encode_unpadded(&all);
-        while padded.len() % 4 != 0 {
+        while !padded.len().is_multiple_of(4) {
             padded.push('=');
         }
         assert_eq!(decode(&padded), Some(all));

@@ -246,7 +246,7 @@ pub fn remove(root: &Root, exe: &Path, target: &KeyTarget) -> Result<Vec<KeyEntr
         return Err(Error::UnknownKey {
             what: match target {
                 KeyTarget::User(user) => format!("user '{user}'"),
-                KeyTarget::Fingerprint(fp) => format!("key {fp}"),
+                KeyTarget::Fingerprint(fp) => format!("fingerprint {fp}"),
             },
         });
     }
