@@ -18,7 +18,18 @@ const SSHD_PATHS: &[&str] = &["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/usr/bi
 
 /// Whether the OpenSSH tools are here; under CI their absence is a failure.
 fn have_openssh() -> Option<PathBuf> {
-    let sshd = SSHD_PATHS.iter().map(PathBuf::from).find(|p| p.is_file());
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("sshd"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let sshd = SSHD_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .chain(on_path)
+        .find(|p| p.is_file());
     let client = ["ssh", "ssh-keygen"]
         .iter()
         .all(|tool| Command::new(tool).arg("-V").output().is_ok());
