@@ -250,6 +250,8 @@ pub fn destroy(root: &Root, name: &AppName) -> Result<()> {
     let app = App::open(root, name)?;
     let _guard = lock_apps(root)?;
     let _lock = app.lock()?;
+    // A later app of the same name must not inherit this one's ssh grants.
+    crate::keys::forget_app_locked(root, name)?;
     let apps = root.apps_dir();
     let doomed = apps.join(format!(".destroyed-{name}-{}", std::process::id()));
     // Rename first, so the app disappears at once even if removal is interrupted.
@@ -275,7 +277,8 @@ pub fn list(root: &Root) -> Result<Vec<AppName>> {
     Ok(names)
 }
 
-fn lock_apps(root: &Root) -> Result<File> {
+/// Takes the root lock (`apps/.lock`) that serializes app creation and removal and key changes.
+pub(crate) fn lock_apps(root: &Root) -> Result<File> {
     let path = root.apps_dir().join(".lock");
     let file = OpenOptions::new()
         .create(true)

@@ -72,6 +72,36 @@ pub enum Error {
 
     #[error("`{command}` failed ({status})")]
     CommandFailed { command: String, status: String },
+
+    #[error("invalid user name '{name}': {reason}")]
+    BadUserName { name: String, reason: &'static str },
+
+    #[error("no user named '{name}' has a key")]
+    UnknownUser { name: String },
+
+    #[error("not a usable ssh public key: {reason}")]
+    BadPublicKey { reason: String },
+
+    #[error("key {fingerprint} is already registered to '{user}'")]
+    KeyExists { fingerprint: String, user: String },
+
+    #[error("no key matches {what}")]
+    UnknownKey { what: String },
+
+    #[error("'{user}' can already access '{app}'")]
+    AlreadyGranted { user: String, app: String },
+
+    #[error("'{user}' was not granted access to '{app}'")]
+    NotGranted { user: String, app: String },
+
+    #[error("key store {} is corrupt: {reason}", path.display())]
+    CorruptKeys { path: PathBuf, reason: String },
+
+    #[error("cannot put {} in an authorized_keys command: {reason}", path.display())]
+    UnsafePath { path: PathBuf, reason: &'static str },
+
+    #[error("{reason}")]
+    SshRefused { reason: String },
 }
 
 /// `Result` with slipway's [`Error`].
@@ -116,6 +146,27 @@ impl Error {
             }
             Error::SlugTooLarge { .. } => Some(
                 "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
+                    .into(),
+            ),
+            Error::BadUserName { .. } => Some(
+                "user names start with a lowercase letter, then lowercase letters, digits, dots, underscores, dashes or @, at most 64 characters"
+                    .into(),
+            ),
+            Error::UnknownUser { name } => Some(format!(
+                "add a key for them first: `slipway keys:add {name} < {name}.pub`"
+            )),
+            Error::BadPublicKey { .. } => Some(
+                "give the one line of a .pub file, such as `slipway keys:add alice < ~/.ssh/id_ed25519.pub`"
+                    .into(),
+            ),
+            Error::KeyExists { .. } | Error::UnknownKey { .. } => {
+                Some("`slipway keys` lists the keys and their fingerprints".into())
+            }
+            Error::NotGranted { app, .. } => {
+                Some(format!("`slipway access {app}` lists who can access it"))
+            }
+            Error::UnsafePath { .. } => Some(
+                "move the root or the slipway binary to a path without double quotes or control characters"
                     .into(),
             ),
             Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod fsutil;
 pub mod hook;
+pub mod keys;
 pub mod launch;
 pub mod output;
 pub mod quickstart;
@@ -19,5 +20,6 @@ pub mod release;
 pub mod root;
 pub mod size;
 pub mod slug;
+pub mod ssh;
 
 pub use error::{Error, Result};

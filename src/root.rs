@@ -17,12 +17,15 @@ pub const DEFAULT_MAX_SLUG_SIZE: Size = Size(500 * 1024 * 1024);
 pub struct RootSettings {
     /// The largest compressed slug a deploy may produce.
     pub max_slug_size: Size,
+    /// The authorized_keys file slipway writes for ssh pushes (default `ROOT/authorized_keys`; relative to the root).
+    pub authorized_keys: Option<PathBuf>,
 }
 
 impl Default for RootSettings {
     fn default() -> RootSettings {
         RootSettings {
             max_slug_size: DEFAULT_MAX_SLUG_SIZE,
+            authorized_keys: None,
         }
     }
 }
@@ -63,6 +66,19 @@ impl Root {
     /// `ROOT/apps`.
     pub fn apps_dir(&self) -> PathBuf {
         self.dir.join("apps")
+    }
+
+    /// `ROOT/keys.json`: ssh keys and app access.
+    pub fn keys_path(&self) -> PathBuf {
+        self.dir.join("keys.json")
+    }
+
+    /// The authorized_keys file slipway maintains: `authorized_keys` from `slipway.yaml`, else `ROOT/authorized_keys`.
+    pub fn authorized_keys_path(&self) -> PathBuf {
+        match &self.settings.authorized_keys {
+            Some(path) => self.dir.join(path),
+            None => self.dir.join("authorized_keys"),
+        }
     }
 
     /// `ROOT/slugs`, content-addressed slugs shared by every app.

@@ -1,11 +1,14 @@
 //! The command line: one file per command group, each turning arguments into one library call.
 
+mod access;
 mod apps;
 mod env;
 mod hook;
+mod keys;
 mod quickstart;
 mod releases;
 mod slugs;
+mod ssh;
 
 use std::process::ExitCode;
 
@@ -40,6 +43,25 @@ enum Command {
     /// Compile a commit of any repository into a slug file
     #[command(name = "slugs:compile")]
     SlugsCompile(slugs::CompileArgs),
+    /// List the ssh keys that may push, with their users
+    Keys(keys::ListArgs),
+    /// Add an ssh public key (one line on stdin) for a user
+    #[command(name = "keys:add")]
+    KeysAdd(keys::AddArgs),
+    /// Remove a user's keys, or one key by fingerprint
+    #[command(name = "keys:remove")]
+    KeysRemove(keys::RemoveArgs),
+    /// List who may push to and manage an app
+    Access(access::ListArgs),
+    /// Let a user push to and manage an app
+    #[command(name = "access:add")]
+    AccessAdd(access::ChangeArgs),
+    /// Take back a user's access to an app
+    #[command(name = "access:remove")]
+    AccessRemove(access::ChangeArgs),
+    /// Run by sshd for every slipway key (reads SSH_ORIGINAL_COMMAND)
+    #[command(name = "ssh-command", hide = true)]
+    Ssh(ssh::SshArgs),
     /// Run by the git hook shim (reads git's ref updates on stdin)
     #[command(hide = true)]
     Hook(hook::HookArgs),
@@ -91,6 +113,13 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AppsDestroy(args) => apps::destroy(env, args),
         Command::Releases(args) => releases::list(env, args),
         Command::SlugsCompile(args) => slugs::compile(env, args),
+        Command::Keys(args) => keys::list(env, args),
+        Command::KeysAdd(args) => keys::add(env, args),
+        Command::KeysRemove(args) => keys::remove(env, args),
+        Command::Access(args) => access::list(env, args),
+        Command::AccessAdd(args) => access::add(env, args),
+        Command::AccessRemove(args) => access::remove(env, args),
+        Command::Ssh(args) => ssh::run(env, args),
         Command::Hook(args) => hook::run(env, args),
         Command::Quickstart(args) => quickstart::run(env, args),
     }

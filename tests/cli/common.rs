@@ -84,8 +84,13 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::new_at("root")
+    }
+
+    /// A root in the directory `name` of a fresh temp directory.
+    pub fn new_at(name: &str) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("root");
+        let root = tmp.path().join(name);
         let f = Fixture { tmp, root };
         ok(f.slipway(&["init"]));
         f

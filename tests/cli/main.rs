@@ -8,3 +8,4 @@ mod hook;
 mod push;
 mod robustness;
 mod slug;
+mod ssh;
