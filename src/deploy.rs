@@ -17,7 +17,7 @@ use crate::event::{Event, Observer, SkipReason};
 use crate::hook::RefUpdate;
 use crate::launch::{self, Launch};
 use crate::output;
-use crate::release::{Kind, Release, Status, Store, short_sha};
+use crate::release::{Kind, Release, SlugRef, Status, Store, short_sha};
 use crate::root::Root;
 use crate::slug::SlugStore;
 
@@ -125,16 +125,57 @@ pub fn deploy_commit(
     description: String,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
+    let sha = commit.id().to_string();
+    let origin = Origin {
+        commit: Some(sha.clone()),
+        refname: Some(refname.to_owned()),
+    };
+    deploy_with(ctx, app, lock, origin, description, observer, |observer| {
+        observer.event(Event::Compiling {
+            short: short_sha(&sha).to_owned(),
+            refname: refname.to_owned(),
+        });
+        SlugStore::new(ctx.root.slugs_dir()).get_or_compile(
+            repo,
+            commit,
+            app.max_slug_size(ctx.root),
+            observer,
+        )
+    })
+}
+
+/// Where a deploy's code came from, as its release records it.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The full sha of the commit, when the code came from git.
+    pub commit: Option<String>,
+    /// The ref that was pushed or watched.
+    pub refname: Option<String>,
+}
+
+/// Records a pending deploy, makes its slug with `build`, and launches it; the caller holds the app lock.
+///
+/// Config and add-ons carry over from the newest succeeded release. What
+/// `build` reports goes to `observer` and into the release's build log; if it
+/// fails, the release is recorded as failed and the live release stays live.
+pub fn deploy_with(
+    ctx: &Context,
+    app: &App,
+    lock: &AppLock,
+    origin: Origin,
+    description: String,
+    observer: &mut dyn Observer,
+    build: impl FnOnce(&mut dyn Observer) -> Result<SlugRef>,
+) -> Result<Outcome> {
     let store = app.store();
     let base = store.latest_succeeded()?;
-    let sha = commit.id().to_string();
     let draft = Release {
         version: 0,
         description,
         user: ctx.user.clone(),
         created_at: ctx.clock.now,
-        commit: Some(sha.clone()),
-        refname: Some(refname.to_owned()),
+        commit: origin.commit,
+        refname: origin.refname,
         slug: None,
         config: base.as_ref().map(|b| b.config.clone()).unwrap_or_default(),
         addons: base.as_ref().map(|b| b.addons.clone()).unwrap_or_default(),
@@ -147,12 +188,7 @@ pub fn deploy_commit(
         app.logs_dir().join(format!("v{}.log", release.version)),
         observer,
     );
-    observer.event(Event::Compiling {
-        short: short_sha(&sha).to_owned(),
-        refname: refname.to_owned(),
-    });
-    let slugs = SlugStore::new(ctx.root.slugs_dir());
-    match slugs.get_or_compile(repo, commit, app.max_slug_size(ctx.root), &mut observer) {
+    match build(&mut observer) {
         Ok(slug) => release.slug = Some(slug),
         Err(e) => return fail(&store, lock, release, &e, &mut observer),
     }
