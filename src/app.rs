@@ -62,7 +62,7 @@ impl fmt::Display for AppName {
 }
 
 /// Per-app settings from `apps/NAME/app.yaml`; every field is optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppSettings {
     /// The branch whose pushes deploy; default `main`, else `master`.
@@ -73,6 +73,20 @@ pub struct AppSettings {
     pub max_slug_size: Option<Size>,
     /// How releases are started.
     pub launcher: LauncherKind,
+    /// Whether a new release goes live at once (else `releases:promote` does it, as Convox).
+    pub auto_promote: bool,
+}
+
+impl Default for AppSettings {
+    fn default() -> AppSettings {
+        AppSettings {
+            deploy_branch: None,
+            url: None,
+            max_slug_size: None,
+            launcher: LauncherKind::default(),
+            auto_promote: true,
+        }
+    }
 }
 
 /// An existing app.
@@ -241,7 +255,8 @@ fn default_settings(name: &AppName) -> String {
          # deploy_branch: main      # the branch whose pushes deploy (default: main, else master)\n\
          # url: https://{name}.example.com/   # printed after \"Launching... done\"\n\
          # max_slug_size: 500MB     # the largest compressed slug a deploy may make\n\
-         # launcher: none           # how releases are started\n"
+         # launcher: none           # how releases are started\n\
+         # auto_promote: true       # false: new releases wait for `slipway releases:promote`\n"
     )
 }
 

@@ -38,8 +38,10 @@ pub enum Outcome {
     NothingToDeploy,
     /// The deploy branch's tip already runs in this release.
     AlreadyLive(u32),
-    /// A new release is live (or recorded, when it is not promoted).
-    Deployed(Release),
+    /// A new release is live.
+    Live(Release),
+    /// A new release is recorded but not live: auto-promote is off.
+    Recorded(Release),
     /// The release failed to build or launch; it is recorded as failed.
     Failed(Release),
 }
@@ -168,20 +170,12 @@ pub fn deploy_with(
     build: impl FnOnce(&mut dyn Observer) -> Result<SlugRef>,
 ) -> Result<Outcome> {
     let store = app.store();
-    let base = store.latest_succeeded()?;
+    let base = base_release(app, &store)?;
     let draft = Release {
-        version: 0,
-        description,
-        user: ctx.user.clone(),
-        created_at: ctx.clock.now,
         commit: origin.commit,
         refname: origin.refname,
         slug: None,
-        config: base.as_ref().map(|b| b.config.clone()).unwrap_or_default(),
-        addons: base.as_ref().map(|b| b.addons.clone()).unwrap_or_default(),
-        status: Status::Pending,
-        kind: Kind::Deploy,
-        rollback_of: None,
+        ..draft(ctx, base.as_ref(), Kind::Deploy, description)
     };
     let mut release = store.create(lock, draft)?;
     let mut observer = BuildLog::open(
@@ -195,7 +189,53 @@ pub fn deploy_with(
     launch_release(ctx, app, lock, release, &mut observer)
 }
 
-/// Starts a recorded pending release; on success it becomes current.
+/// The release new releases build on: the live one, or with auto-promote off the newest succeeded.
+///
+/// With auto-promote on this is Heroku's model (the app's state is what runs);
+/// with it off, Convox's (new releases build on the latest, promote picks what runs).
+pub fn base_release(app: &App, store: &Store) -> Result<Option<Release>> {
+    if app.settings.auto_promote {
+        current_release(store)
+    } else {
+        store.latest_succeeded()
+    }
+}
+
+/// A pending release that copies `base` (slug, config, add-ons, commit) with a new kind and description.
+pub fn draft(ctx: &Context, base: Option<&Release>, kind: Kind, description: String) -> Release {
+    Release {
+        version: 0,
+        description,
+        user: ctx.user.clone(),
+        created_at: ctx.clock.now,
+        commit: base.and_then(|b| b.commit.clone()),
+        refname: base.and_then(|b| b.refname.clone()),
+        slug: base.and_then(|b| b.slug.clone()),
+        config: base.map(|b| b.config.clone()).unwrap_or_default(),
+        addons: base.map(|b| b.addons.clone()).unwrap_or_default(),
+        status: Status::Pending,
+        kind,
+        rollback_of: None,
+    }
+}
+
+/// Records `draft` as the next version and launches it (or only records it, with auto-promote off).
+pub fn record(
+    ctx: &Context,
+    app: &App,
+    lock: &AppLock,
+    draft: Release,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    let release = app.store().create(lock, draft)?;
+    let mut observer = BuildLog::open(
+        app.logs_dir().join(format!("v{}.log", release.version)),
+        observer,
+    );
+    launch_release(ctx, app, lock, release, &mut observer)
+}
+
+/// Finishes a pending release: launches it and makes it current, unless auto-promote is off.
 pub fn launch_release(
     ctx: &Context,
     app: &App,
@@ -203,29 +243,64 @@ pub fn launch_release(
     mut release: Release,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
-    let store = app.store();
-    let previous = current_release(&store)?;
-    let slugs = SlugStore::new(ctx.root.slugs_dir());
-    let launched = launch::launcher(app.settings.launcher).launch(
-        &Launch {
-            app,
-            release: &release,
-            previous: previous.as_ref(),
-            slugs: &slugs,
-        },
-        observer,
-    );
-    if let Err(e) = launched {
-        return fail(&store, lock, release, &e, observer);
+    if app.settings.auto_promote {
+        return go_live(ctx, app, lock, release, observer);
     }
     release.status = Status::Succeeded;
-    store.update(lock, &release)?;
+    app.store().update(lock, &release)?;
+    observer.event(Event::Released {
+        version: release.version,
+    });
+    Ok(Outcome::Recorded(release))
+}
+
+/// Starts `release` with the app's launcher and makes it current; on failure the live release stays.
+///
+/// A release without a slug (config set before the first deploy) has nothing
+/// to start and goes live at once. `release` may be pending (it is then marked
+/// succeeded or failed) or an earlier succeeded release being promoted.
+pub fn go_live(
+    ctx: &Context,
+    app: &App,
+    lock: &AppLock,
+    mut release: Release,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    let store = app.store();
+    if release.slug.is_some() {
+        let previous = current_release(&store)?;
+        let slugs = SlugStore::new(ctx.root.slugs_dir());
+        let launched = launch::launcher(app.settings.launcher).launch(
+            &Launch {
+                app,
+                release: &release,
+                previous: previous.as_ref(),
+                slugs: &slugs,
+            },
+            observer,
+        );
+        if let Err(e) = launched {
+            if release.status != Status::Pending {
+                // An older release that fails to start again keeps its record as it was.
+                observer.event(Event::Failed {
+                    reason: e.to_string(),
+                    live: store.current()?,
+                });
+                return Ok(Outcome::Failed(release));
+            }
+            return fail(&store, lock, release, &e, observer);
+        }
+    }
+    if release.status == Status::Pending {
+        release.status = Status::Succeeded;
+        store.update(lock, &release)?;
+    }
     store.set_current(lock, release.version)?;
     observer.event(Event::Launched {
         version: release.version,
         url: app.settings.url.clone(),
     });
-    Ok(Outcome::Deployed(release))
+    Ok(Outcome::Live(release))
 }
 
 fn fail(

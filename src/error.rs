@@ -67,6 +67,49 @@ pub enum Error {
     #[error("slug {} is corrupt: its sha256 is {actual}", path.display())]
     SlugCorrupt { path: PathBuf, actual: String },
 
+    #[error("invalid config var name '{key}'")]
+    BadConfigKey { key: String },
+
+    #[error("'{arg}' is not KEY=VALUE")]
+    BadConfigAssignment { arg: String },
+
+    #[error("invalid add-on '{spec}': {reason}")]
+    BadAddon { spec: String, reason: &'static str },
+
+    #[error("app '{app}' has no add-on '{name}'")]
+    NoAddon { app: String, name: String },
+
+    #[error("app '{app}' already has the add-on '{name}'")]
+    AddonExists { app: String, name: String },
+
+    #[error("{name} is already on the plan {plan}")]
+    SamePlan { name: String, plan: String },
+
+    #[error("add-on {name} would set {key}, which is already set")]
+    AddonConfigConflict { name: String, key: String },
+
+    #[error("the add-on hook failed to {action} {name}: {reason}")]
+    AddonHook {
+        action: &'static str,
+        name: String,
+        reason: String,
+    },
+
+    #[error("cannot roll back to v{version}: {reason}")]
+    Rollback { version: u32, reason: String },
+
+    #[error("cannot roll back to v{version}: add-ons changed since then ({changes})")]
+    RollbackAddons { version: u32, changes: String },
+
+    #[error("app '{app}' has no release to roll back to")]
+    NothingToRollBack { app: String },
+
+    #[error("cannot promote v{version}: {reason}")]
+    Promote { version: u32, reason: String },
+
+    #[error("no app given")]
+    NoApp,
+
     #[error("launch failed: {0}")]
     Launch(String),
 
@@ -144,6 +187,21 @@ impl Error {
             Error::NoRelease { app, .. } => {
                 Some(format!("`slipway releases -a {app}` lists its releases"))
             }
+            Error::BadConfigKey { .. } => Some(
+                "config var names are letters, digits and underscores, not starting with a digit".into(),
+            ),
+            Error::BadConfigAssignment { .. } => {
+                Some("set vars as `slipway config:set KEY=VALUE ...`".into())
+            }
+            Error::BadAddon { .. } => Some("name an add-on as NAME or NAME:PLAN, such as memcachier:100".into()),
+            Error::NoAddon { app, .. } => Some(format!("`slipway addons -a {app}` lists its add-ons")),
+            Error::RollbackAddons { version, .. } => Some(format!(
+                "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
+            )),
+            Error::NoApp => Some(
+                "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
+                    .into(),
+            ),
             Error::SlugTooLarge { .. } => Some(
                 "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
                     .into(),

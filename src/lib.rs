@@ -4,9 +4,12 @@
 //! numbered release and a launch. The library never prints: it reports through
 //! [`deploy::Observer`] and returns data that [`output`] renders.
 
+pub mod addons;
 pub mod app;
+pub mod change;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod deploy;
 pub mod error;
 pub mod event;

@@ -35,6 +35,9 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
     let mut sideband = Sideband::new(std::io::stderr());
     match deploy::push(&env.context(&root), &app, &updates, &mut sideband)? {
         Outcome::Failed(_) => Err(Reported.into()),
-        Outcome::NothingToDeploy | Outcome::AlreadyLive(_) | Outcome::Deployed(_) => Ok(()),
+        Outcome::NothingToDeploy
+        | Outcome::AlreadyLive(_)
+        | Outcome::Live(_)
+        | Outcome::Recorded(_) => Ok(()),
     }
 }

@@ -14,6 +14,7 @@ mod tarball;
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -108,16 +109,10 @@ impl SlugStore {
         Ok(slug)
     }
 
-    /// Checks that the slug's file exists and hashes to its name.
+    /// Checks that the slug's file exists and hashes to its name, reading every byte.
     pub fn verify(&self, slug: &SlugRef) -> Result<()> {
         let path = self.path(&slug.sha256);
-        let file = File::open(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::SlugMissing {
-                sha256: slug.sha256.clone(),
-                dir: self.dir.clone(),
-            },
-            _ => Error::io("read", &path)(e),
-        })?;
+        let file = self.open_slug(slug)?;
         let actual = sha256_of(file).map_err(Error::io("read", &path))?;
         if actual != slug.sha256 {
             return Err(Error::SlugCorrupt { path, actual });
@@ -125,10 +120,63 @@ impl SlugStore {
         Ok(())
     }
 
+    /// Like [`Self::verify`], but trusts a file that has not changed since it was last verified.
+    ///
+    /// A stamp in `slugs/verified/` keeps the file's inode, size, mtime and
+    /// ctime from the last full check. Any write to the file changes its ctime,
+    /// which no program can set back, so an unchanged stamp proves unchanged
+    /// bytes and a rollback to a 1 GB slug need not hash it. (Bit rot with no
+    /// write is for `fsck`, which always hashes.) A file changed less than two
+    /// seconds before it was checked is "racy": its stamp could miss a write
+    /// in the same clock tick, so it is not stamped yet.
+    pub fn check(&self, slug: &SlugRef) -> Result<()> {
+        let path = self.path(&slug.sha256);
+        let meta = self.open_slug(slug)?.metadata().map_err(Error::io("read", &path))?;
+        let stamp_path = self.dir.join("verified").join(&slug.sha256);
+        let stamp = stamp_of(&meta);
+        if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+            return Ok(());
+        }
+        self.verify(slug)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if now - meta.ctime() >= 2 {
+            // Best effort: without a stamp the next check hashes again.
+            let _ = fs::create_dir_all(self.dir.join("verified"));
+            let _ = fsutil::write_atomic(&stamp_path, stamp.as_bytes(), 0o644);
+        }
+        Ok(())
+    }
+
+    fn open_slug(&self, slug: &SlugRef) -> Result<File> {
+        let path = self.path(&slug.sha256);
+        File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::SlugMissing {
+                sha256: slug.sha256.clone(),
+                dir: self.dir.clone(),
+            },
+            _ => Error::io("read", &path)(e),
+        })
+    }
+
     /// The directory holding the slugs.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+fn stamp_of(meta: &fs::Metadata) -> String {
+    format!(
+        "{} {} {} {}.{} {}.{}\n",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
 }
 
 /// Compiles `rev` of the repository at `git_dir` into `out` (for `slugs:compile`), outside any root.
