@@ -82,6 +82,18 @@ impl SlugStore {
         max: Size,
         observer: &mut dyn Observer,
     ) -> Result<SlugRef> {
+        self.get_or_compile_from(repo, commit, &[], max, observer)
+    }
+
+    /// Like [`SlugStore::get_or_compile`], also reading objects from `extra_object_dirs` (git's quarantine).
+    pub fn get_or_compile_from(
+        &self,
+        repo: &Repository,
+        commit: &Commit,
+        extra_object_dirs: &[PathBuf],
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
         if let Some(slug) = self.compiled(commit.tree_id()) {
             observer.event(Event::Compressed {
                 size: slug.size,
@@ -91,7 +103,7 @@ impl SlugStore {
         }
         fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
         let tmp = TempFile::new_in(&self.dir, 0o644).map_err(Error::io("write in", &self.dir))?;
-        let (tmp, slug) = compile(repo, commit, &[], tmp, max, observer)?;
+        let (tmp, slug) = compile(repo, commit, extra_object_dirs, tmp, max, observer)?;
         let dest = self.path(&slug.sha256);
         tmp.persist(&dest).map_err(Error::io("write", &dest))?;
         let by_tree = self.by_tree_path(commit.tree_id());
