@@ -205,8 +205,10 @@ fn plan(
 ) -> Result<Plan> {
     let (target, mut layout) = match &req.hooks_dir {
         Some(dir) => {
+            let no_dir = || Error::NoHooksDir { path: dir.clone() };
+            let dir = fs::canonicalize(dir).map_err(|_| no_dir())?;
             if !dir.is_dir() {
-                return Err(Error::NoHooksDir { path: dir.clone() });
+                return Err(no_dir());
             }
             let sub = dir.join(format!("{}.d", req.hook));
             (sub.join(DIR_ENTRY), Layout::Dir)
