@@ -39,12 +39,15 @@ impl FromStr for Spec {
         };
         let word = |s: &str| {
             s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+                && s.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+                })
                 && s.len() <= 64
         };
         if !word(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return Err(bad("names are lowercase letters, digits, '-', '_' and '.', starting with a letter"));
+            return Err(bad(
+                "names are lowercase letters, digits, '-', '_' and '.', starting with a letter",
+            ));
         }
         if let Some(plan) = plan
             && !word(plan)
@@ -95,7 +98,13 @@ pub fn hook_path(root_dir: &Path) -> Option<PathBuf> {
 ///
 /// Its stderr goes to ours; a non-zero exit, a bad output line or a run longer
 /// than ten minutes is an error, and the caller records nothing.
-pub fn run_hook(hook: &Path, app: &AppName, action: Action, name: &str, plan: &str) -> Result<Config> {
+pub fn run_hook(
+    hook: &Path,
+    app: &AppName,
+    action: Action,
+    name: &str,
+    plan: &str,
+) -> Result<Config> {
     let failed = |reason: String| Error::AddonHook {
         action: action.as_str(),
         name: name.to_owned(),
@@ -109,7 +118,10 @@ pub fn run_hook(hook: &Path, app: &AppName, action: Action, name: &str, plan: &s
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| failed(format!("cannot run {}: {e}", hook.display())))?;
-    let mut stdout = child.stdout.take().ok_or_else(|| failed("no stdout".into()))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| failed("no stdout".into()))?;
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
         stdout.read_to_end(&mut out).map(|_| out)
@@ -136,8 +148,12 @@ pub fn run_hook(hook: &Path, app: &AppName, action: Action, name: &str, plan: &s
     let text = String::from_utf8(out).map_err(|_| failed("its output is not UTF-8".into()))?;
     let mut vars = Config::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (key, value) = config::parse_assignment(line)
-            .map_err(|_| failed(format!("it printed '{}', not KEY=VALUE", crate::output::escape(line))))?;
+        let (key, value) = config::parse_assignment(line).map_err(|_| {
+            failed(format!(
+                "it printed '{}', not KEY=VALUE",
+                crate::output::escape(line)
+            ))
+        })?;
         vars.insert(key, value);
     }
     Ok(vars)
@@ -150,7 +166,10 @@ pub fn changes_since(target: &[Addon], current: &[Addon]) -> Vec<String> {
         match target.iter().find(|a| a.name == now.name) {
             None => changes.push(format!("{} added", now.name)),
             Some(then) if then.plan != now.plan => {
-                changes.push(format!("{} changed plan from {} to {}", now.name, then.plan, now.plan));
+                changes.push(format!(
+                    "{} changed plan from {} to {}",
+                    now.name, then.plan, now.plan
+                ));
             }
             Some(_) => {}
         }
@@ -177,8 +196,17 @@ mod tests {
 
     #[test]
     fn specs_parse_name_and_optional_plan() {
-        assert_eq!("memcachier".parse::<Spec>().unwrap(), Spec { name: "memcachier".into(), plan: None });
-        assert_eq!("memcachier:100".parse::<Spec>().unwrap().plan.as_deref(), Some("100"));
+        assert_eq!(
+            "memcachier".parse::<Spec>().unwrap(),
+            Spec {
+                name: "memcachier".into(),
+                plan: None
+            }
+        );
+        assert_eq!(
+            "memcachier:100".parse::<Spec>().unwrap().plan.as_deref(),
+            Some("100")
+        );
         for bad in ["", ":free", "Mem", "a:b:c", "a b", "x:"] {
             assert!(bad.parse::<Spec>().is_err(), "{bad}");
         }
@@ -190,7 +218,11 @@ mod tests {
         let now = [addon("pg", "standard"), addon("memcachier", "free")];
         assert_eq!(
             changes_since(&then, &now),
-            ["pg changed plan from hobby to standard", "memcachier added", "redis removed"]
+            [
+                "pg changed plan from hobby to standard",
+                "memcachier added",
+                "redis removed"
+            ]
         );
         assert!(changes_since(&then, &then).is_empty());
     }

@@ -75,6 +75,8 @@ pub struct AppSettings {
     pub launcher: LauncherKind,
     /// Whether a new release goes live at once (else `releases:promote` does it, as Convox).
     pub auto_promote: bool,
+    /// The app's git repository when it is not `apps/NAME/repo.git` (adopted by `hooks:install`).
+    pub repo: Option<PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -85,6 +87,7 @@ impl Default for AppSettings {
             max_slug_size: None,
             launcher: LauncherKind::default(),
             auto_promote: true,
+            repo: None,
         }
     }
 }
@@ -114,7 +117,14 @@ impl App {
                 name: name.to_string(),
             });
         }
-        let settings = root::read_yaml(&dir.join("app.yaml"))?.unwrap_or_default();
+        let path = dir.join("app.yaml");
+        let settings: AppSettings = root::read_yaml(&path)?.unwrap_or_default();
+        if settings.repo.as_ref().is_some_and(|r| !r.is_absolute()) {
+            return Err(Error::Settings {
+                path,
+                reason: "repo must be an absolute path".into(),
+            });
+        }
         Ok(App {
             name: name.clone(),
             dir,
@@ -127,9 +137,15 @@ impl App {
         &self.dir
     }
 
-    /// The app's bare git repository.
+    /// The app's bare git repository: `repo` from app.yaml, else `apps/NAME/repo.git`.
     pub fn repo_dir(&self) -> PathBuf {
-        self.dir.join("repo.git")
+        self.adopted_repo()
+            .map_or_else(|| self.dir.join("repo.git"), Path::to_path_buf)
+    }
+
+    /// The repository outside the root that this app deploys from, if it was adopted.
+    pub fn adopted_repo(&self) -> Option<&Path> {
+        self.settings.repo.as_deref()
     }
 
     /// Where build and launch output is kept.
@@ -151,10 +167,14 @@ impl App {
 
     /// The branch whose pushes deploy: `deploy_branch`, else `main`, else `master` if only it exists.
     pub fn deploy_branch(&self, repo: &git2::Repository) -> String {
+        self.deploy_branch_where(|b| repo.find_reference(&format!("refs/heads/{b}")).is_ok())
+    }
+
+    /// The deploy branch, given which branches exist (`has("main")`).
+    pub fn deploy_branch_where(&self, has: impl Fn(&str) -> bool) -> String {
         if let Some(branch) = &self.settings.deploy_branch {
             return branch.clone();
         }
-        let has = |b: &str| repo.find_reference(&format!("refs/heads/{b}")).is_ok();
         if !has("main") && has("master") {
             "master".into()
         } else {
@@ -207,6 +227,27 @@ pub struct Created {
 ///
 /// `exe` is the slipway binary the shim will run, by absolute path.
 pub fn create(root: &Root, name: &AppName, exe: &Path) -> Result<Created> {
+    let app = create_with(root, name, NewRepo::Own { exe })?;
+    let git_url = app.repo_dir();
+    Ok(Created { app, git_url })
+}
+
+/// Creates an app that deploys from an existing bare repository outside the root (`repo:` in app.yaml).
+///
+/// The repository is not touched; installing the hook into it is up to the caller.
+pub fn adopt(root: &Root, name: &AppName, repo_dir: &Path) -> Result<App> {
+    create_with(root, name, NewRepo::Adopted(repo_dir))
+}
+
+/// Where a new app's repository comes from.
+enum NewRepo<'a> {
+    /// `apps/NAME/repo.git`, with a shim running `exe`.
+    Own { exe: &'a Path },
+    /// An existing repository, recorded in app.yaml.
+    Adopted(&'a Path),
+}
+
+fn create_with(root: &Root, name: &AppName, repo: NewRepo) -> Result<App> {
     let apps = root.apps_dir();
     let _guard = lock_apps(root)?;
     let dir = apps.join(name.as_str());
@@ -220,33 +261,56 @@ pub fn create(root: &Root, name: &AppName, exe: &Path) -> Result<Created> {
         // Left by a create that was killed; we hold the apps lock, so nobody is using it.
         fs::remove_dir_all(&stage).map_err(Error::io("remove", &stage))?;
     }
-    let built = populate(&stage, root, name, exe);
+    let built = populate(&stage, root, name, &repo);
     if let Err(e) = built {
         let _ = fs::remove_dir_all(&stage);
         return Err(e);
     }
     fs::rename(&stage, &dir).map_err(Error::io("create", &dir))?;
     fsutil::sync_dir(&apps).map_err(Error::io("sync", &apps))?;
-    let app = App::open(root, name)?;
-    let git_url = app.repo_dir();
-    Ok(Created { app, git_url })
+    App::open(root, name)
 }
 
-fn populate(stage: &Path, root: &Root, name: &AppName, exe: &Path) -> Result<()> {
+fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result<()> {
     for sub in ["releases", "logs"] {
         let path = stage.join(sub);
         fs::create_dir_all(&path).map_err(Error::io("create", &path))?;
     }
-    let repo_dir = stage.join("repo.git");
-    let mut opts = git2::RepositoryInitOptions::new();
-    opts.bare(true).initial_head("main").no_reinit(true);
-    git2::Repository::init_opts(&repo_dir, &opts)
-        .map_err(Error::git(format!("init {}", repo_dir.display())))?;
-    // The shim names the final location, not the staging directory.
-    hook::install_shim(&repo_dir, exe, root.dir(), name)?;
+    let mut settings_text = default_settings(name);
+    match repo {
+        NewRepo::Own { exe } => {
+            let repo_dir = stage.join("repo.git");
+            let mut opts = git2::RepositoryInitOptions::new();
+            opts.bare(true).initial_head("main").no_reinit(true);
+            git2::Repository::init_opts(&repo_dir, &opts)
+                .map_err(Error::git(format!("init {}", repo_dir.display())))?;
+            // The shim names the final location, not the staging directory.
+            hook::install_shim(&repo_dir, exe, root.dir(), name)?;
+        }
+        NewRepo::Adopted(repo_dir) => {
+            let line = adopted_repo_setting(repo_dir)?;
+            settings_text.push_str(
+                "# The repository this app deploys from, adopted by `slipway hooks:install`.\n\
+                 # `slipway apps:destroy` removes slipway's hook from it but keeps it.\n",
+            );
+            settings_text.push_str(&line);
+        }
+    }
     let settings = stage.join("app.yaml");
-    fs::write(&settings, default_settings(name)).map_err(Error::io("write", &settings))?;
+    fs::write(&settings, settings_text).map_err(Error::io("write", &settings))?;
     Ok(())
+}
+
+/// `repo: PATH` as a YAML line, quoted as YAML needs.
+fn adopted_repo_setting(repo_dir: &Path) -> Result<String> {
+    let not_utf8 = || Error::NotABareRepo {
+        path: repo_dir.to_path_buf(),
+        reason: "its path is not UTF-8, which app.yaml cannot hold".into(),
+    };
+    let path = repo_dir.to_str().ok_or_else(not_utf8)?;
+    let mut map = std::collections::BTreeMap::new();
+    map.insert("repo", path);
+    serde_yaml::to_string(&map).map_err(|_| not_utf8())
 }
 
 fn default_settings(name: &AppName) -> String {
@@ -260,19 +324,33 @@ fn default_settings(name: &AppName) -> String {
     )
 }
 
+/// What `apps:destroy` did beyond deleting the app.
+#[derive(Debug)]
+pub struct Destroyed {
+    /// An adopted repository, kept: slipway's hooks were taken out of it and what was there put back.
+    pub kept_repo: Option<(PathBuf, Vec<crate::install::Removed>)>,
+}
+
 /// Deletes an app: its repository, releases and logs. Slugs stay until `slugs:gc`.
-pub fn destroy(root: &Root, name: &AppName) -> Result<()> {
+///
+/// An adopted repository is the admin's: only slipway's hooks are removed from it.
+pub fn destroy(root: &Root, name: &AppName) -> Result<Destroyed> {
     let app = App::open(root, name)?;
     let _guard = lock_apps(root)?;
-    let _lock = app.lock()?;
+    let lock = app.lock()?;
     // A later app of the same name must not inherit this one's ssh grants.
     crate::keys::forget_app_locked(root, name)?;
+    let kept_repo = match app.adopted_repo() {
+        Some(repo) => Some((repo.to_path_buf(), crate::install::remove_all(&app, &lock)?)),
+        None => None,
+    };
     let apps = root.apps_dir();
     let doomed = apps.join(format!(".destroyed-{name}-{}", std::process::id()));
     // Rename first, so the app disappears at once even if removal is interrupted.
     fs::rename(app.dir(), &doomed).map_err(Error::io("remove", app.dir()))?;
     fsutil::sync_dir(&apps).map_err(Error::io("sync", &apps))?;
-    fs::remove_dir_all(&doomed).map_err(Error::io("remove", &doomed))
+    fs::remove_dir_all(&doomed).map_err(Error::io("remove", &doomed))?;
+    Ok(Destroyed { kept_repo })
 }
 
 /// The names of every app, sorted.

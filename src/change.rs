@@ -86,7 +86,10 @@ pub fn addon_add(
                 name: spec.name.clone(),
             });
         }
-        let plan = spec.plan.clone().unwrap_or_else(|| addons::DEFAULT_PLAN.to_owned());
+        let plan = spec
+            .plan
+            .clone()
+            .unwrap_or_else(|| addons::DEFAULT_PLAN.to_owned());
         let mut vars = match addons::hook_path(ctx.root.dir()) {
             Some(hook) => addons::run_hook(&hook, &app.name, Action::Provision, &spec.name, &plan)?,
             None => Config::new(),
@@ -121,7 +124,13 @@ pub fn addon_remove(
         let mut addons = addons_of(base);
         let addon = take_addon(app, &mut addons, name)?;
         if let Some(hook) = addons::hook_path(ctx.root.dir()) {
-            addons::run_hook(&hook, &app.name, Action::Deprovision, &addon.name, &addon.plan)?;
+            addons::run_hook(
+                &hook,
+                &app.name,
+                Action::Deprovision,
+                &addon.name,
+                &addon.plan,
+            )?;
         }
         let mut config = config_of(base);
         config.retain(|k, _| !addon.config.contains_key(k));
@@ -168,8 +177,13 @@ pub fn addon_change_plan(
                 addon.config = vars;
             }
         }
-        let verb = if action == Action::Downgrade { "Downgrade" } else { "Upgrade" };
-        let description = description.unwrap_or_else(|| format!("{verb} {} to {}:{plan}", addon.name, addon.name));
+        let verb = if action == Action::Downgrade {
+            "Downgrade"
+        } else {
+            "Upgrade"
+        };
+        let description = description
+            .unwrap_or_else(|| format!("{verb} {} to {}:{plan}", addon.name, addon.name));
         addon.plan = plan;
         addons.push(addon);
         addons.sort_by(|a, b| a.name.cmp(&b.name));
@@ -206,9 +220,11 @@ pub fn rollback(
             app: app.name.to_string(),
             version: v,
         })?,
-        None => previous_succeeded(app, current.version)?.ok_or_else(|| Error::NothingToRollBack {
-            app: app.name.to_string(),
-        })?,
+        None => {
+            previous_succeeded(app, current.version)?.ok_or_else(|| Error::NothingToRollBack {
+                app: app.name.to_string(),
+            })?
+        }
     };
     let refuse = |reason: String| Error::Rollback {
         version: target.version,
@@ -221,7 +237,9 @@ pub fn rollback(
         return Err(refuse(format!("it {}", status_word(target.status))));
     }
     let Some(slug) = &target.slug else {
-        return Err(refuse("it has no slug (it was made before the first deploy, or its slug was pruned)".into()));
+        return Err(refuse(
+            "it has no slug (it was made before the first deploy, or its slug was pruned)".into(),
+        ));
     };
     SlugStore::new(ctx.root.slugs_dir())
         .check(slug)
@@ -244,7 +262,12 @@ pub fn rollback(
 }
 
 /// Launches an existing succeeded release and makes it current (no new release, as Convox).
-pub fn promote(ctx: &Context, app: &App, version: u32, observer: &mut dyn Observer) -> Result<Outcome> {
+pub fn promote(
+    ctx: &Context,
+    app: &App,
+    version: u32,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
     let lock = deploy::lock_app(app, observer)?;
     let store = app.store();
     store.recover(&lock)?;

@@ -56,7 +56,11 @@ impl Diff {
                 Some(_) => {}
             }
         }
-        diff.removed = before.keys().filter(|k| !after.contains_key(*k)).cloned().collect();
+        diff.removed = before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .cloned()
+            .collect();
         diff
     }
 
@@ -67,11 +71,15 @@ impl Diff {
 
     /// "Config add FOO, BAR", "Config change BAR", "Config add FOO; change BAR; remove BAZ".
     pub fn description(&self) -> String {
-        let parts: Vec<String> = [("add", &self.added), ("change", &self.changed), ("remove", &self.removed)]
-            .into_iter()
-            .filter(|(_, keys)| !keys.is_empty())
-            .map(|(verb, keys)| format!("{verb} {}", keys.join(", ")))
-            .collect();
+        let parts: Vec<String> = [
+            ("add", &self.added),
+            ("change", &self.changed),
+            ("remove", &self.removed),
+        ]
+        .into_iter()
+        .filter(|(_, keys)| !keys.is_empty())
+        .map(|(verb, keys)| format!("{verb} {}", keys.join(", ")))
+        .collect();
         format!("Config {}", parts.join("; "))
     }
 }
@@ -81,7 +89,10 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -90,7 +101,16 @@ mod tests {
         let after = config(&[("BAR", "9"), ("FOO", "x"), ("KEEP", "3")]);
         let diff = Diff::between(&before, &after);
         assert_eq!(diff.description(), "Config add FOO; change BAR; remove BAZ");
-        let only_add = Diff::between(&before, &config(&[("BAR", "1"), ("BAZ", "2"), ("KEEP", "3"), ("A", ""), ("B", "")]));
+        let only_add = Diff::between(
+            &before,
+            &config(&[
+                ("BAR", "1"),
+                ("BAZ", "2"),
+                ("KEEP", "3"),
+                ("A", ""),
+                ("B", ""),
+            ]),
+        );
         assert_eq!(only_add.description(), "Config add A, B");
         assert!(Diff::between(&before, &before).is_empty());
     }
@@ -103,8 +123,14 @@ mod tests {
         for bad in ["", "1A", "A-B", "A B", "É", "A=B"] {
             assert!(check_key(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_assignment("URL=a=b c").unwrap(), ("URL".to_owned(), "a=b c".to_owned()));
-        assert_eq!(parse_assignment("EMPTY=").unwrap(), ("EMPTY".to_owned(), String::new()));
+        assert_eq!(
+            parse_assignment("URL=a=b c").unwrap(),
+            ("URL".to_owned(), "a=b c".to_owned())
+        );
+        assert_eq!(
+            parse_assignment("EMPTY=").unwrap(),
+            ("EMPTY".to_owned(), String::new())
+        );
         assert!(parse_assignment("NOVALUE").is_err());
     }
 }

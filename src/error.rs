@@ -145,6 +145,49 @@ pub enum Error {
 
     #[error("{reason}")]
     SshRefused { reason: String },
+    #[error("{} is not a bare git repository: {reason}", path.display())]
+    NotABareRepo { path: PathBuf, reason: String },
+
+    #[error("cannot name an app after the repository {}: {reason}", repo.display())]
+    RepoNameNotAppName { repo: PathBuf, reason: &'static str },
+
+    #[error("the repository {} already deploys app '{app}'", repo.display())]
+    RepoOfOtherApp { repo: PathBuf, app: String },
+
+    #[error("app '{app}' already deploys from {}", repo.display())]
+    AppHasOtherRepo { app: String, repo: PathBuf },
+
+    #[error("{} already exists and is not slipway's hook", path.display())]
+    HookExists { path: PathBuf, chainable: bool },
+
+    #[error("slipway's hook is already installed at {} (for another binary or root)", path.display())]
+    HookInstalled { path: PathBuf },
+
+    #[error("{} is slipway's hook for app '{app}'", path.display())]
+    HookOfOtherApp { path: PathBuf, app: String },
+
+    #[error("slipway's {hook} hook for app '{app}' is installed at {}", path.display())]
+    HookElsewhere {
+        hook: String,
+        app: String,
+        path: PathBuf,
+        repo: PathBuf,
+    },
+
+    #[error("cannot move the existing hook aside: {} already exists", path.display())]
+    AsideTaken { path: PathBuf },
+
+    #[error("{} is a relative symlink, which moving it aside would break", path.display())]
+    RelativeSymlinkHook { path: PathBuf },
+
+    #[error("core.hooksPath of {} comes from {level} git config, so it is shared with other repositories", repo.display())]
+    SharedHooksPath { repo: PathBuf, level: &'static str },
+
+    #[error("hooks directory {} does not exist", path.display())]
+    NoHooksDir { path: PathBuf },
+
+    #[error("slipway has no hook installed in {}", repo.display())]
+    NoHooks { repo: PathBuf },
 }
 
 /// `Result` with slipway's [`Error`].
@@ -227,6 +270,51 @@ impl Error {
                 "move the root or the slipway binary to a path without double quotes or control characters"
                     .into(),
             ),
+            Error::NotABareRepo { .. } => Some(
+                "pass the repository that pushes go to (a bare repository, such as /srv/git/NAME.git)"
+                    .into(),
+            ),
+            Error::RepoNameNotAppName { .. } => Some("choose the app's name with --app NAME".into()),
+            Error::RepoOfOtherApp { app, .. } => Some(format!(
+                "a repository deploys one app; `slipway apps:destroy {app}` releases it, `slipway hooks:status` lists them all"
+            )),
+            Error::AppHasOtherRepo { .. } => {
+                Some("an app deploys from one repository; choose another name with --app NAME".into())
+            }
+            Error::HookExists {
+                path,
+                chainable: true,
+            } => Some(format!(
+                "nothing was changed; --chain keeps it (moved to {}) and runs it before slipway",
+                crate::install::chained_original(path).display()
+            )),
+            Error::HookExists { .. } => Some(
+                "nothing was changed; rename that file, slipway installs itself under this name".into(),
+            ),
+            Error::HookInstalled { .. } => Some(
+                "`slipway hooks:install --force` rewrites slipway's hook to run this binary".into(),
+            ),
+            Error::HookOfOtherApp { .. } => Some(
+                "several repositories share this hooks directory; install into one of this repository's own with --hooks-dir DIR"
+                    .into(),
+            ),
+            Error::HookElsewhere { repo, .. } => Some(format!(
+                "run `slipway hooks:uninstall --git-dir {}` first",
+                crate::hook::shell_quote_if_needed(&repo.to_string_lossy())
+            )),
+            Error::AsideTaken { .. } => {
+                Some("move that file away (nothing was changed), then install again".into())
+            }
+            Error::RelativeSymlinkHook { .. } => Some(
+                "make the symlink absolute, or install into a hooks directory with --hooks-dir DIR".into(),
+            ),
+            Error::SharedHooksPath { .. } => Some(
+                "set core.hooksPath in the repository's own config, or install into a hooks directory with --hooks-dir DIR"
+                    .into(),
+            ),
+            Error::NoHooks { .. } => {
+                Some("`slipway hooks:status` lists the repositories with slipway's hook".into())
+            }
             Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
                 Some("free some disk space and push again".into())
             }

@@ -26,6 +26,8 @@ pub enum Event {
     Released { version: u32 },
     /// The deploy failed; `live` is the release that stays current.
     Failed { reason: String, live: Option<u32> },
+    /// The pushed commit did not compile, so the push is rejected (pre-receive).
+    Rejected { short: String, reason: String },
 }
 
 /// Why a pushed ref did not deploy.

@@ -90,7 +90,14 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
         }
         .into());
     }
-    app::destroy(&root, &name)?;
-    output::print(&format!("Destroying {name}... done\n"))?;
+    let destroyed = app::destroy(&root, &name)?;
+    let mut text = format!("Destroying {name}... done\n");
+    if let Some((repo, _)) = destroyed.kept_repo {
+        text.push_str(&format!(
+            "Kept {}: slipway's hooks were taken out and what was there put back\n",
+            output::escape(&repo.to_string_lossy())
+        ));
+    }
+    output::print(&text)?;
     Ok(())
 }

@@ -1,14 +1,20 @@
-//! `hook post-receive`: what the shim in an app's repository runs on every push.
+//! `hook post-receive|pre-receive`: what the shim in a repository runs on every push.
+//!
+//! git's environment is read here and nowhere deeper: `GIT_DIR` (which
+//! repository is being pushed to) and the quarantine object directories.
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::Reported;
 use super::env::Env;
+use crate::app::App;
 use crate::deploy::{self, Outcome};
-use crate::hook::parse_updates;
-use crate::output::Sideband;
+use crate::hook::{self, HookKind, parse_updates};
+use crate::output::{self, Sideband};
+use crate::prereceive::{self, Verdict};
 
 #[derive(Args)]
 pub struct HookArgs {
@@ -19,13 +25,24 @@ pub struct HookArgs {
     app: String,
 }
 
+/// A git hook slipway can run as, on the command line.
 #[derive(Clone, Copy, ValueEnum)]
-enum HookName {
+pub enum HookName {
     PostReceive,
+    PreReceive,
+}
+
+impl HookName {
+    /// The library's name for it.
+    pub fn kind(self) -> HookKind {
+        match self {
+            HookName::PostReceive => HookKind::PostReceive,
+            HookName::PreReceive => HookKind::PreReceive,
+        }
+    }
 }
 
 pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
-    let HookName::PostReceive = args.hook;
     let root = env.root()?;
     let app = env.app(&root, &args.app)?;
     let mut input = Vec::new();
@@ -33,11 +50,54 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
     let updates = parse_updates(&input)?;
     // git relays the hook's stderr to the pushing client as `remote:` lines.
     let mut sideband = Sideband::new(std::io::stderr());
-    match deploy::push(&env.context(&root), &app, &updates, &mut sideband)? {
-        Outcome::Failed(_) => Err(Reported.into()),
-        Outcome::NothingToDeploy
-        | Outcome::AlreadyLive(_)
-        | Outcome::Live(_)
-        | Outcome::Recorded(_) => Ok(()),
+    if let Some(pushed) = pushed_elsewhere(&app) {
+        // A hooks directory shared by several repositories: this push is not the app's.
+        eprint!("{}", output::not_this_repo(&app, &pushed));
+        return Ok(());
     }
+    let ctx = env.context(&root);
+    match args.hook.kind() {
+        HookKind::PostReceive => match deploy::push(&ctx, &app, &updates, &mut sideband)? {
+            Outcome::Failed(_) => Err(Reported.into()),
+            Outcome::NothingToDeploy
+            | Outcome::AlreadyLive(_)
+            | Outcome::Live(_)
+            | Outcome::Recorded(_) => Ok(()),
+        },
+        HookKind::PreReceive => {
+            let incoming = incoming_object_dirs();
+            match prereceive::check(&ctx, &app, &updates, &incoming, &mut sideband)? {
+                Verdict::Rejected => Err(Reported.into()),
+                Verdict::NothingToCheck | Verdict::Compiled(_) => Ok(()),
+            }
+        }
+    }
+}
+
+/// The repository git is running the hook for (`GIT_DIR`), when it is not the app's.
+fn pushed_elsewhere(app: &App) -> Option<PathBuf> {
+    let git_dir = std::env::var_os("GIT_DIR")?;
+    let pushed = std::path::absolute(git_dir).ok()?.canonicalize().ok()?;
+    let ours = app.repo_dir().canonicalize().ok()?;
+    (pushed != ours).then_some(pushed)
+}
+
+/// Where git keeps a push's objects until pre-receive accepts it, and the repository's own.
+fn incoming_object_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for var in ["GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY"] {
+        dirs.extend(
+            std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        );
+    }
+    if let Some(value) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+        use std::os::unix::ffi::OsStrExt;
+        dirs.extend(hook::parse_object_dirs(value.as_bytes()));
+    }
+    // Relative values are relative to where git runs the hook: here.
+    dirs.into_iter()
+        .filter_map(|d| std::path::absolute(d).ok())
+        .collect()
 }

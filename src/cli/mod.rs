@@ -4,6 +4,7 @@ mod access;
 mod apps;
 mod env;
 mod hook;
+mod hooks;
 mod keys;
 mod quickstart;
 mod releases;
@@ -40,6 +41,15 @@ enum Command {
     AppsDestroy(apps::DestroyArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
+    /// Install slipway's hook into an existing bare repository, adopting it as an app
+    #[command(name = "hooks:install")]
+    HooksInstall(hooks::InstallArgs),
+    /// Take slipway's hooks out of a repository and put back what was there
+    #[command(name = "hooks:uninstall")]
+    HooksUninstall(hooks::UninstallArgs),
+    /// List the repositories with slipway's hook, and whether each still works
+    #[command(name = "hooks:status")]
+    HooksStatus(hooks::StatusArgs),
     /// Compile a commit of any repository into a slug file
     #[command(name = "slugs:compile")]
     SlugsCompile(slugs::CompileArgs),
@@ -112,6 +122,9 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AppsCreate(args) => apps::create(env, args),
         Command::AppsDestroy(args) => apps::destroy(env, args),
         Command::Releases(args) => releases::list(env, args),
+        Command::HooksInstall(args) => hooks::install(env, args),
+        Command::HooksUninstall(args) => hooks::uninstall(env, args),
+        Command::HooksStatus(args) => hooks::status(env, args),
         Command::SlugsCompile(args) => slugs::compile(env, args),
         Command::Keys(args) => keys::list(env, args),
         Command::KeysAdd(args) => keys::add(env, args),

@@ -86,6 +86,18 @@ impl SlugStore {
         max: Size,
         observer: &mut dyn Observer,
     ) -> Result<SlugRef> {
+        self.get_or_compile_from(repo, commit, &[], max, observer)
+    }
+
+    /// Like [`SlugStore::get_or_compile`], also reading objects from `extra_object_dirs` (git's quarantine).
+    pub fn get_or_compile_from(
+        &self,
+        repo: &Repository,
+        commit: &Commit,
+        extra_object_dirs: &[PathBuf],
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
         if let Some(slug) = self.compiled(commit.tree_id()) {
             observer.event(Event::Compressed {
                 size: slug.size,
@@ -95,7 +107,7 @@ impl SlugStore {
         }
         fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
         let tmp = TempFile::new_in(&self.dir, 0o644).map_err(Error::io("write in", &self.dir))?;
-        let (tmp, slug) = compile(repo, commit, &[], tmp, max, observer)?;
+        let (tmp, slug) = compile(repo, commit, extra_object_dirs, tmp, max, observer)?;
         let dest = self.path(&slug.sha256);
         tmp.persist(&dest).map_err(Error::io("write", &dest))?;
         let by_tree = self.by_tree_path(commit.tree_id());
@@ -131,7 +143,10 @@ impl SlugStore {
     /// in the same clock tick, so it is not stamped yet.
     pub fn check(&self, slug: &SlugRef) -> Result<()> {
         let path = self.path(&slug.sha256);
-        let meta = self.open_slug(slug)?.metadata().map_err(Error::io("read", &path))?;
+        let meta = self
+            .open_slug(slug)?
+            .metadata()
+            .map_err(Error::io("read", &path))?;
         let stamp_path = self.dir.join("verified").join(&slug.sha256);
         let stamp = stamp_of(&meta);
         if fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {

@@ -118,10 +118,14 @@ impl Fixture {
 
     /// A working copy whose `slipway` remote is `app`'s repository.
     pub fn work(&self, app: &str, dir_name: &str) -> Work {
+        self.work_pushing_to(&self.app_dir(app).join("repo.git"), dir_name)
+    }
+
+    /// A working copy whose `slipway` remote is the repository at `repo`.
+    pub fn work_pushing_to(&self, repo: &Path, dir_name: &str) -> Work {
         let dir = self.tmp.path().join(dir_name);
         fs::create_dir_all(&dir).unwrap();
         git(&dir, &["init", "-q", "-b", "main"]);
-        let repo = self.app_dir(app).join("repo.git");
         git(&dir, &["remote", "add", "slipway", repo.to_str().unwrap()]);
         Work { dir }
     }

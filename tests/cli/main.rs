@@ -5,6 +5,7 @@ mod common;
 
 mod apps;
 mod hook;
+mod hooks;
 mod push;
 mod robustness;
 mod slug;

@@ -1,0 +1,99 @@
+//! The pre-receive check: compiles the pushed deploy-branch commit before git moves any ref, so a push that cannot build is rejected.
+//!
+//! Until every pre-receive hook accepts a push, git keeps its objects in a
+//! quarantine directory; the caller passes those directories in. The slug is
+//! kept in the store, so post-receive reuses it instead of compiling again.
+
+use std::fs;
+use std::path::PathBuf;
+
+use git2::{Oid, Repository};
+
+use crate::app::App;
+use crate::deploy::Context;
+use crate::error::{Error, Result};
+use crate::event::{Event, Observer};
+use crate::hook::RefUpdate;
+use crate::release::{SlugRef, short_sha};
+use crate::slug::SlugStore;
+
+/// What the check decided.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The push does not update the deploy branch: nothing to compile.
+    NothingToCheck,
+    /// The pushed deploy-branch commit compiles into this slug.
+    Compiled(SlugRef),
+    /// It does not compile; the push must be rejected (the reason was reported).
+    Rejected,
+}
+
+/// Compiles the commit a push would put on the deploy branch, reading new objects from `incoming`.
+pub fn check(
+    ctx: &Context,
+    app: &App,
+    updates: &[RefUpdate],
+    incoming: &[PathBuf],
+    observer: &mut dyn Observer,
+) -> Result<Verdict> {
+    let repo_dir = app.repo_dir();
+    let repo = Repository::open_bare(&repo_dir)
+        .map_err(Error::git(format!("open {}", repo_dir.display())))?;
+    let incoming = extra_dirs(&repo, incoming);
+    let odb = repo.odb().map_err(Error::git("open the object database"))?;
+    for dir in &incoming {
+        odb.add_disk_alternate(&dir.to_string_lossy())
+            .map_err(Error::git(format!("read objects in {}", dir.display())))?;
+    }
+    // Refs have not moved yet: a branch this push creates counts as existing.
+    let exists_after = |branch: &str| {
+        let refname = format!("refs/heads/{branch}");
+        match updates.iter().rev().find(|u| u.refname == refname) {
+            Some(update) => !update.is_delete(),
+            None => repo.find_reference(&refname).is_ok(),
+        }
+    };
+    let deploy_ref = format!("refs/heads/{}", app.deploy_branch_where(exists_after));
+    let Some(update) = updates
+        .iter()
+        .rev()
+        .find(|u| u.refname == deploy_ref && !u.is_delete())
+    else {
+        return Ok(Verdict::NothingToCheck);
+    };
+    let short = short_sha(&update.new).to_owned();
+    let commit = Oid::from_str(&update.new)
+        .and_then(|oid| repo.find_commit(oid))
+        .map_err(Error::git(format!("read the pushed commit {short}")))?;
+    observer.event(Event::Compiling {
+        short: short.clone(),
+        refname: update.refname.clone(),
+    });
+    let slugs = SlugStore::new(ctx.root.slugs_dir());
+    let max = app.max_slug_size(ctx.root);
+    match slugs.get_or_compile_from(&repo, &commit, &incoming, max, observer) {
+        Ok(slug) => Ok(Verdict::Compiled(slug)),
+        Err(e) => {
+            observer.event(Event::Rejected {
+                short,
+                reason: e.to_string(),
+            });
+            Ok(Verdict::Rejected)
+        }
+    }
+}
+
+/// The object directories that are not already the repository's own, each once.
+fn extra_dirs(repo: &Repository, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let canonical = |p: &std::path::Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut seen = vec![canonical(&repo.path().join("objects"))];
+    let mut extra = Vec::new();
+    for dir in dirs {
+        let key = canonical(dir);
+        if !seen.contains(&key) {
+            seen.push(key);
+            extra.push(dir.clone());
+        }
+    }
+    extra
+}
