@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::hook;
 use crate::launch::LauncherKind;
+use crate::launch::span::Span;
 use crate::release::Store;
 use crate::root::{self, Root};
 use crate::size::Size;
@@ -77,6 +78,16 @@ pub struct AppSettings {
     pub auto_promote: bool,
     /// The app's git repository when it is not `apps/NAME/repo.git` (adopted by `hooks:install`).
     pub repo: Option<PathBuf>,
+    /// The stable port the `local` launcher's forwarder listens on (set by `apps:create` from `port_range`).
+    pub port: Option<u16>,
+    /// A path that must answer 2xx or 3xx before a new release takes traffic (else accepting TCP is enough).
+    pub health_path: Option<String>,
+    /// How long a new release has to become healthy.
+    pub health_timeout: Span,
+    /// How long the Procfile's `release:` command (or the `exec` launcher's hook) may run.
+    pub release_timeout: Span,
+    /// How long old processes get to finish connections after a switch, and again between SIGTERM and SIGKILL.
+    pub stop_grace: Span,
 }
 
 impl Default for AppSettings {
@@ -88,6 +99,11 @@ impl Default for AppSettings {
             launcher: LauncherKind::default(),
             auto_promote: true,
             repo: None,
+            port: None,
+            health_path: None,
+            health_timeout: Span::secs(60),
+            release_timeout: Span::secs(3600),
+            stop_grace: Span::secs(30),
         }
     }
 }
@@ -123,6 +139,21 @@ impl App {
             return Err(Error::Settings {
                 path,
                 reason: "repo must be an absolute path".into(),
+            });
+        }
+        if let Some(health) = &settings.health_path
+            && (!health.starts_with('/') || !health.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(Error::Settings {
+                path,
+                reason: "health_path must start with / and hold no spaces or control characters"
+                    .into(),
+            });
+        }
+        if settings.port == Some(0) {
+            return Err(Error::Settings {
+                path,
+                reason: "port must be between 1 and 65535".into(),
             });
         }
         Ok(App {
@@ -277,6 +308,11 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
         fs::create_dir_all(&path).map_err(Error::io("create", &path))?;
     }
     let mut settings_text = default_settings(name);
+    settings_text.push_str(&format!(
+        "# The stable port the app is served on (local launcher): http://127.0.0.1:PORT/\n\
+         port: {}\n",
+        free_port(root)?
+    ));
     match repo {
         NewRepo::Own { exe } => {
             let repo_dir = stage.join("repo.git");
@@ -319,8 +355,12 @@ fn default_settings(name: &AppName) -> String {
          # deploy_branch: main      # the branch whose pushes deploy (default: main, else master)\n\
          # url: https://{name}.example.com/   # printed after \"Launching... done\"\n\
          # max_slug_size: 500MB     # the largest compressed slug a deploy may make\n\
-         # launcher: none           # how releases are started\n\
-         # auto_promote: true       # false: new releases wait for `slipway releases:promote`\n"
+         # launcher: local          # how releases are started: local, exec or none\n\
+         # auto_promote: true       # false: new releases wait for `slipway releases:promote`\n\
+         # health_path: /health     # must answer 2xx/3xx before a release takes traffic\n\
+         # health_timeout: 60s      # how long a new release has to become healthy\n\
+         # release_timeout: 1h      # how long the Procfile's release command may run\n\
+         # stop_grace: 30s          # drain time, then SIGTERM, then SIGKILL this much later\n"
     )
 }
 
@@ -338,6 +378,8 @@ pub fn destroy(root: &Root, name: &AppName) -> Result<Destroyed> {
     let app = App::open(root, name)?;
     let _guard = lock_apps(root)?;
     let lock = app.lock()?;
+    // Its processes go before its directory does.
+    crate::supervisor::shut_down(&app)?;
     // A later app of the same name must not inherit this one's ssh grants.
     crate::keys::forget_app_locked(root, name)?;
     let kept_repo = match app.adopted_repo() {
@@ -381,4 +423,42 @@ pub(crate) fn lock_apps(root: &Root) -> Result<File> {
         .map_err(Error::io("open", &path))?;
     file.lock().map_err(Error::io("lock", &path))?;
     Ok(file)
+}
+
+/// A port of the root's `port_range` that no app has and nothing listens on; the caller holds the apps lock.
+fn free_port(root: &Root) -> Result<u16> {
+    let mut taken = std::collections::BTreeSet::new();
+    for name in list(root)? {
+        // An app whose settings do not parse still keeps its port, if it has one.
+        let path = root.apps_dir().join(name.as_str()).join("app.yaml");
+        if let Ok(Some(settings)) = root::read_yaml::<serde_yaml::Value>(&path)
+            && let Some(port) = settings.get("port").and_then(serde_yaml::Value::as_u64)
+        {
+            taken.insert(port);
+        }
+    }
+    let range = root.settings.port_range;
+    (range.first..=range.last)
+        .find(|&p| {
+            !taken.contains(&u64::from(p)) && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+        })
+        .ok_or(Error::NoFreePort { range })
+}
+
+/// Gives an app made before stable ports existed a port, appending `port: N` to its app.yaml.
+pub fn assign_port(root: &Root, app: &App) -> Result<u16> {
+    let _guard = lock_apps(root)?;
+    let path = app.dir().join("app.yaml");
+    let mut text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("read", &path)(e)),
+    };
+    let port = free_port(root)?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("port: {port}\n"));
+    fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(Error::io("write", &path))?;
+    Ok(port)
 }

@@ -29,6 +29,8 @@ pub struct Context<'a> {
     pub user: String,
     /// Recorded as the release's "When".
     pub clock: &'a Clock,
+    /// The slipway binary, which launchers run (the supervisor, `SLIPWAY_BIN`).
+    pub exe: PathBuf,
 }
 
 /// How a push ended.
@@ -267,28 +269,41 @@ pub fn go_live(
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
     let store = app.store();
+    let mut started = None;
     if release.slug.is_some() {
         let previous = current_release(&store)?;
         let slugs = SlugStore::new(ctx.root.slugs_dir());
         let launched = launch::launcher(app.settings.launcher).launch(
             &Launch {
+                root: ctx.root,
                 app,
+                lock,
                 release: &release,
                 previous: previous.as_ref(),
                 slugs: &slugs,
+                exe: &ctx.exe,
             },
             observer,
         );
-        if let Err(e) = launched {
-            if release.status != Status::Pending {
+        match launched {
+            Ok(s) => started = Some(s),
+            Err(e) => {
+                let (reason, detail) = match e {
+                    Error::LaunchFailed { reason, detail } => (reason, detail),
+                    other => (other.to_string(), Vec::new()),
+                };
+                if release.status == Status::Pending {
+                    release.status = Status::Failed;
+                    store.update(lock, &release)?;
+                }
                 // An older release that fails to start again keeps its record as it was.
-                observer.event(Event::Failed {
-                    reason: e.to_string(),
+                observer.event(Event::LaunchFailed {
+                    reason,
+                    detail,
                     live: store.current()?,
                 });
                 return Ok(Outcome::Failed(release));
             }
-            return fail(&store, lock, release, &e, observer);
         }
     }
     if release.status == Status::Pending {
@@ -296,9 +311,17 @@ pub fn go_live(
         store.update(lock, &release)?;
     }
     store.set_current(lock, release.version)?;
+    let url = match started {
+        Some(started) => {
+            let url = started.url.clone();
+            started.switch(observer);
+            url
+        }
+        None => app.settings.url.clone(),
+    };
     observer.event(Event::Launched {
         version: release.version,
-        url: app.settings.url.clone(),
+        url,
     });
     Ok(Outcome::Live(release))
 }

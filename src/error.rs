@@ -110,8 +110,39 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
-    #[error("launch failed: {0}")]
-    Launch(String),
+    #[error("{reason}")]
+    LaunchFailed { reason: String, detail: Vec<String> },
+
+    #[error("Procfile line {line}: {reason}")]
+    BadProcfile { line: usize, reason: String },
+
+    #[error("slug entry '{path}' cannot be unpacked: {reason}")]
+    BadSlugEntry { path: String, reason: &'static str },
+
+    #[error("invalid scale '{arg}': {reason}")]
+    BadScale { arg: String, reason: &'static str },
+
+    #[error("the Procfile of v{version} has no process type '{kind}'")]
+    NoProcessType {
+        kind: String,
+        version: u32,
+        types: String,
+    },
+
+    #[error("the supervisor of '{app}' failed: {reason}")]
+    Supervisor { app: String, reason: String },
+
+    #[error("app '{app}' has no current release to run")]
+    NothingRunning { app: String },
+
+    #[error("app '{app}' is not run by the local launcher")]
+    NotLocal { app: String },
+
+    #[error("no free port left in port_range {range}")]
+    NoFreePort { range: crate::root::PortRange },
+
+    #[error("the exec launcher needs the executable {}", path.display())]
+    NoLaunchHook { path: PathBuf },
 
     #[error("`{command}` failed ({status})")]
     CommandFailed { command: String, status: String },
@@ -312,6 +343,25 @@ impl Error {
                 "set core.hooksPath in the repository's own config, or install into a hooks directory with --hooks-dir DIR"
                     .into(),
             ),
+            Error::NoProcessType { types, .. } if types.is_empty() => {
+                Some("that release runs no processes; add a Procfile and deploy".into())
+            }
+            Error::NoProcessType { types, .. } => Some(format!("its process types: {types}")),
+            Error::BadScale { .. } => Some("scale as `slipway ps:scale web=2 worker=1 -a APP`".into()),
+            Error::NotLocal { .. } => Some(
+                "only `launcher: local` (the default) runs processes on this host; see app.yaml".into(),
+            ),
+            Error::NothingRunning { app } => Some(format!("deploy first: `git push` to {app}'s repository")),
+            Error::NoFreePort { .. } => Some(
+                "widen port_range in slipway.yaml, or set `port:` in the app's app.yaml".into(),
+            ),
+            Error::NoLaunchHook { .. } => Some(
+                "write an executable script there (slipway's hooks/launch-systemd.example is one), or set `launcher: local` in app.yaml"
+                    .into(),
+            ),
+            Error::Supervisor { app, .. } => Some(format!(
+                "its log is apps/{app}/logs/supervisor.log; `slipway ps:stop -a {app}` then `slipway ps:restart -a {app}` starts it afresh"
+            )),
             Error::NoHooks { .. } => {
                 Some("`slipway hooks:status` lists the repositories with slipway's hook".into())
             }

@@ -28,6 +28,18 @@ pub enum Event {
     Failed { reason: String, live: Option<u32> },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
     Rejected { short: String, reason: String },
+    /// The Procfile's `release:` command is starting.
+    ReleaseCommand { command: String },
+    /// A line of output from the release command or the `exec` launcher's hook.
+    CommandOutput { line: String },
+    /// The release did not start; `live` is the release that stays current.
+    LaunchFailed {
+        reason: String,
+        detail: Vec<String>,
+        live: Option<u32>,
+    },
+    /// Something went wrong that did not stop the deploy.
+    Warning { message: String },
 }
 
 /// Why a pushed ref did not deploy.

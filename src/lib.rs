@@ -26,5 +26,6 @@ pub mod root;
 pub mod size;
 pub mod slug;
 pub mod ssh;
+pub mod supervisor;
 
 pub use error::{Error, Result};

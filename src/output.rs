@@ -126,8 +126,41 @@ pub fn event_lines(event: &Event) -> Option<String> {
             "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
             escape(reason)
         ),
+        Event::ReleaseCommand { command } => {
+            format!("{STEP}Running release command: {}\n", escape(command))
+        }
+        Event::CommandOutput { line } => format!("{INDENT}{}\n", escape(line)),
+        Event::LaunchFailed {
+            reason,
+            detail,
+            live,
+        } => {
+            let live = match live {
+                Some(v) => format!("v{v} is still live"),
+                None => "nothing is live yet".to_owned(),
+            };
+            let mut text = format!("{BANG}{}; {live}\n", sentence(&escape(reason)));
+            for line in detail {
+                let _ = writeln!(text, "{INDENT}{}", escape(line));
+            }
+            text
+        }
+        Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
     };
     Some(text)
+}
+
+/// `text` with its first letter capitalized, as a sentence on its own line starts.
+fn sentence(text: &str) -> String {
+    // "v12 did not ..." keeps its version as written.
+    if text.starts_with('v') && text[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        return text.to_owned();
+    }
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Renders events for a pushing git client: the hook's stderr, which git relays as `remote:` lines.
@@ -408,6 +441,155 @@ pub fn print(text: &str) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// "42s", "5m 3s", "2h 5m", "3d 4h": how long a process has been up.
+pub fn uptime(secs: u64) -> String {
+    match secs {
+        ..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m {}s", secs / 60, secs % 60),
+        3_600..86_400 => format!("{}h {}m", secs / 3_600, secs % 3_600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3_600),
+    }
+}
+
+/// The `ps` table: Process, State, Release, PID, Uptime, Command.
+pub fn ps_table(processes: &[crate::supervisor::protocol::ProcessStatus]) -> String {
+    let rows: Vec<Vec<String>> = processes
+        .iter()
+        .map(|p| {
+            vec![
+                p.name(),
+                p.state.clone(),
+                format!("v{}", p.release),
+                p.pid
+                    .map(|pid| pid.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                if p.pid.is_some() {
+                    uptime(p.uptime_secs)
+                } else {
+                    "-".into()
+                },
+                escape(&p.command).into_owned(),
+            ]
+        })
+        .collect();
+    table(
+        &["Process", "State", "Release", "PID", "Uptime", "Command"],
+        &rows,
+    )
+}
+
+/// `ps --json`: one object per process.
+pub fn ps_json(processes: &[crate::supervisor::protocol::ProcessStatus]) -> String {
+    #[derive(Serialize)]
+    struct ProcessJson<'a> {
+        name: String,
+        #[serde(flatten)]
+        process: &'a crate::supervisor::protocol::ProcessStatus,
+    }
+    let items: Vec<ProcessJson> = processes
+        .iter()
+        .map(|process| ProcessJson {
+            name: process.name(),
+            process,
+        })
+        .collect();
+    json(&items)
+}
+
+/// `web at 2, worker at 1`.
+pub fn formation_text(counts: &[(String, u32)]) -> String {
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} at {n}")).collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The `apps:info` block.
+pub fn app_info(app: &App, info: &crate::supervisor::Info, clock: &Clock) -> String {
+    let current = match &info.current {
+        Some(r) => format!(
+            "{} ({}, {})",
+            r.name(),
+            escape(&r.description),
+            when(r.created_at, clock)
+        ),
+        None => "none".into(),
+    };
+    let processes: Vec<String> = info
+        .formation
+        .iter()
+        .map(|(k, wanted, up)| format!("{k}: {up}/{wanted} up"))
+        .collect();
+    let rows = [
+        ("Current release", current),
+        ("State", info.state.to_owned()),
+        ("Launcher", info.launcher.to_string()),
+        (
+            "URL",
+            info.url
+                .as_deref()
+                .map_or_else(|| "none".into(), |u| escape(u).into_owned()),
+        ),
+        (
+            "Processes",
+            if processes.is_empty() {
+                "none".into()
+            } else {
+                processes.join(", ")
+            },
+        ),
+        (
+            "Git repository",
+            escape(&info.repo.to_string_lossy()).into_owned(),
+        ),
+    ];
+    let mut text = format!("=== {}\n", app.name);
+    for (label, value) in rows {
+        let _ = writeln!(text, "{:<16} {value}", format!("{label}:"));
+    }
+    text
+}
+
+/// `apps:info --json`.
+pub fn app_info_json(app: &App, info: &crate::supervisor::Info) -> String {
+    #[derive(Serialize)]
+    struct Formation<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        wanted: u32,
+        up: u32,
+    }
+    #[derive(Serialize)]
+    struct InfoJson<'a> {
+        name: &'a str,
+        current: Option<String>,
+        state: &'a str,
+        launcher: String,
+        url: Option<&'a str>,
+        processes: Vec<Formation<'a>>,
+        repo: &'a Path,
+    }
+    json(&InfoJson {
+        name: app.name.as_str(),
+        current: info.current.as_ref().map(Release::name),
+        state: info.state,
+        launcher: info.launcher.to_string(),
+        url: info.url.as_deref(),
+        processes: info
+            .formation
+            .iter()
+            .map(|(kind, wanted, up)| Formation {
+                kind,
+                wanted: *wanted,
+                up: *up,
+            })
+            .collect(),
+        repo: &info.repo,
+    })
 }
 
 #[cfg(test)]

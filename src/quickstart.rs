@@ -102,6 +102,31 @@ pub fn push(checkout: &Path) -> Result<()> {
     git(checkout, &["push", "-q", "slipway", "main"])
 }
 
+/// The page at `url` (`http://127.0.0.1:PORT/...` only), fetched over HTTP/1.0 with a 5-second limit.
+pub fn fetch(url: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr: std::net::SocketAddr = host.parse().ok()?;
+    let timeout = std::time::Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream
+        .write_all(format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    stream.take(1024 * 1024).read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200").then(|| body.to_owned())
+}
+
+/// The text of the page's first `<h1>`.
+pub fn heading(page: &str) -> Option<&str> {
+    let start = page.find("<h1>")? + 4;
+    let end = start + page[start..].find("</h1>")?;
+    Some(page[start..end].trim())
+}
+
 fn git(dir: &Path, args: &[&str]) -> Result<()> {
     let status = Command::new("git")
         .args(args)

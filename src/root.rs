@@ -19,6 +19,8 @@ pub struct RootSettings {
     pub max_slug_size: Size,
     /// The authorized_keys file slipway writes for ssh pushes (default `ROOT/authorized_keys`; relative to the root).
     pub authorized_keys: Option<PathBuf>,
+    /// Where `apps:create` picks each app's stable port from (`5000-5999`).
+    pub port_range: PortRange,
 }
 
 impl Default for RootSettings {
@@ -26,7 +28,63 @@ impl Default for RootSettings {
         RootSettings {
             max_slug_size: DEFAULT_MAX_SLUG_SIZE,
             authorized_keys: None,
+            port_range: PortRange::default(),
         }
+    }
+}
+
+/// An inclusive range of TCP ports, written `5000-5999`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRange {
+    /// The first port.
+    pub first: u16,
+    /// The last port (inclusive).
+    pub last: u16,
+}
+
+impl Default for PortRange {
+    fn default() -> PortRange {
+        PortRange {
+            first: 5000,
+            last: 5999,
+        }
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PortRange, String> {
+        let bad = || format!("'{s}' is not a port range (try 5000-5999)");
+        let (first, last) = s.trim().split_once('-').unwrap_or((s.trim(), s.trim()));
+        let first: u16 = first.trim().parse().map_err(|_| bad())?;
+        let last: u16 = last.trim().parse().map_err(|_| bad())?;
+        if first == 0 || last < first {
+            return Err(bad());
+        }
+        Ok(PortRange { first, last })
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PortRange, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(u16),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::One(n) => n.to_string(),
+            Raw::Text(s) => s,
+        };
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

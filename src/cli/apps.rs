@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::env::{Env, current_exe};
+use super::env::{AppArg, Env, current_exe};
 use crate::app::{self, App, AppName};
 use crate::output;
 use crate::root::Root;
@@ -28,6 +28,15 @@ pub struct DestroyArgs {
     /// The app's name again, to confirm
     #[arg(long, value_name = "NAME")]
     confirm: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn init(env: &Env) -> anyhow::Result<()> {
@@ -98,6 +107,19 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
             output::escape(&repo.to_string_lossy())
         ));
     }
+    output::print(&text)?;
+    Ok(())
+}
+
+pub fn info(env: &Env, args: InfoArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.app(&root, &args.app.app)?;
+    let info = crate::supervisor::info(&root, &app)?;
+    let text = if args.json {
+        output::app_info_json(&app, &info)
+    } else {
+        output::app_info(&app, &info, &env.clock)
+    };
     output::print(&text)?;
     Ok(())
 }

@@ -65,6 +65,7 @@ impl Env {
             root,
             user: self.user.clone(),
             clock: &self.clock,
+            exe: current_exe().unwrap_or_else(|_| PathBuf::from("slipway")),
         }
     }
 

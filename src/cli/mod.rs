@@ -2,10 +2,12 @@
 
 mod access;
 mod apps;
+mod boot;
 mod env;
 mod hook;
 mod hooks;
 mod keys;
+mod ps;
 mod quickstart;
 mod releases;
 mod slugs;
@@ -39,6 +41,9 @@ enum Command {
     /// Delete an app, its repository and its releases
     #[command(name = "apps:destroy")]
     AppsDestroy(apps::DestroyArgs),
+    /// Show an app's current release, state, URL and process counts
+    #[command(name = "apps:info")]
+    AppsInfo(apps::InfoArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
     /// Install slipway's hook into an existing bare repository, adopting it as an app
@@ -77,6 +82,29 @@ enum Command {
     Hook(hook::HookArgs),
     /// Create a demo root, app and pushes, and show the releases
     Quickstart(quickstart::Args),
+    /// List an app's processes
+    Ps(ps::ListArgs),
+    /// Set how many processes of each type run (web=2 worker=1)
+    #[command(name = "ps:scale")]
+    PsScale(ps::ScaleArgs),
+    /// Restart an app's processes (all with no downtime, or one type in place)
+    #[command(name = "ps:restart")]
+    PsRestart(ps::RestartArgs),
+    /// Restart every process of an app, with no downtime (no new release)
+    Restart(ps::RestartArgs),
+    /// Stop an app's processes until the next deploy or restart
+    #[command(name = "ps:stop")]
+    PsStop(ps::AppOnlyArgs),
+    /// Show an app's process logs
+    Logs(ps::LogsArgs),
+    /// Start the supervisor of every app that should run (at boot; idempotent)
+    Boot(boot::BootArgs),
+    /// Run an app's supervisor (started by deploys and boot)
+    #[command(hide = true)]
+    Supervise(boot::SuperviseArgs),
+    /// Serve a directory's files over HTTP (the sample app's web process)
+    #[command(name = "serve-static", hide = true)]
+    ServeStatic(boot::ServeStaticArgs),
 }
 
 /// A failure that was already shown to the user in full; only the exit code is left to give.
@@ -135,5 +163,14 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::Ssh(args) => ssh::run(env, args),
         Command::Hook(args) => hook::run(env, args),
         Command::Quickstart(args) => quickstart::run(env, args),
+        Command::AppsInfo(args) => apps::info(env, args),
+        Command::Ps(args) => ps::list(env, args),
+        Command::PsScale(args) => ps::scale(env, args),
+        Command::PsRestart(args) | Command::Restart(args) => ps::restart(env, args),
+        Command::PsStop(args) => ps::stop(env, args),
+        Command::Logs(args) => ps::logs(env, args),
+        Command::Boot(args) => boot::boot(env, args),
+        Command::Supervise(args) => boot::supervise(env, args),
+        Command::ServeStatic(args) => boot::serve_static(env, args),
     }
 }

@@ -42,11 +42,31 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
     let releases = ws.app.store().newest(15)?;
     say(&output::releases_table(&releases, &env.clock))?;
 
+    // Read the settings again: the app may have been given its port just now.
+    let app = env.app(&ws.root, APP)?;
+    let info = crate::supervisor::info(&ws.root, &app)?;
+    let served = info.url.as_deref().and_then(|url| {
+        let page = quickstart::fetch(url)?;
+        Some((url, quickstart::heading(&page).unwrap_or("").to_owned()))
+    });
+    match served {
+        Some((url, heading)) => say(&format!(
+            "\n==> The app is live at {url}\n    GET {url} says: {}\n",
+            output::escape(&heading)
+        ))?,
+        None => say(&format!(
+            "\n==> The app could not start; `{exe} --root {root} logs -a {APP}` shows why\n",
+            exe = exe.display()
+        ))?,
+    }
+
     say(&format!(
         "\nNext, try:\n  \
            cd {checkout} && $EDITOR index.html && git commit -am 'My change' && git push slipway main\n  \
            {exe} --root {root} releases -a {APP}\n  \
-           {exe} --root {root} apps\n",
+           {exe} --root {root} ps -a {APP}\n  \
+           {exe} --root {root} logs -a {APP}\n  \
+           {exe} --root {root} ps:stop -a {APP}     # the app keeps running until you stop it\n",
         checkout = ws.checkout.display(),
         exe = exe.display(),
     ))

@@ -1,6 +1,6 @@
 //! The `none` launcher: records releases and starts nothing (processes are managed elsewhere).
 
-use super::{Launch, Launcher};
+use super::{Launch, Launcher, Started};
 use crate::error::Result;
 use crate::event::Observer;
 
@@ -8,7 +8,7 @@ use crate::event::Observer;
 pub struct RecordOnly;
 
 impl Launcher for RecordOnly {
-    fn launch(&self, _launch: &Launch, _observer: &mut dyn Observer) -> Result<()> {
-        Ok(())
+    fn launch(&self, launch: &Launch, _observer: &mut dyn Observer) -> Result<Started> {
+        Ok(Started::ready(launch.app.settings.url.clone()))
     }
 }

@@ -189,25 +189,38 @@ fn init_is_idempotent_and_settings_errors_name_the_file() {
 }
 
 #[test]
-fn quickstart_runs_twice_in_the_same_directory() {
+fn quickstart_runs_twice_in_the_same_directory_and_the_app_serves() {
     let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("slipway-quickstart/root");
+    // The demo's app gets its port from this range: one free port, not the default 5000.
+    let port = crate::launch::free_port();
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("slipway.yaml"),
+        format!("port_range: {port}-{port}\n"),
+    )
+    .unwrap();
+    let f = Fixture { root, tmp };
+    let _guard = crate::launch::Running::new(&f, "hello");
     for round in 1..=2 {
-        let out = run(command(SLIPWAY).current_dir(tmp.path()).arg("quickstart"));
+        let out = run(command(SLIPWAY).current_dir(f.tmp.path()).arg("quickstart"));
         let stdout = ok(out);
-        let root = tmp.path().join("slipway-quickstart/root");
         assert!(
-            stdout.contains(&format!("==> slipway root: {}", root.display())),
+            stdout.contains(&format!("==> slipway root: {}", f.root.display())),
             "{stdout}"
         );
         assert!(
             stdout.contains(&format!("v{}   Deploy ", round * 2)),
             "{stdout}"
         );
+        assert!(
+            stdout.contains(&format!(
+                "==> The app is live at http://127.0.0.1:{port}/\n    GET http://127.0.0.1:{port}/ says: Hello again from slipway (v{})\n",
+                round * 2
+            )),
+            "{stdout}"
+        );
     }
-    let f = Fixture {
-        root: tmp.path().join("slipway-quickstart/root"),
-        tmp,
-    };
     let records = f.records("hello");
     assert_eq!(records.len(), 4);
     assert!(records.iter().all(|r| r["status"] == "succeeded"));

@@ -6,6 +6,7 @@ mod common;
 mod apps;
 mod hook;
 mod hooks;
+mod launch;
 mod push;
 mod robustness;
 mod slug;

@@ -1,0 +1,187 @@
+//! The `local` launcher: unpack, release phase, then start and check the release under the app's supervisor.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::command::{self, Finished};
+use super::formation::Formation;
+use super::procfile::{Procfile, WEB};
+use super::span::Span;
+use super::{Launch, Launcher, Started, env, unpack};
+use crate::error::{Error, Result};
+use crate::event::{Event, Observer};
+use crate::supervisor::protocol::Request;
+use crate::supervisor::{self, Client};
+
+/// Slack on top of the health timeout for the supervisor's answer to `launch`.
+const ANSWER_SLACK: Duration = Duration::from_secs(30);
+
+/// Runs releases on this host.
+pub struct Local;
+
+impl Launcher for Local {
+    fn launch(&self, launch: &Launch, observer: &mut dyn Observer) -> Result<Started> {
+        let (app, release) = (launch.app, launch.release);
+        let Some(slug) = &release.slug else {
+            return Ok(Started::ready(app.settings.url.clone()));
+        };
+        launch.slugs.check(slug)?;
+        // One request per connection: what runs now, then (below) the launch.
+        let running = supervisor::status(app)?;
+        let in_use: BTreeSet<u32> = running
+            .iter()
+            .flat_map(|r| r.processes.iter().map(|p| p.release))
+            .collect();
+        let current = app.store().current()?;
+        let dir = supervisor::run_dir(app, release.version);
+        clean_run_dirs(app, &in_use, current, release.version)?;
+        if !(dir.is_dir() && in_use.contains(&release.version)) {
+            remove_dir_if_exists(&dir)?;
+            unpack::unpack(&launch.slugs.path(&slug.sha256), &dir)?;
+        }
+        let app_dir = dir.join("app");
+        let procfile = Procfile::read(&app_dir.join("Procfile"))?;
+        if let Some(cmd) = procfile.release_command() {
+            let env = env::base(release, &app_dir, launch.exe);
+            release_phase(cmd, &app_dir, &env, app.settings.release_timeout, observer)?;
+        }
+        let formation = Formation::load(app)?;
+        let runs = formation.runs_anything(&procfile);
+        if !runs && running.is_none() {
+            // Nothing to run and nothing running: no supervisor needed.
+            return Ok(Started::ready(app.settings.url.clone()));
+        }
+        supervisor::clear_stopped(app, launch.lock)?;
+        let serves_web = procfile.command(WEB).is_some() && formation.count(WEB) > 0;
+        let port = match (serves_web, app.settings.port) {
+            (true, None) => Some(crate::app::assign_port(launch.root, app)?),
+            (_, port) => port,
+        };
+        let mut client = Client::connect_or_start(launch.root, app, launch.exe)?;
+        let version = release.version;
+        let reply = client.request(
+            &Request::Launch(version),
+            app.settings.health_timeout.get() + ANSWER_SLACK,
+        )?;
+        if !reply.ok {
+            return Err(Error::LaunchFailed {
+                reason: reply
+                    .error
+                    .unwrap_or_else(|| format!("v{version} did not start")),
+                detail: reply.detail,
+            });
+        }
+        let url = app.settings.url.clone().or_else(|| {
+            serves_web
+                .then_some(port)
+                .flatten()
+                .map(|p| format!("http://127.0.0.1:{p}/"))
+        });
+        Ok(Started::with_switch(
+            url,
+            move |observer: &mut dyn Observer| {
+                let switched = client
+                    .request(&Request::Switch(version), Duration::from_secs(10))
+                    .and_then(|r| match r.ok {
+                        true => Ok(()),
+                        false => Err(Error::LaunchFailed {
+                            reason: r.error.unwrap_or_default(),
+                            detail: r.detail,
+                        }),
+                    });
+                if let Err(e) = switched {
+                    observer.event(Event::Warning {
+                        message: format!(
+                            "v{version} is current, but switching traffic to it failed: {e}"
+                        ),
+                    });
+                }
+            },
+        ))
+    }
+}
+
+/// Runs the Procfile's `release:` command in the new release's directory, its output going to the client.
+fn release_phase(
+    cmd: &str,
+    app_dir: &Path,
+    env: &std::collections::BTreeMap<String, String>,
+    timeout: Span,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    observer.event(Event::ReleaseCommand {
+        command: cmd.to_owned(),
+    });
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(app_dir)
+        .env_clear()
+        .envs(env)
+        .env("DYNO", "release.1");
+    let finished = command::run(&mut command, timeout.get(), &mut |line| {
+        observer.event(Event::CommandOutput { line })
+    })
+    .map_err(|e| Error::LaunchFailed {
+        reason: format!("cannot run the release command: {e}"),
+        detail: Vec::new(),
+    })?;
+    match finished {
+        Finished::Exited(status) if status.success() => Ok(()),
+        Finished::Exited(status) => Err(Error::LaunchFailed {
+            reason: format!("release command failed ({})", command::describe(status)),
+            detail: Vec::new(),
+        }),
+        Finished::TimedOut => Err(Error::LaunchFailed {
+            reason: format!("release command did not finish within {timeout}"),
+            detail: Vec::new(),
+        }),
+    }
+}
+
+/// Removes unpacked releases nothing runs any more: all but the current one, the one starting, and those with processes.
+fn clean_run_dirs(
+    app: &crate::app::App,
+    in_use: &BTreeSet<u32>,
+    current: Option<u32>,
+    starting: u32,
+) -> Result<()> {
+    let run = app.dir().join("run");
+    let Ok(entries) = fs::read_dir(&run) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let keep = match name.strip_prefix('v').and_then(|v| v.parse::<u32>().ok()) {
+            Some(v) => v == starting || Some(v) == current || in_use.contains(&v),
+            // A staging directory is kept while the process unpacking into it lives.
+            None => match name.strip_prefix(".unpack-") {
+                Some(rest) => rest
+                    .rsplit('-')
+                    .next()
+                    .and_then(|pid| pid.parse().ok())
+                    .is_some_and(crate::supervisor::sys::alive),
+                None => true,
+            },
+        };
+        if !keep {
+            remove_dir_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", dir)(e)),
+    }
+}

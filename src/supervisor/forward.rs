@@ -1,0 +1,233 @@
+//! The forwarder: the app's stable port, whose connections go to the live release's web processes, round-robin.
+//!
+//! Switching releases swaps the backend list; a connection keeps the backend
+//! it was given, so in-flight requests finish on the old release while new
+//! ones go to the new. Each backend carries its release's connection count, so
+//! the supervisor knows when an old release has drained.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const BUFFER: usize = 64 * 1024;
+
+/// One web process traffic can go to.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Open connections of its release (shared by the release's backends).
+    pub conns: Arc<AtomicUsize>,
+}
+
+/// The backends new connections go to.
+#[derive(Debug, Default)]
+pub struct Backends {
+    list: RwLock<Vec<Backend>>,
+    next: AtomicUsize,
+}
+
+impl Backends {
+    /// Replaces every backend (a switch of releases).
+    pub fn set(&self, backends: Vec<Backend>) {
+        if let Ok(mut list) = self.list.write() {
+            *list = backends;
+        }
+    }
+
+    /// Adds one backend (a web process that came up).
+    pub fn add(&self, backend: Backend) {
+        if let Ok(mut list) = self.list.write()
+            && !list.iter().any(|b| b.addr == backend.addr)
+        {
+            list.push(backend);
+        }
+    }
+
+    /// Removes the backend at `addr` (its process exited or is stopping).
+    pub fn remove(&self, addr: SocketAddr) {
+        if let Ok(mut list) = self.list.write() {
+            list.retain(|b| b.addr != addr);
+        }
+    }
+
+    /// How many backends there are.
+    pub fn len(&self) -> usize {
+        self.list.read().map_or(0, |l| l.len())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next backend round-robin, its release's count already raised (under the lock, so a switch cannot miss it).
+    fn pick(&self, skip: usize) -> Option<Backend> {
+        let list = self.list.read().ok()?;
+        if list.is_empty() {
+            return None;
+        }
+        let i = (self.next.fetch_add(1, Ordering::Relaxed) + skip) % list.len();
+        let backend = list[i].clone();
+        backend.conns.fetch_add(1, Ordering::SeqCst);
+        Some(backend)
+    }
+}
+
+/// A listening stable port; dropping it does not stop it, [`Listener::close`] does.
+#[derive(Debug)]
+pub struct Listener {
+    port: u16,
+    closed: Arc<AtomicBool>,
+}
+
+impl Listener {
+    /// Listens on `127.0.0.1:port` and forwards every connection to `backends`, on threads of its own.
+    pub fn open(port: u16, backends: Arc<Backends>) -> io::Result<Listener> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let closed = Arc::new(AtomicBool::new(false));
+        let flag = closed.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let backends = backends.clone();
+                std::thread::spawn(move || forward(stream, &backends));
+            }
+        });
+        Ok(Listener { port, closed })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops accepting (in-flight connections go on).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], self.port)),
+            Duration::from_millis(200),
+        );
+    }
+}
+
+/// Carries one client connection to a backend until both sides are done.
+fn forward(client: TcpStream, backends: &Backends) {
+    let _ = client.set_nodelay(true);
+    let attempts = backends.len().max(1);
+    for skip in 0..attempts {
+        let Some(backend) = backends.pick(skip) else {
+            return;
+        };
+        let guard = Release(backend.conns.clone());
+        match TcpStream::connect_timeout(&backend.addr, CONNECT_TIMEOUT) {
+            Ok(server) => {
+                let _ = server.set_nodelay(true);
+                pipe(client, server);
+                drop(guard);
+                return;
+            }
+            // That process just went away: try the next one.
+            Err(_) => drop(guard),
+        }
+    }
+}
+
+/// Lowers a release's connection count when a connection ends, however it ends.
+struct Release(Arc<AtomicUsize>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn pipe(client: TcpStream, server: TcpStream) {
+    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let upstream = std::thread::spawn(move || copy(client2, server2));
+    copy(server, client);
+    let _ = upstream.join();
+}
+
+/// Copies until EOF or an error, then passes the EOF on (half-close) so the other side sees the end.
+fn copy(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    // The receiver is gone: stop reading from the sender too.
+                    let _ = from.shutdown(Shutdown::Both);
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn echo_server() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut s = s;
+                    let mut buf = Vec::new();
+                    let _ = s.read_to_end(&mut buf);
+                    let _ = s.write_all(&buf);
+                });
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn forwards_to_backends_and_counts_connections() {
+        let backends = Arc::new(Backends::default());
+        let conns = Arc::new(AtomicUsize::new(0));
+        backends.set(vec![Backend {
+            addr: echo_server(),
+            conns: conns.clone(),
+        }]);
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let listener = Listener::open(port, backends.clone()).unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "hello");
+        for _ in 0..100 {
+            if conns.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 0);
+        listener.close();
+    }
+}

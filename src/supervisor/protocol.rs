@@ -1,0 +1,189 @@
+//! The supervisor's control protocol: one request line in, one JSON reply line out, over `apps/NAME/supervisor.sock`.
+//!
+//! Requests are words: `ping`, `status`, `launch N` (answered once vN is
+//! healthy or has failed; then `switch N` or `abort N` on the same connection),
+//! `scale`, `restart [TYPE]`, `stop`. Every reply is a [`Reply`] as one line of
+//! JSON, so values need no escaping of their own.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest request line accepted.
+pub const MAX_LINE: usize = 4096;
+
+/// A request to the supervisor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Is anybody there?
+    Ping,
+    /// What runs.
+    Status,
+    /// Start release vN beside the live one and answer once it is healthy or failed.
+    Launch(u32),
+    /// Route traffic to vN (which `current` now names) and retire the previous release.
+    Switch(u32),
+    /// Stop vN: it did not become current.
+    Abort(u32),
+    /// Read the formation again and start or stop processes to match.
+    Scale,
+    /// Restart processes of this type in place, or with no type every process with no downtime.
+    Restart(Option<String>),
+    /// Stop every process and exit.
+    Stop,
+}
+
+impl Request {
+    /// Parses one request line (without its newline).
+    pub fn parse(line: &str) -> Option<Request> {
+        let mut words = line.split_ascii_whitespace();
+        let verb = words.next()?;
+        let arg = words.next();
+        if words.next().is_some() {
+            return None;
+        }
+        let version = || arg.and_then(|a| a.parse::<u32>().ok());
+        Some(match (verb, arg) {
+            ("ping", None) => Request::Ping,
+            ("status", None) => Request::Status,
+            ("launch", Some(_)) => Request::Launch(version()?),
+            ("switch", Some(_)) => Request::Switch(version()?),
+            ("abort", Some(_)) => Request::Abort(version()?),
+            ("scale", None) => Request::Scale,
+            ("restart", kind) => Request::Restart(kind.map(str::to_owned)),
+            ("stop", None) => Request::Stop,
+            _ => return None,
+        })
+    }
+
+    /// The request as a line, newline included.
+    pub fn line(&self) -> String {
+        match self {
+            Request::Ping => "ping\n".into(),
+            Request::Status => "status\n".into(),
+            Request::Launch(v) => format!("launch {v}\n"),
+            Request::Switch(v) => format!("switch {v}\n"),
+            Request::Abort(v) => format!("abort {v}\n"),
+            Request::Scale => "scale\n".into(),
+            Request::Restart(None) => "restart\n".into(),
+            Request::Restart(Some(kind)) => format!("restart {kind}\n"),
+            Request::Stop => "stop\n".into(),
+        }
+    }
+}
+
+/// The answer to any request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether the request was done.
+    pub ok: bool,
+    /// What went wrong, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// More lines about the failure (a crashed process's last output).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<String>,
+    /// For `status`: every process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessStatus>,
+    /// For `ping` and `status`: the supervisor's pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// For `status`: the version whose processes take traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<u32>,
+    /// For `status`: the stable port the forwarder listens on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl Reply {
+    /// A plain success.
+    pub fn ok() -> Reply {
+        Reply {
+            ok: true,
+            ..Reply::default()
+        }
+    }
+
+    /// A failure with its reason and detail lines.
+    pub fn failed(error: impl Into<String>, detail: Vec<String>) -> Reply {
+        Reply {
+            ok: false,
+            error: Some(error.into()),
+            detail,
+            ..Reply::default()
+        }
+    }
+
+    /// The reply as a line, newline included.
+    pub fn line(&self) -> String {
+        let mut text = serde_json::to_string(self).unwrap_or_else(|_| "{\"ok\":false}".into());
+        text.push('\n');
+        text
+    }
+}
+
+/// One process, as `ps` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessStatus {
+    /// Its process type, such as `web`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// 1, 2, ... within the type.
+    pub index: u32,
+    /// Its pid while it runs.
+    pub pid: Option<u32>,
+    /// `starting`, `up`, `crashed`, `stopping`.
+    pub state: String,
+    /// Seconds since it (re)started.
+    pub uptime_secs: u64,
+    /// The release it runs.
+    pub release: u32,
+    /// Whether its release is the live one (else it is starting or being retired).
+    pub live: bool,
+    /// Its Procfile command.
+    pub command: String,
+    /// The port it was given (web processes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// How many times it was restarted after crashing.
+    pub restarts: u32,
+}
+
+impl ProcessStatus {
+    /// `web.1`.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.kind, self.index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_junk_is_refused() {
+        for r in [
+            Request::Ping,
+            Request::Status,
+            Request::Launch(12),
+            Request::Switch(3),
+            Request::Abort(3),
+            Request::Scale,
+            Request::Restart(None),
+            Request::Restart(Some("worker".into())),
+            Request::Stop,
+        ] {
+            assert_eq!(Request::parse(r.line().trim_end()), Some(r));
+        }
+        for bad in [
+            "",
+            "launch",
+            "launch x",
+            "ping now",
+            "restart a b",
+            "LAUNCH 1",
+        ] {
+            assert_eq!(Request::parse(bad), None, "{bad}");
+        }
+    }
+}
