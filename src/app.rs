@@ -378,8 +378,8 @@ pub fn destroy(root: &Root, name: &AppName) -> Result<Destroyed> {
     let app = App::open(root, name)?;
     let _guard = lock_apps(root)?;
     let lock = app.lock()?;
-    // Its processes go before its directory does.
-    crate::supervisor::shut_down(&app)?;
+    // Its processes go before its directory does (an unresponsive supervisor is killed).
+    let _ = crate::supervisor::kill_all(&app);
     // A later app of the same name must not inherit this one's ssh grants.
     crate::keys::forget_app_locked(root, name)?;
     let kept_repo = match app.adopted_repo() {

@@ -119,6 +119,9 @@ pub enum Error {
     #[error("slug entry '{path}' cannot be unpacked: {reason}")]
     BadSlugEntry { path: String, reason: &'static str },
 
+    #[error("invalid process type '{kind}': {reason}")]
+    BadProcessType { kind: String, reason: &'static str },
+
     #[error("invalid scale '{arg}': {reason}")]
     BadScale { arg: String, reason: &'static str },
 

@@ -99,9 +99,11 @@ pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.app(&root, &args.app.app)?;
     if let Some(kind) = &args.kind {
-        crate::launch::procfile::check_type(kind).map_err(|reason| crate::Error::BadScale {
-            arg: output::escape(kind).into_owned(),
-            reason,
+        crate::launch::procfile::check_type(kind).map_err(|reason| {
+            crate::Error::BadProcessType {
+                kind: output::escape(kind).into_owned(),
+                reason,
+            }
         })?;
     }
     supervisor::restart(&root, &app, &current_exe()?, args.kind.as_deref())?;

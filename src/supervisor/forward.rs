@@ -5,14 +5,74 @@
 //! ones go to the new. Each backend carries its release's connection count, so
 //! the supervisor knows when an old release has drained.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const BUFFER: usize = 64 * 1024;
+/// An idle pool thread exits after this long.
+const IDLE: Duration = Duration::from_secs(60);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that are reused across connections: spawning two per connection costs more than the copying.
+#[derive(Default)]
+struct Pool {
+    state: Mutex<PoolState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    idle: usize,
+}
+
+impl Pool {
+    fn get() -> &'static Arc<Pool> {
+        static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
+        POOL.get_or_init(Arc::default)
+    }
+
+    /// Runs `job` on an idle thread, or a new one if every thread is busy.
+    fn run(self: &Arc<Pool>, job: impl FnOnce() + Send + 'static) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.jobs.push_back(Box::new(job));
+        if st.jobs.len() > st.idle {
+            drop(st);
+            let pool = self.clone();
+            std::thread::spawn(move || pool.work());
+        } else {
+            self.ready.notify_one();
+        }
+    }
+
+    fn work(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = st.jobs.pop_front() {
+                drop(st);
+                job();
+                st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.idle += 1;
+            let (next, wait) = self
+                .ready
+                .wait_timeout(st, IDLE)
+                .unwrap_or_else(|e| e.into_inner());
+            st = next;
+            st.idle -= 1;
+            if wait.timed_out() && st.jobs.is_empty() {
+                return;
+            }
+        }
+    }
+}
 
 /// One web process traffic can go to.
 #[derive(Clone, Debug)]
@@ -87,23 +147,10 @@ pub struct Listener {
 impl Listener {
     /// Listens on `127.0.0.1:port` and forwards every connection to `backends`, on threads of its own.
     pub fn open(port: u16, backends: Arc<Backends>) -> io::Result<Listener> {
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let listener = Arc::new(TcpListener::bind(("127.0.0.1", port))?);
         let closed = Arc::new(AtomicBool::new(false));
         let flag = closed.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else {
-                    // Out of descriptors or similar: back off instead of spinning.
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                let backends = backends.clone();
-                std::thread::spawn(move || forward(stream, &backends));
-            }
-        });
+        Pool::get().run(move || accept(listener, backends, flag));
         Ok(Listener { port, closed })
     }
 
@@ -120,6 +167,29 @@ impl Listener {
             &SocketAddr::from(([127, 0, 0, 1], self.port)),
             Duration::from_millis(200),
         );
+    }
+}
+
+/// Accepts one connection, hands accepting over to another pool thread, and serves the connection itself.
+///
+/// The thread the kernel wakes for a connection is the one that carries it:
+/// no handoff sits between a client and its backend.
+fn accept(listener: Arc<TcpListener>, backends: Arc<Backends>, closed: Arc<AtomicBool>) {
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if closed.load(Ordering::SeqCst) {
+                    return;
+                }
+                let next = (listener.clone(), backends.clone(), closed.clone());
+                Pool::get().run(move || accept(next.0, next.1, next.2));
+                forward(stream, &backends);
+                return;
+            }
+            Err(_) if closed.load(Ordering::SeqCst) => return,
+            // Out of descriptors or similar: back off instead of spinning.
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
     }
 }
 
@@ -154,13 +224,42 @@ impl Drop for Release {
     }
 }
 
-fn pipe(client: TcpStream, server: TcpStream) {
+fn pipe(client: TcpStream, mut server: TcpStream) {
+    // What the client already sent (a request, usually) goes first, from this thread, so the
+    // other direction's thread is not on the way of the first answer.
+    let mut buf = vec![0u8; BUFFER];
+    let first = client
+        .set_nonblocking(true)
+        .and_then(|()| (&client).read(&mut buf));
+    if client.set_nonblocking(false).is_err() {
+        return;
+    }
+    match first {
+        Ok(0) => {
+            // The client sent everything and half-closed: only answers are left to carry.
+            let _ = server.shutdown(Shutdown::Write);
+            copy(server, client);
+            return;
+        }
+        Ok(n) => {
+            if server.write_all(&buf[..n]).is_err() {
+                return;
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(_) => return,
+    }
+    drop(buf);
     let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
-    let upstream = std::thread::spawn(move || copy(client2, server2));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    Pool::get().run(move || {
+        copy(client2, server2);
+        let _ = done_tx.send(());
+    });
     copy(server, client);
-    let _ = upstream.join();
+    let _ = done_rx.recv();
 }
 
 /// Copies until EOF or an error, then passes the EOF on (half-close) so the other side sees the end.

@@ -30,6 +30,8 @@ use crate::slug::SlugStore;
 
 /// How long a new supervisor has to start answering.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest path `bind` takes for a Unix socket (sun_path, less its NUL).
+const MAX_SOCKET_PATH: usize = 107;
 /// How long quick requests (ping, status, scale) may take.
 const QUICK: Duration = Duration::from_secs(10);
 
@@ -93,11 +95,30 @@ impl Client {
         if let Some(client) = Client::connect(app)? {
             return Ok(client);
         }
-        spawn(root, app, exe)?;
+        let socket = Paths::of(app).socket;
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            return Err(Error::Supervisor {
+                app: app.name.to_string(),
+                reason: format!(
+                    "its socket path {} is longer than the {MAX_SOCKET_PATH} bytes a Unix socket allows; use a root with a shorter path",
+                    socket.display()
+                ),
+            });
+        }
+        let mut child = spawn(root, app, exe)?;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(client) = Client::connect(app)? {
                 return Ok(client);
+            }
+            // Exit 0 means another supervisor holds the lock: it will answer soon.
+            if let Ok(Some(status)) = child.try_wait()
+                && !status.success()
+            {
+                return Err(Error::Supervisor {
+                    app: app.name.to_string(),
+                    reason: format!("it exited at once ({status})"),
+                });
             }
             if Instant::now() >= deadline {
                 return Err(Error::Supervisor {
@@ -156,7 +177,7 @@ impl Client {
 }
 
 /// Starts `slipway supervise --app NAME` in its own session, with nothing of ours inherited.
-fn spawn(root: &Root, app: &App, exe: &Path) -> Result<()> {
+fn spawn(root: &Root, app: &App, exe: &Path) -> Result<std::process::Child> {
     let logs = app.logs_dir();
     std::fs::create_dir_all(&logs).map_err(Error::io("create", &logs))?;
     let log_path = logs.join("supervisor.log");
@@ -177,13 +198,11 @@ fn spawn(root: &Root, app: &App, exe: &Path) -> Result<()> {
         .stdout(log)
         .stderr(err);
     sys::detach(&mut cmd);
-    let child = cmd.spawn().map_err(|e| Error::Supervisor {
+    // It outlives us; if it exits at once (one already runs), the zombie goes when we do.
+    cmd.spawn().map_err(|e| Error::Supervisor {
         app: app.name.to_string(),
         reason: format!("cannot run {}: {e}", exe.display()),
-    })?;
-    // It outlives us; if it exits at once (one already runs), the zombie goes when we do.
-    drop(child);
-    Ok(())
+    })
 }
 
 /// The app's processes, as its supervisor reports them; `None` when no supervisor runs.
@@ -300,7 +319,27 @@ pub fn stop(app: &App) -> Result<bool> {
     shut_down(app)
 }
 
-/// Stops the app's supervisor and processes if they run (for `ps:stop` and `apps:destroy`); waits until they are gone.
+/// Stops the app's supervisor and processes for `apps:destroy`: politely, else by killing its session.
+pub fn kill_all(app: &App) -> Result<()> {
+    let stopped = shut_down(app);
+    let lock_path = Paths::of(app).lock;
+    if let Ok(record) = std::fs::read_to_string(&lock_path) {
+        let held = std::fs::File::open(&lock_path).is_ok_and(|f| f.try_lock_shared().is_err());
+        if held
+            && let Some(pid) = record
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+        {
+            sys::kill(pid, libc::SIGKILL);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server::kill_leftovers(&record);
+    }
+    stopped.map(|_| ())
+}
+
+/// Stops the app's supervisor and processes if they run (for `ps:stop`); waits until they are gone.
 pub fn shut_down(app: &App) -> Result<bool> {
     let Some(mut client) = Client::connect(app)? else {
         return Ok(false);

@@ -153,7 +153,9 @@ pub fn run(options: Options) -> Result<()> {
 }
 
 /// Kills what a killed supervisor left running: the members of its session, if it was this boot's.
-fn kill_leftovers(previous: &str) -> Option<usize> {
+///
+/// `previous` is what its lock file says: `PID START_TICKS BOOT_ID`.
+pub fn kill_leftovers(previous: &str) -> Option<usize> {
     let mut words = previous.split_whitespace();
     let pid: u32 = words.next()?.parse().ok()?;
     let start: u64 = words.next()?.parse().ok()?;
@@ -457,8 +459,14 @@ impl Supervisor {
     /// Starts every process of a new generation of `info`; returns its id.
     fn start_gen(&self, info: GenInfo, formation: &Formation, phase: Phase) -> u64 {
         let info = Arc::new(info);
+        let plan = formation.plan(&info.procfile);
+        self.say(&format!(
+            "Starting v{} ({} processes)",
+            info.version,
+            plan.iter().map(|(_, n, _)| n).sum::<u32>()
+        ));
         let mut procs = Vec::new();
-        for (kind, count, command) in formation.plan(&info.procfile) {
+        for (kind, count, command) in plan {
             for index in 1..=count {
                 procs.push(self.new_proc(&info, kind, index, command));
             }
@@ -466,11 +474,12 @@ impl Supervisor {
         let mut st = self.lock();
         st.next_id += 1;
         let id = st.next_id;
-        self.say(&format!(
-            "Starting v{} ({} processes)",
-            info.version,
-            procs.len()
-        ));
+        // Lost a race with a shutdown, or (resuming) with a release that went live meanwhile.
+        let phase = if st.shutting_down || (phase == Phase::Live && st.live.is_some()) {
+            Phase::Stopping { termed: false }
+        } else {
+            phase
+        };
         st.gens.push(Gen {
             id,
             info,
@@ -582,7 +591,11 @@ impl Supervisor {
             // Snapshot under the lock; the network checks run without it.
             let (exited, web) = {
                 let st = self.lock();
-                let Some(run) = st.gens.iter().find(|g| g.id == id) else {
+                let Some(run) = st
+                    .gens
+                    .iter()
+                    .find(|g| g.id == id && g.phase == Phase::Starting)
+                else {
                     return Err(Reply::failed("the supervisor is stopping", Vec::new()));
                 };
                 let exited = run
@@ -648,7 +661,13 @@ impl Supervisor {
                 self.fail(id);
                 return Err(Reply::failed(not_healthy(version, timeout), detail));
             }
-            std::thread::sleep(TICK);
+            // Most apps start within a second: look often then, less later.
+            let pause = if now - begun < Duration::from_secs(1) {
+                Duration::from_millis(5)
+            } else {
+                TICK
+            };
+            std::thread::sleep(pause);
         }
     }
 
