@@ -561,6 +561,23 @@ fn restart_and_stop_keep_the_release_and_boot_respects_a_stop() {
     });
     assert_eq!(f.records("ops").len(), 1, "restart makes no release");
 
+    // One type restarts in place.
+    let second = ps_json(&f, "ops")[0]["pid"].as_u64().unwrap();
+    assert_eq!(
+        ok(f.slipway(&["ps:restart", "web", "-a", "ops"])),
+        "Restarting web processes... done\n"
+    );
+    wait_for(10, "web.1 to be back up", || {
+        let ps = ps_json(&f, "ops");
+        ps.len() == 1 && ps[0]["state"] == "up" && ps[0]["pid"].as_u64() != Some(second)
+    });
+    let out = f.slipway(&["ps:restart", "web.1", "-a", "ops"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid process type 'web.1': process types are letters, digits, '_' and '-'\n"
+    );
+
     assert!(
         ok(f.slipway(&["ps:stop", "-a", "ops"])).starts_with("Stopping ops's processes... done\n")
     );
