@@ -97,9 +97,14 @@ pub fn run(
         match exited {
             Some((status, at)) if !open || at.elapsed() >= LINGER => {
                 sys::kill_group(pgid, libc::SIGKILL);
-                // Whatever was already written is still worth showing.
+                // Whatever was already written is still worth showing (for a moment: something
+                // that left the group could write forever).
+                let until = Instant::now() + LINGER;
                 while let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
                     on_line(line);
+                    if Instant::now() >= until {
+                        break;
+                    }
                 }
                 return Ok(Finished::Exited(status));
             }
