@@ -224,62 +224,115 @@ impl Drop for Release {
     }
 }
 
-fn pipe(client: TcpStream, mut server: TcpStream) {
-    // What the client already sent (a request, usually) goes first, from this thread, so the
-    // other direction's thread is not on the way of the first answer.
-    let mut buf = vec![0u8; BUFFER];
-    let first = client
-        .set_nonblocking(true)
-        .and_then(|()| (&client).read(&mut buf));
-    if client.set_nonblocking(false).is_err() {
+/// Carries bytes both ways on this one thread (poll, non-blocking reads and writes) until both
+/// directions have ended; an end is passed on as a half-close, an error ends both.
+fn pipe(client: TcpStream, server: TcpStream) {
+    use std::os::fd::AsRawFd;
+    if client.set_nonblocking(true).is_err() || server.set_nonblocking(true).is_err() {
         return;
     }
-    match first {
-        Ok(0) => {
-            // The client sent everything and half-closed: only answers are left to carry.
-            let _ = server.shutdown(Shutdown::Write);
-            copy(server, client);
+    let mut up = Half::default();
+    let mut down = Half::default();
+    loop {
+        if up.step(&client, &server).is_err() || down.step(&server, &client).is_err() {
             return;
         }
-        Ok(n) => {
-            if server.write_all(&buf[..n]).is_err() {
-                return;
-            }
+        if up.done && down.done {
+            return;
         }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(_) => return,
+        let ask = |reading: &Half, writing: &Half| {
+            let mut events = 0;
+            if reading.wants_read() {
+                events |= libc::POLLIN;
+            }
+            if writing.wants_write() {
+                events |= libc::POLLOUT;
+            }
+            events
+        };
+        let client_events = ask(&up, &down);
+        let server_events = ask(&down, &up);
+        if client_events == 0 && server_events == 0 {
+            return;
+        }
+        if super::sys::poll2(
+            (client.as_raw_fd(), client_events),
+            (server.as_raw_fd(), server_events),
+        )
+        .is_err()
+        {
+            return;
+        }
     }
-    drop(buf);
-    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
-        return;
-    };
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    Pool::get().run(move || {
-        copy(client2, server2);
-        let _ = done_tx.send(());
-    });
-    copy(server, client);
-    let _ = done_rx.recv();
 }
 
-/// Copies until EOF or an error, then passes the EOF on (half-close) so the other side sees the end.
-fn copy(mut from: TcpStream, mut to: TcpStream) {
-    let mut buf = vec![0u8; BUFFER];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    // The receiver is gone: stop reading from the sender too.
-                    let _ = from.shutdown(Shutdown::Both);
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+/// One direction of a connection: what was read and not yet written, and whether it ended.
+struct Half {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl Default for Half {
+    fn default() -> Half {
+        Half {
+            buf: vec![0; BUFFER],
+            start: 0,
+            end: 0,
+            eof: false,
+            done: false,
         }
     }
-    let _ = to.shutdown(Shutdown::Write);
+}
+
+impl Half {
+    fn wants_read(&self) -> bool {
+        !self.eof && self.start == self.end
+    }
+
+    fn wants_write(&self) -> bool {
+        self.start < self.end
+    }
+
+    /// Moves what it can without blocking: write what is pending, read more, write that.
+    fn step(&mut self, mut from: &TcpStream, mut to: &TcpStream) -> io::Result<()> {
+        loop {
+            if self.wants_write() {
+                match to.write(&self.buf[self.start..self.end]) {
+                    Ok(n) => self.start += n,
+                    Err(e) if would_block(&e) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+                if self.wants_write() {
+                    continue;
+                }
+                self.start = 0;
+                self.end = 0;
+            }
+            if self.eof {
+                if !self.done {
+                    let _ = to.shutdown(Shutdown::Write);
+                    self.done = true;
+                }
+                return Ok(());
+            }
+            match from.read(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end = n,
+                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
 }
 
 #[cfg(test)]
@@ -314,12 +367,29 @@ mod tests {
         let port = probe.local_addr().unwrap().port();
         drop(probe);
         let listener = Listener::open(port, backends.clone()).unwrap();
-        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        c.write_all(b"hello").unwrap();
-        c.shutdown(Shutdown::Write).unwrap();
-        let mut got = String::new();
-        c.read_to_string(&mut got).unwrap();
-        assert_eq!(got, "hello");
+        for payload in [
+            b"hello".to_vec(),
+            (0..3_000_000u32).map(|i| i as u8).collect(),
+        ] {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut writer = c.try_clone().unwrap();
+            let sent = payload.clone();
+            // Write and read at once: more than the socket buffers hold in flight.
+            let send = std::thread::spawn(move || {
+                writer.write_all(&sent).unwrap();
+                writer.shutdown(Shutdown::Write).unwrap();
+            });
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            send.join().unwrap();
+            assert!(
+                got == payload,
+                "{} bytes back of {}",
+                got.len(),
+                payload.len()
+            );
+        }
         for _ in 0..100 {
             if conns.load(Ordering::SeqCst) == 0 {
                 break;

@@ -110,3 +110,25 @@ pub fn session_members(sid: u32) -> Vec<u32> {
         .filter(|&p| p != me && stat(p).is_some_and(|(state, s, _)| s == sid && state != 'Z'))
         .collect()
 }
+
+/// Waits until one of two descriptors is ready for what is asked (`libc::POLLIN` / `POLLOUT`);
+/// an empty ask ignores that descriptor.
+pub fn poll2(a: (std::os::fd::RawFd, i16), b: (std::os::fd::RawFd, i16)) -> io::Result<()> {
+    let entry = |(fd, events): (std::os::fd::RawFd, i16)| libc::pollfd {
+        fd: if events == 0 { -1 } else { fd },
+        events,
+        revents: 0,
+    };
+    let mut fds = [entry(a), entry(b)];
+    loop {
+        // SAFETY: `fds` is a valid array of two pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if rc >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
