@@ -61,6 +61,18 @@ impl fmt::Display for AppName {
     }
 }
 
+/// The app a git remote URL points at: `.../apps/NAME/repo.git`, or any URL ending in `NAME.git`.
+pub fn name_from_remote_url(url: &str) -> Option<AppName> {
+    let url = url.trim_end_matches('/');
+    let mut parts = url.rsplit(['/', ':']);
+    let last = parts.next()?;
+    if last == "repo.git" {
+        let name = parts.next()?;
+        return (parts.next()? == "apps").then(|| name.parse().ok())?;
+    }
+    last.strip_suffix(".git")?.parse().ok()
+}
+
 /// Per-app settings from `apps/NAME/app.yaml`; every field is optional.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -197,6 +209,16 @@ impl App {
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", self.lock_path())(e)),
         }
+    }
+
+    /// Marks releases left pending by a killed process as failed, unless a change is running.
+    ///
+    /// For read-only commands: they never wait behind a running deploy.
+    pub fn recover_if_idle(&self) -> Result<()> {
+        if let Some(lock) = self.try_lock()? {
+            self.store().recover(&lock)?;
+        }
+        Ok(())
     }
 
     fn lock_path(&self) -> PathBuf {
@@ -381,4 +403,30 @@ pub(crate) fn lock_apps(root: &Root) -> Result<File> {
         .map_err(Error::io("open", &path))?;
     file.lock().map_err(Error::io("lock", &path))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_urls_name_their_app() {
+        let name = |url: &str| name_from_remote_url(url).map(|n| n.to_string());
+        assert_eq!(
+            name("/srv/slipway/apps/myapp/repo.git").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(
+            name("file:///srv/slipway/apps/myapp/repo.git/").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(name("git@example.com:myapp.git").as_deref(), Some("myapp"));
+        assert_eq!(
+            name("ssh://git@example.com:2222/myapp.git").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(name("/srv/other/repo.git"), None);
+        assert_eq!(name("https://example.com/Some/Repo"), None);
+        assert_eq!(name("git@example.com:Bad_Name.git"), None);
+    }
 }

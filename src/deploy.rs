@@ -216,6 +216,7 @@ pub fn draft(ctx: &Context, base: Option<&Release>, kind: Kind, description: Str
         status: Status::Pending,
         kind,
         rollback_of: None,
+        pruned_slug: None,
     }
 }
 
@@ -284,6 +285,7 @@ pub fn go_live(
                 // An older release that fails to start again keeps its record as it was.
                 observer.event(Event::Failed {
                     reason: e.to_string(),
+                    help: e.help(),
                     live: store.current()?,
                 });
                 return Ok(Outcome::Failed(release));
@@ -314,6 +316,7 @@ fn fail(
     store.update(lock, &release)?;
     observer.event(Event::Failed {
         reason: error.to_string(),
+        help: error.help(),
         live: store.current()?,
     });
     Ok(Outcome::Failed(release))

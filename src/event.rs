@@ -24,8 +24,12 @@ pub enum Event {
     Launched { version: u32, url: Option<String> },
     /// The release was recorded but, with auto-promote off, is not live.
     Released { version: u32 },
-    /// The deploy failed; `live` is the release that stays current.
-    Failed { reason: String, live: Option<u32> },
+    /// A release failed; `live` is the release that stays current.
+    Failed {
+        reason: String,
+        help: Option<String>,
+        live: Option<u32>,
+    },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
     Rejected { short: String, reason: String },
 }

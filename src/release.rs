@@ -2,7 +2,8 @@
 //!
 //! A record is `releases/vN.json`, written atomically and created with
 //! create-new under the app lock, so two writers never share a number. Only a
-//! pending record is ever rewritten (to fill in its slug and final status).
+//! pending record is ever rewritten (to fill in its slug and final status),
+//! except that `releases:prune` moves an old record's slug to `pruned_slug`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -85,9 +86,12 @@ pub struct Release {
     /// The ref that was pushed, for deploys.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub refname: Option<String>,
-    /// The slug, once compiled; `None` before the first deploy.
+    /// The slug, once compiled; `None` before the first deploy, or once pruned.
     #[serde(default)]
     pub slug: Option<SlugRef>,
+    /// The slug this release had before `releases:prune` deleted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_slug: Option<SlugRef>,
     /// Every config var.
     #[serde(default)]
     pub config: BTreeMap<String, String>,

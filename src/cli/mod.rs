@@ -1,8 +1,11 @@
 //! The command line: one file per command group, each turning arguments into one library call.
 
 mod access;
+mod addons;
 mod apps;
+mod config;
 mod env;
+mod fsck;
 mod hook;
 mod hooks;
 mod keys;
@@ -41,6 +44,50 @@ enum Command {
     AppsDestroy(apps::DestroyArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
+    /// Show one release: change, author, time, status, commit, add-ons, config
+    #[command(name = "releases:info")]
+    ReleasesInfo(releases::InfoArgs),
+    /// Print what the push (build and launch) of a release printed
+    #[command(name = "releases:output")]
+    ReleasesOutput(releases::OutputArgs),
+    /// Make a new release that copies an older one's slug and config (git is untouched)
+    Rollback(releases::RollbackArgs),
+    /// Launch a recorded release and make it live
+    #[command(name = "releases:promote")]
+    ReleasesPromote(releases::PromoteArgs),
+    /// Delete the slugs of all but the newest N releases (records stay)
+    #[command(name = "releases:prune")]
+    ReleasesPrune(releases::PruneArgs),
+    /// Show config vars
+    Config(config::ShowArgs),
+    /// Print one config var's value
+    #[command(name = "config:get")]
+    ConfigGet(config::GetArgs),
+    /// Set config vars (one release for all of them)
+    #[command(name = "config:set")]
+    ConfigSet(config::SetArgs),
+    /// Remove config vars (one release for all of them)
+    #[command(name = "config:unset")]
+    ConfigUnset(config::UnsetArgs),
+    /// List add-ons
+    Addons(addons::ListArgs),
+    /// Attach an add-on (and the config vars it provides)
+    #[command(name = "addons:add")]
+    AddonsAdd(addons::AddArgs),
+    /// Detach an add-on (and remove its config vars)
+    #[command(name = "addons:remove")]
+    AddonsRemove(addons::RemoveArgs),
+    /// Move an add-on to a bigger plan
+    #[command(name = "addons:upgrade")]
+    AddonsUpgrade(addons::PlanArgs),
+    /// Move an add-on to a smaller plan
+    #[command(name = "addons:downgrade")]
+    AddonsDowngrade(addons::PlanArgs),
+    /// Check release records, slugs and `current`; one line per problem
+    Fsck(fsck::FsckArgs),
+    /// Delete slugs that no release of any app uses
+    #[command(name = "slugs:gc")]
+    SlugsGc(slugs::GcArgs),
     /// Install slipway's hook into an existing bare repository, adopting it as an app
     #[command(name = "hooks:install")]
     HooksInstall(hooks::InstallArgs),
@@ -110,6 +157,34 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How commands that make a release report launch failures: on stderr, without step lines.
+fn observer() -> crate::output::Sideband<std::io::Stderr> {
+    crate::output::Sideband::without_launch_lines(std::io::stderr())
+}
+
+/// Prints the result of a config change: "Updating vars and restarting myapp... done, v11".
+fn changed(
+    app: &crate::app::App,
+    outcome: Option<crate::deploy::Outcome>,
+    doing: &str,
+    unchanged: &str,
+) -> anyhow::Result<()> {
+    use crate::deploy::Outcome;
+    let text = match outcome {
+        None => format!("{unchanged}; no new release\n"),
+        Some(Outcome::Live(r)) => format!("{doing} {}... done, v{}\n", app.name, r.version),
+        Some(Outcome::Recorded(r)) => format!(
+            "{doing} {}... done, v{}\n{}",
+            app.name,
+            r.version,
+            crate::output::not_promoted(r.version)
+        ),
+        Some(_) => return Err(Reported.into()),
+    };
+    crate::output::print(&text)?;
+    Ok(())
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -122,6 +197,22 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AppsCreate(args) => apps::create(env, args),
         Command::AppsDestroy(args) => apps::destroy(env, args),
         Command::Releases(args) => releases::list(env, args),
+        Command::ReleasesInfo(args) => releases::info(env, args),
+        Command::ReleasesOutput(args) => releases::show_output(env, args),
+        Command::Rollback(args) => releases::rollback(env, args),
+        Command::ReleasesPromote(args) => releases::promote(env, args),
+        Command::ReleasesPrune(args) => releases::prune(env, args),
+        Command::Config(args) => config::show(env, args),
+        Command::ConfigGet(args) => config::get(env, args),
+        Command::ConfigSet(args) => config::set(env, args),
+        Command::ConfigUnset(args) => config::unset(env, args),
+        Command::Addons(args) => addons::list(env, args),
+        Command::AddonsAdd(args) => addons::add(env, args),
+        Command::AddonsRemove(args) => addons::remove(env, args),
+        Command::AddonsUpgrade(args) => addons::upgrade(env, args),
+        Command::AddonsDowngrade(args) => addons::downgrade(env, args),
+        Command::Fsck(args) => fsck::run(env, args),
+        Command::SlugsGc(args) => slugs::gc(env, args),
         Command::HooksInstall(args) => hooks::install(env, args),
         Command::HooksUninstall(args) => hooks::uninstall(env, args),
         Command::HooksStatus(args) => hooks::status(env, args),

@@ -40,7 +40,11 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
 
     say(&format!("\n==> slipway --root {root} releases -a {APP}\n"))?;
     let releases = ws.app.store().newest(15)?;
-    say(&output::releases_table(&releases, &env.clock))?;
+    say(&output::releases_table(
+        &releases,
+        ws.app.store().current()?,
+        &env.clock,
+    ))?;
 
     say(&format!(
         "\nNext, try:\n  \

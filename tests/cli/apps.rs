@@ -130,11 +130,48 @@ fn unknown_apps_and_roots_say_what_to_do() {
         text(&out.stderr).lines().next().unwrap(),
         format!("error: {} is not a slipway root", nowhere.display())
     );
-    let out = run(command(SLIPWAY)
-        .arg("--root")
-        .arg(&f.root)
-        .args(["releases"]));
-    assert_eq!(out.status.code(), Some(2), "a missing -a is a usage error");
+}
+
+#[test]
+fn the_app_comes_from_a_flag_the_environment_or_the_slipway_remote() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    work.commit("x");
+    work.push_ok(&["main"]);
+    // In the checkout: the `slipway` remote names the app.
+    let here = ok(f
+        .cmd(&["releases"])
+        .current_dir(&work.dir)
+        .output()
+        .unwrap());
+    assert!(here.contains("Deploy "), "{here}");
+    // SLIPWAY_APP, and -a over it.
+    f.create_app("other");
+    let env = ok(f
+        .cmd(&["releases"])
+        .env("SLIPWAY_APP", "other")
+        .current_dir(f.tmp.path())
+        .output()
+        .unwrap());
+    assert_eq!(env, "other has no releases yet\n");
+    let flag = ok(f
+        .cmd(&["releases", "-a", "myapp"])
+        .env("SLIPWAY_APP", "other")
+        .output()
+        .unwrap());
+    assert!(flag.contains("Deploy "), "{flag}");
+    // Nowhere to tell: one error line and what to do.
+    let out = f
+        .cmd(&["releases"])
+        .current_dir(f.tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no app given\nhelp: pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app\n"
+    );
 }
 
 #[test]

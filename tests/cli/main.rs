@@ -3,10 +3,14 @@
 
 mod common;
 
+mod addons;
 mod apps;
+mod config;
 mod hook;
 mod hooks;
 mod push;
 mod robustness;
+mod rollback;
 mod slug;
 mod ssh;
+mod store;

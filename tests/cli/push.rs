@@ -217,8 +217,8 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     assert_eq!(
         &lines[lines.len() - 2..],
         [
-            " !     compiled slug is larger than the 0.1MB limit",
-            " !     Deploy failed; v1 is still live"
+            " !     compiled slug is larger than the 0.1MB limit; v1 is still live",
+            " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
         ]
     );
     let records = f.records("myapp");
@@ -231,7 +231,10 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
         "{table}"
     );
     let log = std::fs::read_to_string(f.app_dir("myapp").join("logs/v2.log")).unwrap();
-    assert!(log.contains("Deploy failed; v1 is still live"), "{log}");
+    assert!(
+        log.contains("larger than the 0.1MB limit; v1 is still live"),
+        "{log}"
+    );
 }
 
 #[test]
