@@ -228,25 +228,39 @@ fn init_is_idempotent_and_settings_errors_name_the_file() {
 #[test]
 fn quickstart_runs_twice_in_the_same_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    for round in 1..=2 {
-        let out = run(command(SLIPWAY).current_dir(tmp.path()).arg("quickstart"));
-        let stdout = ok(out);
-        let root = tmp.path().join("slipway-quickstart/root");
-        assert!(
-            stdout.contains(&format!("==> slipway root: {}", root.display())),
-            "{stdout}"
-        );
-        assert!(
-            stdout.contains(&format!("v{}   Deploy ", round * 2)),
-            "{stdout}"
-        );
+    let root = tmp.path().join("slipway-quickstart/root");
+    // First run: two deploys, a config change, and a rollback to the second deploy.
+    let first = ok(run(command(SLIPWAY)
+        .current_dir(tmp.path())
+        .arg("quickstart")));
+    assert!(
+        first.contains(&format!("==> slipway root: {}", root.display())),
+        "{first}"
+    );
+    for line in [
+        "Updating vars and restarting hello... done, v3",
+        "Rolled back to v2",
+        "v4   Rollback to v2",
+        "v3   Config add GREETING_STYLE",
+        "v2   Deploy ",
+    ] {
+        assert!(first.contains(line), "{line}\n{first}");
     }
-    let f = Fixture {
-        root: tmp.path().join("slipway-quickstart/root"),
-        tmp,
-    };
+    // Second run: the rollback took the config var back out with v2's config, so it is added again.
+    let second = ok(run(command(SLIPWAY)
+        .current_dir(tmp.path())
+        .arg("quickstart")));
+    for line in [
+        "Updating vars and restarting hello... done, v7",
+        "Rolled back to v6",
+        "v8   Rollback to v6",
+        "v6   Deploy ",
+    ] {
+        assert!(second.contains(line), "{line}\n{second}");
+    }
+    let f = Fixture { root, tmp };
     let records = f.records("hello");
-    assert_eq!(records.len(), 4);
+    assert_eq!(records.len(), 8);
     assert!(records.iter().all(|r| r["status"] == "succeeded"));
-    assert_eq!(f.current("hello").as_deref(), Some("v4"));
+    assert_eq!(f.current("hello").as_deref(), Some("v8"));
 }
