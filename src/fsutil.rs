@@ -126,22 +126,26 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     };
     for entry in entries {
         let entry = entry?;
-        if !entry
-            .file_name()
-            .as_encoded_bytes()
-            .starts_with(TEMP_PREFIX.as_bytes())
-        {
-            continue;
-        }
-        let Ok(file) = File::open(entry.path()) else {
-            continue;
-        };
-        if file.try_lock().is_ok() {
-            fs::remove_file(entry.path())?;
+        if is_temp_name(entry.file_name().as_encoded_bytes()) && remove_if_stale(&entry.path())? {
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// Removes the temp file at `path` if its writer is gone; returns whether it did.
+pub fn remove_if_stale(path: &Path) -> io::Result<bool> {
+    let Ok(file) = File::open(path) else {
+        return Ok(false);
+    };
+    if file.try_lock().is_err() {
+        return Ok(false);
+    }
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `name` is one of the temp files made here (listings skip them).

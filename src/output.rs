@@ -209,7 +209,7 @@ pub fn when(then: Timestamp, clock: &Clock) -> String {
         3_600..86_400 => ago(secs / 3_600, "hour"),
         86_400..604_800 => ago(secs / 86_400, "day"),
         _ => then
-            .to_zoned_datetime(clock.tz.clone())
+            .to_zoned_datetime(clock.tz().clone())
             .strftime("%Y-%m-%d %H:%M:%S %z")
             .to_string(),
     }
@@ -567,10 +567,10 @@ mod tests {
     use super::*;
 
     fn clock(now: &str) -> Clock {
-        Clock {
-            now: now.parse().unwrap(),
-            tz: jiff::tz::TimeZone::fixed(jiff::tz::offset(-7)),
-        }
+        Clock::fixed(
+            now.parse().unwrap(),
+            jiff::tz::TimeZone::fixed(jiff::tz::offset(-7)),
+        )
     }
 
     #[test]

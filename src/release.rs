@@ -150,16 +150,25 @@ impl Store {
 
     /// Every version with a record file, ascending.
     pub fn versions(&self) -> Result<Vec<u32>> {
+        self.scan().map(|(versions, _)| versions)
+    }
+
+    /// One pass over the directory: the versions (ascending) and the temp files.
+    fn scan(&self) -> Result<(Vec<u32>, Vec<PathBuf>)> {
         let mut versions = Vec::new();
+        let mut temps = Vec::new();
         let entries = fs::read_dir(&self.dir).map_err(Error::io("read", &self.dir))?;
         for entry in entries {
             let entry = entry.map_err(Error::io("read", &self.dir))?;
-            if let Some(v) = version_of_file_name(entry.file_name().as_encoded_bytes()) {
+            let name = entry.file_name();
+            if let Some(v) = version_of_file_name(name.as_encoded_bytes()) {
                 versions.push(v);
+            } else if fsutil::is_temp_name(name.as_encoded_bytes()) {
+                temps.push(entry.path());
             }
         }
         versions.sort_unstable();
-        Ok(versions)
+        Ok((versions, temps))
     }
 
     /// The highest version recorded, if any.
@@ -271,9 +280,12 @@ impl Store {
     /// Holding the lock proves nobody is working on them. Every change starts
     /// with this, so a stale pending record can only be at the top of the store.
     pub fn recover(&self, lock: &AppLock) -> Result<Vec<u32>> {
-        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
+        let (versions, temps) = self.scan()?;
+        for temp in temps {
+            fsutil::remove_if_stale(&temp).map_err(Error::io("clean", &temp))?;
+        }
         let mut failed = Vec::new();
-        for v in self.versions()?.into_iter().rev() {
+        for v in versions.into_iter().rev() {
             let Some(mut release) = self.find(v)? else {
                 continue;
             };

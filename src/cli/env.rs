@@ -41,7 +41,8 @@ pub struct Env {
 impl Env {
     pub(super) fn from_args(args: GlobalArgs) -> anyhow::Result<Env> {
         let fixed = std::env::var("SLIPWAY_NOW").ok();
-        let clock = Clock::new(fixed.as_deref()).map_err(anyhow::Error::msg)?;
+        let clock =
+            Clock::new(fixed.as_deref(), std::env::var("TZ").ok()).map_err(anyhow::Error::msg)?;
         let user = std::env::var("SLIPWAY_USER")
             .ok()
             .filter(|u| !u.is_empty())
