@@ -252,3 +252,45 @@ fn commit_messages_and_user_names_are_escaped_in_tables() {
     assert!(table.contains("mallory\\x1b[2J"), "{table}");
     assert!(!table.contains('\x1b'));
 }
+
+#[test]
+fn a_long_compile_shows_progress_with_carriage_returns_only() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    // Text compresses slowly enough (tens of MB) for the progress line to be drawn.
+    let text: String = (0..600_000)
+        .map(|i: u64| format!("line {i}: the quick brown fox {} jumps\n", i * 7919 % 10007))
+        .collect();
+    for n in 0..2 {
+        work.write(&format!("log{n}.txt"), &text);
+    }
+    work.commit("big text");
+    let out = work.push(&["main"]);
+    assert!(out.status.success());
+    let raw = text_of(&out.stderr);
+    let progress: Vec<&str> = raw
+        .split(['\r', '\n'])
+        .filter_map(|seg| seg.strip_prefix("remote: -----> Compressing... "))
+        .map(str::trim_end)
+        .collect();
+    assert!(progress.len() >= 2, "{raw:?}");
+    assert!(
+        progress[..progress.len() - 1]
+            .iter()
+            .all(|p| p.ends_with('%')),
+        "{progress:?}"
+    );
+    assert!(
+        progress.last().unwrap().starts_with("done, "),
+        "{progress:?}"
+    );
+    assert!(
+        !raw.contains("\x1b"),
+        "no cursor movement or other escape sequences"
+    );
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
