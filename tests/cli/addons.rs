@@ -4,19 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::common::*;
 
-fn deployed(f: &Fixture) -> Work {
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("index.html", "hi\n");
-    work.commit("first");
-    work.push_ok(&["main"]);
-    work
-}
-
 #[test]
 fn each_addon_verb_makes_one_release_with_heroku_output() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     let out = ok(f.slipway(&[
         "addons:add",
         "memcachier",
@@ -79,7 +70,7 @@ fn each_addon_verb_makes_one_release_with_heroku_output() {
 #[test]
 fn addon_mistakes_are_refused_and_record_nothing() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     ok(f.slipway(&["addons:add", "redis:mini", "-a", "myapp"]));
     ok(f.slipway(&["config:set", "TAKEN=1", "-a", "myapp"]));
     for (args, first_line) in [
@@ -129,7 +120,7 @@ fn write_hook(f: &Fixture, body: &str) -> std::path::PathBuf {
 #[test]
 fn the_admins_addon_hook_provisions_and_its_failure_records_nothing() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     let calls = f.tmp.path().join("calls");
     write_hook(
         &f,
@@ -174,7 +165,7 @@ fn the_admins_addon_hook_provisions_and_its_failure_records_nothing() {
 #[test]
 fn rollback_is_refused_across_an_addon_change() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     ok(f.slipway(&["config:set", "A=1", "-a", "myapp"]));
     ok(f.slipway(&["addons:add", "memcachier", "-a", "myapp"]));
     let out = f.slipway(&["rollback", "v2", "-a", "myapp"]);

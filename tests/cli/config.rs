@@ -4,20 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::common::*;
 
-/// An app with one deploy (v1).
-fn deployed(f: &Fixture) -> Work {
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("index.html", "hi\n");
-    work.commit("first");
-    work.push_ok(&["main"]);
-    work
-}
-
 #[test]
 fn config_set_prints_the_heroku_block_and_makes_one_release_for_all_keys() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     let out = ok(f.slipway(&["config:set", "MYVAR=42", "-a", "myapp"]));
     assert_eq!(
         out,
@@ -46,7 +36,7 @@ fn config_set_prints_the_heroku_block_and_makes_one_release_for_all_keys() {
 #[test]
 fn descriptions_say_add_change_and_remove_and_a_no_op_makes_no_release() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     ok(f.slipway(&["config:set", "BAR=1", "BAZ=2", "-a", "myapp"]));
     ok(f.slipway(&["config:set", "BAR=9", "-a", "myapp"]));
     let unset = ok(f.slipway(&["config:unset", "BAZ", "-a", "myapp"]));
@@ -93,7 +83,7 @@ fn descriptions_say_add_change_and_remove_and_a_no_op_makes_no_release() {
 #[test]
 fn odd_values_are_stored_exactly_and_shown_escaped() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     let odd = "two words = \"quoted\" 'single' $HOME `cmd`\nsecond line\tüñí€ \x1b[31m";
     ok(f.slipway(&[
         "config:set",
@@ -135,7 +125,7 @@ fn odd_values_are_stored_exactly_and_shown_escaped() {
 #[test]
 fn bad_keys_are_refused_and_nothing_is_recorded() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     for (arg, line) in [
         ("1A=x", "error: invalid config var name '1A'"),
         ("A-B=x", "error: invalid config var name 'A-B'"),
@@ -177,7 +167,7 @@ fn config_set_before_the_first_deploy_is_carried_into_it() {
 #[test]
 fn records_holding_config_are_private_to_their_owner() {
     let f = Fixture::new();
-    deployed(&f);
+    f.deployed("myapp");
     ok(f.slipway(&["config:set", "SECRET=hunter2", "-a", "myapp"]));
     for v in 1..=2 {
         let mode = std::fs::metadata(f.app_dir("myapp").join(format!("releases/v{v}.json")))

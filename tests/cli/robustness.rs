@@ -21,16 +21,7 @@ fn concurrent_pushes_get_distinct_consecutive_versions_and_the_last_push_wins() 
         .collect();
     std::thread::scope(|s| {
         for w in &works {
-            s.spawn(move || {
-                // Racing ref updates may be refused by git ("cannot lock ref"); push again.
-                for _ in 0..20 {
-                    if w.push(&["--force", "main"]).status.success() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                panic!("push never succeeded");
-            });
+            s.spawn(move || w.push_retrying(&["--force", "main"]));
         }
     });
     let records = f.records("myapp");

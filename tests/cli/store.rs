@@ -1,7 +1,6 @@
 //! Keeping the store healthy: prune, gc, fsck; and mixed concurrent changes.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use crate::common::*;
 
@@ -167,15 +166,7 @@ fn concurrent_config_changes_and_pushes_all_land_with_consecutive_versions() {
             s.spawn(move || {
                 ok(f.slipway(&["config:set", &format!("VAR{i}=value {i}"), "-a", "myapp"]));
             });
-            s.spawn(move || {
-                for _ in 0..20 {
-                    if w.push(&["--force", "main"]).status.success() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                panic!("push never succeeded");
-            });
+            s.spawn(move || w.push_retrying(&["--force", "main"]));
         }
     });
     let records = f.records("myapp");
