@@ -102,6 +102,12 @@ pub enum Error {
 
     #[error("{reason}")]
     SshRefused { reason: String },
+
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
 }
 
 /// `Result` with slipway's [`Error`].
@@ -169,6 +175,8 @@ impl Error {
                 "move the root or the slipway binary to a path without double quotes or control characters"
                     .into(),
             ),
+            Error::Source(e) => e.help(),
+            Error::Watch(e) => e.help(),
             Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
                 Some("free some disk space and push again".into())
             }

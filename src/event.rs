@@ -26,6 +26,21 @@ pub enum Event {
     Released { version: u32 },
     /// The deploy failed; `live` is the release that stays current.
     Failed { reason: String, live: Option<u32> },
+    /// Bytes of a source archive downloaded so far, of `total` when the server said.
+    Downloading { done: u64, total: Option<u64> },
+    /// A source archive was downloaded (`url` without credentials).
+    Downloaded { url: String, size: u64 },
+    /// A source archive was unpacked into this many entries.
+    Extracted { entries: u64 },
+    /// Compiling a source archive or directory, by name.
+    CompilingSource { name: String },
+    /// A watched branch moved: its new tip deploys to the app.
+    AutoDeploying {
+        app: String,
+        short: String,
+        branch: String,
+        url: String,
+    },
 }
 
 /// Why a pushed ref did not deploy.

@@ -8,7 +8,9 @@ mod keys;
 mod quickstart;
 mod releases;
 mod slugs;
+mod source;
 mod ssh;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,17 @@ enum Command {
     AppsDestroy(apps::DestroyArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
+    /// Make a release from a source directory, archive file or http(s) URL
+    #[command(name = "releases:create")]
+    ReleasesCreate(source::CreateArgs),
+    /// Auto-deploy each new commit of a branch of another repository
+    #[command(name = "watch:set")]
+    WatchSet(watch::SetArgs),
+    /// Stop auto-deploying an app from a watched branch
+    #[command(name = "watch:unset")]
+    WatchUnset(watch::UnsetArgs),
+    /// Fetch every watched branch and deploy new commits, every --interval or --once
+    Watch(watch::WatchArgs),
     /// Compile a commit of any repository into a slug file
     #[command(name = "slugs:compile")]
     SlugsCompile(slugs::CompileArgs),
@@ -112,6 +125,10 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AppsCreate(args) => apps::create(env, args),
         Command::AppsDestroy(args) => apps::destroy(env, args),
         Command::Releases(args) => releases::list(env, args),
+        Command::ReleasesCreate(args) => source::create(env, args),
+        Command::WatchSet(args) => watch::set(env, args),
+        Command::WatchUnset(args) => watch::unset(env, args),
+        Command::Watch(args) => watch::run(env, args),
         Command::SlugsCompile(args) => slugs::compile(env, args),
         Command::Keys(args) => keys::list(env, args),
         Command::KeysAdd(args) => keys::add(env, args),

@@ -5,15 +5,19 @@
 //! bounded channel of buffers, so memory stays flat whatever the tree's size.
 //! The same tree always gives the same bytes: git tree order, mtime = commit
 //! time, uid/gid 0, modes 0644/0755/0777, gzip header without a timestamp.
+//! A slug can also be compiled from a directory ([`DirPlan`]), through the
+//! same tar and gzip pipeline, with every mtime [`SOURCE_MTIME`].
 
+mod dir;
 mod gzip;
 mod ignore;
 mod objects;
 mod plan;
 mod tarball;
 
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -22,10 +26,12 @@ use std::time::{Duration, Instant};
 use git2::{Commit, Oid, Repository};
 use sha2::{Digest, Sha256};
 
+pub use self::dir::DirPlan;
+pub(crate) use self::dir::symlink_escape;
 use self::gzip::{GzipWriter, looks_incompressible};
 pub use self::ignore::{SlugIgnore, wildmatch};
 use self::objects::Objects;
-use self::plan::{Kind, Plan};
+use self::plan::{Entry, Kind, Plan, Source};
 use self::tarball::TarWriter;
 use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
@@ -35,6 +41,13 @@ use crate::size::Size;
 
 /// Where every entry of a slug lives, as a Heroku slug unpacks to `/app`.
 pub const PREFIX: &[u8] = b"app/";
+
+/// The mtime of every entry of a slug compiled from a directory: 1980-01-01T00:00:00Z.
+///
+/// Fixed, so the same files always make the same bytes (and share one slug file);
+/// 1980 rather than 0 because zip, and tools such as Python's zipfile, cannot
+/// represent earlier times.
+pub const SOURCE_MTIME: u64 = 315_532_800;
 
 /// gzip level for compressible content (already-compressed files are stored; see `gzip`).
 const LEVEL: u32 = 6;
@@ -108,6 +121,25 @@ impl SlugStore {
         Ok(slug)
     }
 
+    /// Compiles the directory planned in `plan` into a slug in the store (mtime [`SOURCE_MTIME`]).
+    pub fn compile_dir(
+        &self,
+        plan: &DirPlan,
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
+        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
+        let tmp = TempFile::new_in(&self.dir, 0o644).map_err(Error::io("write in", &self.dir))?;
+        let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
+        let dest = self.path(&slug.sha256);
+        tmp.persist(&dest).map_err(Error::io("write", &dest))?;
+        observer.event(Event::Compressed {
+            size: slug.size,
+            reused: false,
+        });
+        Ok(slug)
+    }
+
     /// Checks that the slug's file exists and hashes to its name.
     pub fn verify(&self, slug: &SlugRef) -> Result<()> {
         let path = self.path(&slug.sha256);
@@ -167,7 +199,7 @@ pub fn compile(
     repo: &Repository,
     commit: &Commit,
     extra_object_dirs: &[PathBuf],
-    mut tmp: TempFile,
+    tmp: TempFile,
     max: Size,
     observer: &mut dyn Observer,
 ) -> Result<(TempFile, SlugRef)> {
@@ -178,13 +210,74 @@ pub fn compile(
         .map_err(Error::git("read the commit's tree"))?;
     let plan = plan::plan(repo, &objects, &tree, observer)?;
     let mtime = commit.time().seconds().max(0) as u64;
+    write_slug(Content::Git(&mut objects), &plan, mtime, tmp, max, observer)
+}
+
+/// Where the content of plan entries is read from.
+enum Content<'a, 'r> {
+    /// A repository's object database (and files on disk, if a plan names any).
+    Git(&'a mut Objects<'r>),
+    /// Files on disk only.
+    Disk,
+}
+
+impl Content<'_, '_> {
+    /// A reader over the `entry.size` bytes of a file entry.
+    fn open(&mut self, entry: &Entry) -> io::Result<Box<dyn BufRead + '_>> {
+        match (self, &entry.source) {
+            (Content::Git(objects), Source::Git(oid)) => objects.open(*oid, entry.size),
+            (_, Source::Path(path)) => open_planned(path, entry.size),
+            _ => Err(io::Error::other("the entry has no content here")),
+        }
+    }
+
+    /// The target of a symlink entry.
+    fn link_target(&mut self, entry: &Entry) -> Result<Vec<u8>> {
+        match (self, &entry.source) {
+            (Content::Git(objects), Source::Git(oid)) => objects
+                .read(*oid)
+                .map_err(Error::git(format!("read blob {oid}"))),
+            (_, Source::Target(target)) => Ok(target.clone()),
+            _ => Err(Error::BadTreeEntry {
+                path: crate::output::escape_bytes(&entry.path).into_owned(),
+                reason: "a symlink without a target",
+            }),
+        }
+    }
+}
+
+/// Opens a planned file without following symlinks; it must still have the planned size.
+fn open_planned(path: &Path, size: u64) -> io::Result<Box<dyn BufRead>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(io::Error::other(format!(
+            "{} changed while the slug was compiled",
+            path.display()
+        )));
+    }
+    Ok(Box::new(BufReader::with_capacity(64 * 1024, file)))
+}
+
+/// Writes the slug of `plan` into `tmp`: tar on this thread, gzip and sha256 on a second one.
+fn write_slug(
+    mut content: Content,
+    plan: &Plan,
+    mtime: u64,
+    mut tmp: TempFile,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<(TempFile, SlugRef)> {
     let tmp_path = tmp.path().to_path_buf();
 
     let (tx, rx) = sync_channel::<Chunk>(CHANNEL_DEPTH);
     let (produced, compressed) = std::thread::scope(|scope| {
         let file = tmp.file();
         let compressor = scope.spawn(move || compress(rx, file, max.bytes()));
-        let produced = produce(&mut objects, &plan, mtime, ChunkSender::new(tx), observer);
+        let produced = produce(&mut content, plan, mtime, ChunkSender::new(tx), observer);
         let compressed = compressor
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the compression thread panicked")));
@@ -203,7 +296,7 @@ pub fn compile(
 
 /// Writes the tar stream of `plan` to `out`, reporting progress at most 5 times a second.
 fn produce(
-    objects: &mut Objects,
+    content: &mut Content,
     plan: &Plan,
     mtime: u64,
     out: ChunkSender,
@@ -225,13 +318,11 @@ fn produce(
                 tar.dir(&path)
             }
             Kind::Symlink => {
-                let target = objects
-                    .read(entry.oid)
-                    .map_err(Error::git(format!("read blob {}", entry.oid)))?;
+                let target = content.link_target(entry)?;
                 tar.symlink(&path, &target)
             }
             Kind::File { executable } => {
-                let mut data = objects.open(entry.oid, entry.size).map_err(broken)?;
+                let mut data = content.open(entry).map_err(broken)?;
                 done += entry.size;
                 tar.file_header(&path, executable, entry.size)
                     .and_then(|()| {
