@@ -8,4 +8,6 @@ mod hook;
 mod push;
 mod robustness;
 mod slug;
+mod source;
 mod ssh;
+mod watch;
