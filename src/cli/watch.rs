@@ -157,7 +157,9 @@ fn sleep(interval: Duration) -> bool {
         if STOP.load(Ordering::SeqCst) {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+        std::thread::sleep(
+            Duration::from_millis(100).min(until.saturating_duration_since(Instant::now())),
+        );
     }
     !STOP.load(Ordering::SeqCst)
 }

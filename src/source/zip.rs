@@ -78,8 +78,11 @@ fn central_directory(file: &File, len: u64, sink: &Sink) -> Result<Directory> {
     let tail_len = len.min((EOCD_LEN + MAX_COMMENT) as u64) as usize;
     let tail_start = len - tail_len as u64;
     let tail = read_at(file, tail_start, tail_len, sink)?;
+    if tail_len < EOCD_LEN {
+        return Err(sink.corrupt("it has no end of central directory record"));
+    }
     // The record whose comment runs exactly to the end of the file.
-    let at = (0..=tail_len.saturating_sub(EOCD_LEN))
+    let at = (0..=tail_len - EOCD_LEN)
         .rev()
         .find(|&i| {
             u32_at(&tail, i) == EOCD_SIG

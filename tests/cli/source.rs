@@ -1021,3 +1021,67 @@ fn a_source_for_an_unknown_app_or_scheme_is_refused_before_anything_is_read() {
          help: give a directory, or a .tar.gz, .tgz, .tar or .zip file or http(s) URL\n"
     );
 }
+
+#[test]
+fn mangled_archives_fail_cleanly_and_never_crash() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let bases = [
+        ("m.tgz", gz(&sample_tar())),
+        ("m.zip", sample_zip()),
+        ("m.tar", sample_tar()),
+    ];
+    let mut refused = 0;
+    for i in 0..90u64 {
+        let (name, base) = &bases[(i % 3) as usize];
+        let mut bytes = base.clone();
+        let len = bytes.len();
+        let r = noise(i + 100, 32);
+        let pick = |k: usize| {
+            let x = u64::from_le_bytes(r[k * 8..k * 8 + 8].try_into().unwrap()) as usize;
+            // Headers live at the start and (zip) the end: mangle there.
+            let window = len.min(4096);
+            if x % 2 == 0 {
+                x % window
+            } else {
+                len - 1 - x % window
+            }
+        };
+        match i % 4 {
+            0 => bytes.truncate(pick(0)),
+            1 => {
+                for k in 0..3 {
+                    let at = pick(k);
+                    bytes[at] ^= r[24 + k] | 1;
+                }
+            }
+            2 => {
+                let at = pick(1).min(len - 4);
+                bytes[at..at + 4].copy_from_slice(&[0xff; 4]);
+            }
+            _ => {
+                let at = pick(2);
+                bytes[at] = 0;
+            }
+        }
+        let path = f.tmp.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = create(&f, path.to_str().unwrap(), &[]);
+        let stderr = text(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("panicked"),
+            "case {i} ({name}): {stderr}"
+        );
+        assert!(
+            tmp_entries(&f).is_empty(),
+            "case {i} left {:?}",
+            tmp_entries(&f)
+        );
+        refused += usize::from(out.status.code() == Some(1));
+    }
+    eprintln!("{refused} of 90 mangled archives refused");
+    assert!(
+        refused >= 45,
+        "only {refused} of 90 mangled archives were refused"
+    );
+}
