@@ -46,16 +46,6 @@ impl DirPlan {
         walk.dir(root, &mut Vec::new())?;
         Ok(DirPlan { plan: walk.plan })
     }
-
-    /// How many entries (files, directories, symlinks) the slug will hold besides `app/`.
-    pub fn len(&self) -> usize {
-        self.plan.entries.len()
-    }
-
-    /// Whether the slug holds only `app/`.
-    pub fn is_empty(&self) -> bool {
-        self.plan.entries.is_empty()
-    }
 }
 
 struct Walk<'a> {

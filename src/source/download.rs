@@ -15,6 +15,7 @@ use super::SourceError;
 use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
 use crate::fsutil::TempFile;
+use crate::output::escape;
 use crate::size::Size;
 
 /// Redirects followed before giving up.
@@ -37,7 +38,7 @@ pub fn download(
     let shown = redact_url(url);
     let fail = |reason: String| -> Error {
         SourceError::Download {
-            url: shown.clone(),
+            url: escape(&shown).into_owned(),
             reason,
         }
         .into()
@@ -56,7 +57,10 @@ pub fn download(
                 observer,
             )
             .map_err(|e| match e {
-                CurlError::Missing => SourceError::NeedsCurl { url: shown.clone() }.into(),
+                CurlError::Missing => SourceError::NeedsCurl {
+                    url: escape(&shown).into_owned(),
+                }
+                .into(),
                 CurlError::Failed(reason) => fail(reason),
             })?;
         }
@@ -162,7 +166,7 @@ fn resolve(base: &str, location: &str) -> std::result::Result<String, String> {
     if lower.contains("://") {
         return Err(format!(
             "redirected to '{}', which is not http(s)",
-            crate::output::escape(location)
+            escape(location)
         ));
     }
     let url = parse_http(base)?;
@@ -244,10 +248,8 @@ fn get(
             Size(length)
         )));
     }
-    let file = out.file();
-    file.set_len(0)?;
-    let mut sink = Progress {
-        out: io::BufWriter::new(file),
+    let mut sink = Body {
+        out: io::BufWriter::new(out.file()),
         done: 0,
         total: response.length,
         max: max.bytes(),
@@ -314,7 +316,7 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Head> {
     let status: u16 = status.parse().map_err(|_| bad("a malformed status"))?;
     let mut head = Head {
         status,
-        reason: crate::output::escape(parts.next().unwrap_or("")).into_owned(),
+        reason: escape(parts.next().unwrap_or("")).into_owned(),
         length: None,
         chunked: false,
         location: None,
@@ -374,7 +376,7 @@ fn read_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     Ok(line)
 }
 
-fn read_chunked<W: Write>(reader: &mut impl BufRead, sink: &mut Progress<W>) -> io::Result<()> {
+fn read_chunked<W: Write>(reader: &mut impl BufRead, sink: &mut Body<W>) -> io::Result<()> {
     loop {
         let line = read_line(reader)?;
         let line = String::from_utf8_lossy(&line);
@@ -397,7 +399,7 @@ fn read_chunked<W: Write>(reader: &mut impl BufRead, sink: &mut Progress<W>) -> 
 }
 
 /// Writes the body, counting against the cap and the deadline, reporting progress.
-struct Progress<'a, W: Write> {
+struct Body<'a, W: Write> {
     out: W,
     done: u64,
     total: Option<u64>,
@@ -407,7 +409,7 @@ struct Progress<'a, W: Write> {
     observer: &'a mut dyn Observer,
 }
 
-impl<W: Write> Progress<'_, W> {
+impl<W: Write> Body<'_, W> {
     fn copy(&mut self, from: &mut impl Read) -> io::Result<u64> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut copied = 0;
@@ -515,9 +517,7 @@ fn curl(
             .unwrap_or("curl failed")
             .trim();
         let reason = last.strip_prefix("curl: ").unwrap_or(last);
-        return Err(CurlError::Failed(
-            crate::output::escape(reason).into_owned(),
-        ));
+        return Err(CurlError::Failed(escape(reason).into_owned()));
     }
     Ok(size_now())
 }

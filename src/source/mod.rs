@@ -140,9 +140,9 @@ impl Spec {
         Ok(Spec::Path(PathBuf::from(text)))
     }
 
-    /// A short name for descriptions: the URL's or path's last component.
+    /// A short name for descriptions and messages: the URL's or path's last component, escaped.
     pub fn name(&self) -> String {
-        match self {
+        let name = match self {
             Spec::Url(url) => {
                 let url = redact_url(url);
                 let bare = url.split(['?', '#']).next().unwrap_or(&url);
@@ -161,7 +161,8 @@ impl Spec {
                     |n| n.to_string_lossy().into_owned(),
                 )
             }
-        }
+        };
+        escape(&name).into_owned()
     }
 }
 

@@ -1041,7 +1041,7 @@ fn mangled_archives_fail_cleanly_and_never_crash() {
             let x = u64::from_le_bytes(r[k * 8..k * 8 + 8].try_into().unwrap()) as usize;
             // Headers live at the start and (zip) the end: mangle there.
             let window = len.min(4096);
-            if x % 2 == 0 {
+            if x.is_multiple_of(2) {
                 x % window
             } else {
                 len - 1 - x % window
