@@ -80,7 +80,12 @@ pub fn run(env: &Env, args: WatchArgs) -> anyhow::Result<()> {
     let mut failed = false;
     loop {
         // Listed every round, so watch:set and watch:unset take effect without a restart.
-        for name in watch::watching(&root)? {
+        let names = watch::watching(&root).unwrap_or_else(|e| {
+            failed = true;
+            eprintln!("error: watch: {e}");
+            Vec::new()
+        });
+        for name in names {
             if STOP.load(Ordering::SeqCst) {
                 break;
             }
