@@ -73,6 +73,12 @@ pub enum Error {
     #[error("`{command}` failed ({status})")]
     CommandFailed { command: String, status: String },
 
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
+
     #[error("invalid user name '{name}': {reason}")]
     BadUserName { name: String, reason: &'static str },
 
@@ -102,12 +108,6 @@ pub enum Error {
 
     #[error("{reason}")]
     SshRefused { reason: String },
-
-    #[error(transparent)]
-    Source(#[from] crate::source::SourceError),
-
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
 }
 
 /// `Result` with slipway's [`Error`].
@@ -141,6 +141,8 @@ impl Error {
                 "app names start with a lowercase letter, then lowercase letters, digits or dashes, at most 30 characters"
                     .into(),
             ),
+            Error::Source(e) => e.help(),
+            Error::Watch(e) => e.help(),
             Error::UnknownApp { .. } => {
                 Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
             }
@@ -175,8 +177,6 @@ impl Error {
                 "move the root or the slipway binary to a path without double quotes or control characters"
                     .into(),
             ),
-            Error::Source(e) => e.help(),
-            Error::Watch(e) => e.help(),
             Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => {
                 Some("free some disk space and push again".into())
             }

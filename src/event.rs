@@ -20,12 +20,6 @@ pub enum Event {
     Progress { done: u64, total: u64 },
     /// The slug is ready: compressed size, and whether an earlier compile of the tree was reused.
     Compressed { size: u64, reused: bool },
-    /// The release is live.
-    Launched { version: u32, url: Option<String> },
-    /// The release was recorded but, with auto-promote off, is not live.
-    Released { version: u32 },
-    /// The deploy failed; `live` is the release that stays current.
-    Failed { reason: String, live: Option<u32> },
     /// Bytes of a source archive downloaded so far, of `total` when the server said.
     Downloading { done: u64, total: Option<u64> },
     /// A source archive was downloaded (`url` without credentials).
@@ -41,6 +35,12 @@ pub enum Event {
         branch: String,
         url: String,
     },
+    /// The release is live.
+    Launched { version: u32, url: Option<String> },
+    /// The release was recorded but, with auto-promote off, is not live.
+    Released { version: u32 },
+    /// The deploy failed; `live` is the release that stays current.
+    Failed { reason: String, live: Option<u32> },
 }
 
 /// Why a pushed ref did not deploy.

@@ -101,23 +101,6 @@ pub fn event_lines(event: &Event) -> Option<String> {
             Size(*size),
             if *reused { " (reused)" } else { "" }
         ),
-        Event::Launched { version, url } => {
-            let mut text = format!("{STEP}Launching... done, v{version}\n");
-            if let Some(url) = url {
-                let _ = writeln!(text, "{INDENT}{} deployed", escape(url));
-            }
-            text
-        }
-        Event::Released { version } => format!(
-            "{STEP}Released v{version} (not promoted: `slipway releases:promote v{version}` makes it live)\n"
-        ),
-        Event::Failed { reason, live } => {
-            let live = match live {
-                Some(v) => format!("v{v} is still live"),
-                None => "nothing is live yet".to_owned(),
-            };
-            format!("{BANG}{}\n{BANG}Deploy failed; {live}\n", escape(reason))
-        }
         Event::Downloading { .. } => return None,
         Event::Downloaded { url, size } => {
             format!(
@@ -138,6 +121,23 @@ pub fn event_lines(event: &Event) -> Option<String> {
             escape(branch),
             escape(url)
         ),
+        Event::Launched { version, url } => {
+            let mut text = format!("{STEP}Launching... done, v{version}\n");
+            if let Some(url) = url {
+                let _ = writeln!(text, "{INDENT}{} deployed", escape(url));
+            }
+            text
+        }
+        Event::Released { version } => format!(
+            "{STEP}Released v{version} (not promoted: `slipway releases:promote v{version}` makes it live)\n"
+        ),
+        Event::Failed { reason, live } => {
+            let live = match live {
+                Some(v) => format!("v{v} is still live"),
+                None => "nothing is live yet".to_owned(),
+            };
+            format!("{BANG}{}\n{BANG}Deploy failed; {live}\n", escape(reason))
+        }
     };
     Some(text)
 }

@@ -8,15 +8,21 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsStr;
-use std::fs::{self, Metadata};
+use std::fs::{self, Metadata, OpenOptions};
+use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::ignore::SlugIgnore;
 use super::plan::{Entry, Kind, Plan, Source};
+use super::{Content, SOURCE_MTIME, SlugStore, write_slug};
 use crate::error::{Error, Result};
+use crate::event::{Event, Observer};
+use crate::fsutil::{self, TempFile};
 use crate::output::escape_bytes;
+use crate::release::SlugRef;
+use crate::size::Size;
 use crate::source::SourceError;
 
 /// Symlinks followed while checking one link, as Linux's `MAXSYMLINKS`.
@@ -46,6 +52,43 @@ impl DirPlan {
         walk.dir(root, &mut Vec::new())?;
         Ok(DirPlan { plan: walk.plan })
     }
+}
+
+impl SlugStore {
+    /// Compiles the directory planned in `plan` into a slug in the store (mtime [`SOURCE_MTIME`]).
+    pub fn compile_dir(
+        &self,
+        plan: &DirPlan,
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
+        fsutil::remove_stale_temps(self.dir()).map_err(Error::io("clean", self.dir()))?;
+        let tmp = TempFile::new_in(self.dir(), 0o644).map_err(Error::io("write in", self.dir()))?;
+        let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
+        let dest = self.path(&slug.sha256);
+        tmp.persist(&dest).map_err(Error::io("write", &dest))?;
+        observer.event(Event::Compressed {
+            size: slug.size,
+            reused: false,
+        });
+        Ok(slug)
+    }
+}
+
+/// Opens a planned file without following symlinks; it must still have the planned size.
+pub(super) fn open_planned(path: &Path, size: u64) -> io::Result<Box<dyn BufRead>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(io::Error::other(format!(
+            "{} changed while the slug was compiled",
+            path.display()
+        )));
+    }
+    Ok(Box::new(BufReader::with_capacity(64 * 1024, file)))
 }
 
 struct Walk<'a> {

@@ -15,9 +15,8 @@ mod objects;
 mod plan;
 mod tarball;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -121,25 +120,6 @@ impl SlugStore {
         Ok(slug)
     }
 
-    /// Compiles the directory planned in `plan` into a slug in the store (mtime [`SOURCE_MTIME`]).
-    pub fn compile_dir(
-        &self,
-        plan: &DirPlan,
-        max: Size,
-        observer: &mut dyn Observer,
-    ) -> Result<SlugRef> {
-        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
-        let tmp = TempFile::new_in(&self.dir, 0o644).map_err(Error::io("write in", &self.dir))?;
-        let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
-        let dest = self.path(&slug.sha256);
-        tmp.persist(&dest).map_err(Error::io("write", &dest))?;
-        observer.event(Event::Compressed {
-            size: slug.size,
-            reused: false,
-        });
-        Ok(slug)
-    }
-
     /// Checks that the slug's file exists and hashes to its name.
     pub fn verify(&self, slug: &SlugRef) -> Result<()> {
         let path = self.path(&slug.sha256);
@@ -226,7 +206,7 @@ impl Content<'_, '_> {
     fn open(&mut self, entry: &Entry) -> io::Result<Box<dyn BufRead + '_>> {
         match (self, &entry.source) {
             (Content::Git(objects), Source::Git(oid)) => objects.open(*oid, entry.size),
-            (_, Source::Path(path)) => open_planned(path, entry.size),
+            (_, Source::Path(path)) => dir::open_planned(path, entry.size),
             _ => Err(io::Error::other("the entry has no content here")),
         }
     }
@@ -244,22 +224,6 @@ impl Content<'_, '_> {
             }),
         }
     }
-}
-
-/// Opens a planned file without following symlinks; it must still have the planned size.
-fn open_planned(path: &Path, size: u64) -> io::Result<Box<dyn BufRead>> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() != size {
-        return Err(io::Error::other(format!(
-            "{} changed while the slug was compiled",
-            path.display()
-        )));
-    }
-    Ok(Box::new(BufReader::with_capacity(64 * 1024, file)))
 }
 
 /// Writes the slug of `plan` into `tmp`: tar on this thread, gzip and sha256 on a second one.

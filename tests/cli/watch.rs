@@ -238,7 +238,11 @@ fn a_failed_deploy_or_a_manual_deploy_is_left_alone_until_the_branch_moves() {
     ]));
     let out = watch_once(&f);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("Deploy failed; nothing is live yet"));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("compiled slug is larger than") && stdout.contains("nothing is live yet"),
+        "{stdout}"
+    );
     assert_eq!(f.records("myapp")[0]["status"], "failed");
 
     // Not retried every round: a broken commit would otherwise fail every 30 seconds.
