@@ -237,7 +237,7 @@ pub enum Watched {
     /// The branch moved to a commit that is already live.
     AlreadyLive { short: String, version: u32 },
     /// The branch moved and its tip was deployed (the outcome says whether it launched).
-    Deployed(Outcome),
+    Deployed(Box<Outcome>),
     /// `stop` was raised during the fetch; nothing changed.
     Stopped,
 }
@@ -317,7 +317,7 @@ pub fn check(
     )?;
     // Handled even when the deploy failed: a broken commit is not redeployed every round.
     mark_handled(&repo, tip)?;
-    Ok(Watched::Deployed(outcome))
+    Ok(Watched::Deployed(Box::new(outcome)))
 }
 
 /// `Auto-Deploy 3f2c1a9 - alice - Fix the header - 3f2c1a9`, as Akkeris describes auto-deploys.

@@ -113,7 +113,9 @@ pub fn run(env: &Env, args: WatchArgs) -> anyhow::Result<()> {
                         settings.shown_url()
                     ));
                 }
-                Ok(Some((_, Watched::Deployed(Outcome::Failed(_))))) => failed = true,
+                Ok(Some((_, Watched::Deployed(outcome)))) => {
+                    failed |= matches!(*outcome, Outcome::Failed(_));
+                }
                 Ok(Some(_)) => {}
                 Err(e) => {
                     failed = true;
