@@ -116,6 +116,12 @@ pub enum Error {
     #[error("`{command}` failed ({status})")]
     CommandFailed { command: String, status: String },
 
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
+
     #[error("invalid user name '{name}': {reason}")]
     BadUserName { name: String, reason: &'static str },
 
@@ -221,6 +227,8 @@ impl Error {
                 "app names start with a lowercase letter, then lowercase letters, digits or dashes, at most 30 characters"
                     .into(),
             ),
+            Error::Source(e) => e.help(),
+            Error::Watch(e) => e.help(),
             Error::UnknownApp { .. } => {
                 Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
             }

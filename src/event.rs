@@ -20,6 +20,21 @@ pub enum Event {
     Progress { done: u64, total: u64 },
     /// The slug is ready: compressed size, and whether an earlier compile of the tree was reused.
     Compressed { size: u64, reused: bool },
+    /// Bytes of a source archive downloaded so far, of `total` when the server said.
+    Downloading { done: u64, total: Option<u64> },
+    /// A source archive was downloaded (`url` without credentials).
+    Downloaded { url: String, size: u64 },
+    /// A source archive was unpacked into this many entries.
+    Extracted { entries: u64 },
+    /// Compiling a source archive or directory, by name.
+    CompilingSource { name: String },
+    /// A watched branch moved: its new tip deploys to the app.
+    AutoDeploying {
+        app: String,
+        short: String,
+        branch: String,
+        url: String,
+    },
     /// The release is live.
     Launched { version: u32, url: Option<String> },
     /// The release was recorded but, with auto-promote off, is not live.

@@ -27,6 +27,8 @@ pub mod release;
 pub mod root;
 pub mod size;
 pub mod slug;
+pub mod source;
 pub mod ssh;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -106,6 +106,26 @@ pub fn event_lines(event: &Event) -> Option<String> {
             Size(*size),
             if *reused { " (reused)" } else { "" }
         ),
+        Event::Downloading { .. } => return None,
+        Event::Downloaded { url, size } => {
+            format!(
+                "{STEP}Downloading {}... done, {}\n",
+                escape(url),
+                Size(*size)
+            )
+        }
+        Event::Extracted { entries } => format!("{STEP}Extracting... done, {entries} entries\n"),
+        Event::CompilingSource { name } => format!("{STEP}Compiling {}\n", escape(name)),
+        Event::AutoDeploying {
+            app,
+            short,
+            branch,
+            url,
+        } => format!(
+            "{STEP}Auto-deploying {short} to {app} ({} of {})\n",
+            escape(branch),
+            escape(url)
+        ),
         Event::Launched { version, url } => {
             let mut text = format!("{STEP}Launching... done, v{version}\n");
             if let Some(url) = url {

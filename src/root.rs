@@ -19,6 +19,10 @@ pub struct RootSettings {
     pub max_slug_size: Size,
     /// The authorized_keys file slipway writes for ssh pushes (default `ROOT/authorized_keys`; relative to the root).
     pub authorized_keys: Option<PathBuf>,
+    /// The most a `releases:create` source may download or expand to.
+    pub max_source_size: Size,
+    /// The most entries a `releases:create` archive may hold.
+    pub max_source_files: u64,
 }
 
 impl Default for RootSettings {
@@ -26,6 +30,8 @@ impl Default for RootSettings {
         RootSettings {
             max_slug_size: DEFAULT_MAX_SLUG_SIZE,
             authorized_keys: None,
+            max_source_size: Size(2 * 1024 * 1024 * 1024),
+            max_source_files: 200_000,
         }
     }
 }

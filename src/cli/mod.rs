@@ -12,7 +12,9 @@ mod keys;
 mod quickstart;
 mod releases;
 mod slugs;
+mod source;
 mod ssh;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -97,6 +99,17 @@ enum Command {
     /// List the repositories with slipway's hook, and whether each still works
     #[command(name = "hooks:status")]
     HooksStatus(hooks::StatusArgs),
+    /// Make a release from a source directory, archive file or http(s) URL
+    #[command(name = "releases:create")]
+    ReleasesCreate(source::CreateArgs),
+    /// Auto-deploy each new commit of a branch of another repository
+    #[command(name = "watch:set")]
+    WatchSet(watch::SetArgs),
+    /// Stop auto-deploying an app from a watched branch
+    #[command(name = "watch:unset")]
+    WatchUnset(watch::UnsetArgs),
+    /// Fetch every watched branch and deploy new commits, every --interval or --once
+    Watch(watch::WatchArgs),
     /// Compile a commit of any repository into a slug file
     #[command(name = "slugs:compile")]
     SlugsCompile(slugs::CompileArgs),
@@ -216,6 +229,10 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::HooksInstall(args) => hooks::install(env, args),
         Command::HooksUninstall(args) => hooks::uninstall(env, args),
         Command::HooksStatus(args) => hooks::status(env, args),
+        Command::ReleasesCreate(args) => source::create(env, args),
+        Command::WatchSet(args) => watch::set(env, args),
+        Command::WatchUnset(args) => watch::unset(env, args),
+        Command::Watch(args) => watch::run(env, args),
         Command::SlugsCompile(args) => slugs::compile(env, args),
         Command::Keys(args) => keys::list(env, args),
         Command::KeysAdd(args) => keys::add(env, args),

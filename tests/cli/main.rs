@@ -12,5 +12,7 @@ mod push;
 mod robustness;
 mod rollback;
 mod slug;
+mod source;
 mod ssh;
 mod store;
+mod watch;

@@ -9,17 +9,17 @@ use std::path::Path;
 use crate::common::*;
 
 /// One tar entry, everything a user of the unpacked slug could observe.
-#[derive(Debug, PartialEq, Eq)]
-struct Item {
-    path: Vec<u8>,
-    kind: u8,
-    mode: u32,
-    mtime: u64,
-    data: Vec<u8>,
-    link: Option<Vec<u8>>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub path: Vec<u8>,
+    pub kind: u8,
+    pub mode: u32,
+    pub mtime: u64,
+    pub data: Vec<u8>,
+    pub link: Option<Vec<u8>>,
 }
 
-fn items(tar_bytes: &[u8]) -> Vec<Item> {
+pub fn items(tar_bytes: &[u8]) -> Vec<Item> {
     let mut archive = tar::Archive::new(tar_bytes);
     let mut out = Vec::new();
     for entry in archive.entries().unwrap() {
@@ -64,7 +64,7 @@ fn git_archive(work: &Path, rev: &str) -> Vec<u8> {
 }
 
 /// The slug the app's current release points at, unzipped.
-fn current_slug(f: &Fixture, app: &str) -> Vec<u8> {
+pub fn current_slug(f: &Fixture, app: &str) -> Vec<u8> {
     let records = f.records(app);
     let sha = records.last().unwrap()["slug"]["sha256"]
         .as_str()
