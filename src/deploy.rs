@@ -93,14 +93,13 @@ pub fn push(
     let commit = reference
         .peel_to_commit()
         .map_err(Error::git(format!("read the tip of {deploy_ref}")))?;
-    if let Some(live) = current_release(&store)?
-        && live.commit.as_deref() == Some(&commit.id().to_string())
-    {
+    if let Some(done) = already_deployed(app, &store, &commit.id().to_string())? {
         observer.event(Event::AlreadyLive {
-            version: live.version,
-            short: short_sha(&live.commit.unwrap_or_default()).to_owned(),
+            version: done.version,
+            short: short_sha(&commit.id().to_string()).to_owned(),
+            live: store.current()? == Some(done.version),
         });
-        return Ok(Outcome::AlreadyLive(live.version));
+        return Ok(Outcome::AlreadyLive(done.version));
     }
     let short = short_sha(&commit.id().to_string()).to_owned();
     deploy_commit(
@@ -189,6 +188,15 @@ pub fn deploy_with(
     launch_release(ctx, app, lock, release, &mut observer)
 }
 
+/// The release that already runs `commit` (the base release, see [`base_release`]), if any.
+///
+/// A tip deployed there is not deployed again: with auto-promote off the
+/// base is the newest release, not the live one, so racing pushes of one tip
+/// make one release either way.
+pub fn already_deployed(app: &App, store: &Store, commit: &str) -> Result<Option<Release>> {
+    Ok(base_release(app, store)?.filter(|base| base.commit.as_deref() == Some(commit)))
+}
+
 /// The release new releases build on: the live one, or with auto-promote off the newest succeeded.
 ///
 /// With auto-promote on this is Heroku's model (the app's state is what runs);
@@ -197,7 +205,7 @@ pub fn base_release(app: &App, store: &Store) -> Result<Option<Release>> {
     if app.settings.auto_promote {
         current_release(store)
     } else {
-        store.latest_succeeded()
+        store.latest_succeeded(None)
     }
 }
 
@@ -293,11 +301,13 @@ pub fn go_live(
             return fail(&store, lock, release, &e, observer);
         }
     }
+    // `current` first: a crash between the two writes leaves a pending release
+    // that `current` names, which recovery knows to have gone live.
+    store.set_current(lock, release.version)?;
     if release.status == Status::Pending {
         release.status = Status::Succeeded;
         store.update(lock, &release)?;
     }
-    store.set_current(lock, release.version)?;
     observer.event(Event::Launched {
         version: release.version,
         url: app.settings.url.clone(),

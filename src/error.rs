@@ -249,6 +249,10 @@ impl Error {
             Error::RollbackAddons { version, .. } => Some(format!(
                 "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
             )),
+            Error::CorruptRecord { .. } => Some(
+                "`slipway fsck` lists every problem; move the damaged file aside (or restore it from a backup) to go on"
+                    .into(),
+            ),
             Error::NoApp => Some(
                 "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
                     .into(),

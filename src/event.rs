@@ -11,7 +11,12 @@ pub enum Event {
     /// A pushed ref that does not deploy.
     Skipped { refname: String, reason: SkipReason },
     /// The deploy branch's tip is already what runs.
-    AlreadyLive { version: u32, short: String },
+    AlreadyLive {
+        version: u32,
+        short: String,
+        /// Whether that release is current (with auto-promote off it may only be recorded).
+        live: bool,
+    },
     /// Compiling this commit, pushed to this ref.
     Compiling { short: String, refname: String },
     /// A submodule (gitlink) that the slug cannot contain.

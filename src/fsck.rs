@@ -9,7 +9,7 @@ use std::fs;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::fsutil::is_temp_name;
-use crate::release::{Release, Status};
+use crate::release::{Release, Status, version_of_file_name};
 use crate::slug::SlugStore;
 
 /// What `fsck` found in one app.
@@ -43,23 +43,13 @@ pub fn check(
         if is_temp_name(bytes) {
             continue;
         }
-        let text = name.to_string_lossy();
-        let Some(version) = text
-            .strip_prefix('v')
-            .and_then(|t| t.strip_suffix(".json"))
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            report
-                .problems
-                .push(format!("releases/{text}: not a release record"));
-            continue;
-        };
-        if text != format!("v{version}.json") {
+        let Some(version) = version_of_file_name(bytes) else {
             report.problems.push(format!(
-                "releases/{text}: not a release record name (expected v{version}.json)"
+                "releases/{}: not a release record",
+                name.to_string_lossy()
             ));
             continue;
-        }
+        };
         match store.find(version) {
             Ok(Some(release)) => records.push(release),
             Ok(None) => {}
@@ -94,9 +84,21 @@ pub fn check(
             None => report
                 .problems
                 .push(format!("current names v{v}, which has no readable record")),
-            Some(r) if r.status != Status::Succeeded => report
-                .problems
-                .push(format!("current names v{v}, which is {:?}", r.status).to_lowercase()),
+            Some(r) if r.status != Status::Succeeded => {
+                let status = if r.status == Status::Pending {
+                    "pending"
+                } else {
+                    "failed"
+                };
+                report
+                    .problems
+                    .push(format!("current names v{v}, which is {status}"));
+            }
+            Some(r) if r.pruned_slug.is_some() => {
+                report
+                    .problems
+                    .push(format!("current names v{v}, whose slug was pruned"));
+            }
             Some(_) => {}
         },
         Ok(None) => {

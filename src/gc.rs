@@ -1,15 +1,17 @@
 //! Reclaiming disk: `releases:prune` (drop old releases' slugs) and `slugs:gc` (delete unreferenced slugs).
 //!
 //! Slugs are shared by every app, so a slug file is deleted only when no
-//! record of any app refers to it, and only while every app's lock is held:
-//! a deploy holds its app's lock from compiling a slug until its record names
-//! it, so none can be in between.
+//! record of any app refers to it, and only while the root lock (no app can be
+//! created meanwhile) and every app's lock are held: a deploy holds its app's
+//! lock from compiling a slug until its record names it, so none can be in
+//! between.
 
 use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
 use crate::app::{self, App, AppLock};
+use crate::deploy;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::release::Release;
@@ -26,7 +28,7 @@ pub struct Reclaimed {
     pub bytes: u64,
 }
 
-/// Drops the slugs of `app`'s releases other than the newest `keep` and the current one.
+/// Drops the slugs of `app`'s releases other than the newest `keep`, the current one and the base.
 ///
 /// The records stay, with the slug moved to `pruned_slug`; slug files that no
 /// release of any app still uses are then deleted.
@@ -36,6 +38,8 @@ pub fn prune(root: &Root, app: &App, keep: usize) -> Result<Reclaimed> {
         let store = app.store();
         store.recover(&lock)?;
         let current = store.current()?;
+        // The release new ones build on keeps its slug too (with auto-promote off it need not be current).
+        let base = deploy::base_release(app, &store)?.map(|r| r.version);
         let versions = store.versions()?;
         let kept: HashSet<u32> = versions
             .iter()
@@ -43,6 +47,7 @@ pub fn prune(root: &Root, app: &App, keep: usize) -> Result<Reclaimed> {
             .take(keep)
             .copied()
             .chain(current)
+            .chain(base)
             .collect();
         let mut pruned = Vec::new();
         for &v in versions.iter().filter(|v| !kept.contains(v)) {
@@ -64,6 +69,8 @@ pub fn prune(root: &Root, app: &App, keep: usize) -> Result<Reclaimed> {
 
 /// Deletes every slug no release of any app refers to, with its by-tree and verified entries.
 pub fn gc(root: &Root) -> Result<Reclaimed> {
+    // The same order as apps:destroy: the root lock, then app locks.
+    let _root_lock = app::lock_apps(root)?;
     let apps: Vec<App> = app::list(root)?
         .iter()
         .map(|name| App::open(root, name))
@@ -84,7 +91,9 @@ pub fn gc(root: &Root) -> Result<Reclaimed> {
         }
     }
     let slugs = root.slugs_dir();
-    fsutil::remove_stale_temps(&slugs).map_err(Error::io("clean", &slugs))?;
+    for dir in [slugs.clone(), slugs.join("by-tree"), slugs.join("verified")] {
+        fsutil::remove_stale_temps(&dir).map_err(Error::io("clean", &dir))?;
+    }
     let mut reclaimed = Reclaimed::default();
     for entry in fs::read_dir(&slugs).map_err(Error::io("read", &slugs))? {
         let path = entry.map_err(Error::io("read", &slugs))?.path();

@@ -90,8 +90,13 @@ pub fn event_lines(event: &Event) -> Option<String> {
                 SkipReason::Deleted => format!("{STEP}Deleted {refname}: nothing to deploy\n"),
             }
         }
-        Event::AlreadyLive { version, short } => {
-            format!("{STEP}{short} is already live as v{version}: nothing to deploy\n")
+        Event::AlreadyLive {
+            version,
+            short,
+            live,
+        } => {
+            let state = if *live { "live" } else { "released" };
+            format!("{STEP}{short} is already {state} as v{version}: nothing to deploy\n")
         }
         Event::Compiling { short, refname } => {
             format!("{STEP}Compiling {short} ({})\n", escape(refname))

@@ -278,9 +278,7 @@ pub fn check(
     if repo.refname_to_id(HANDLED_REF).ok() == Some(tip) {
         return Ok(Watched::Unchanged { short });
     }
-    if let Some(live) = deploy::current_release(&store)?
-        && live.commit.as_deref() == Some(tip.to_string().as_str())
-    {
+    if let Some(live) = deploy::already_deployed(app, &store, &tip.to_string())? {
         mark_handled(&repo, tip)?;
         return Ok(Watched::AlreadyLive {
             short,

@@ -29,7 +29,6 @@ use sha2::{Digest, Sha256};
 pub use self::dir::DirPlan;
 pub(crate) use self::dir::symlink_escape;
 use self::gzip::{GzipWriter, looks_incompressible};
-pub use self::ignore::{SlugIgnore, wildmatch};
 use self::objects::Objects;
 use self::plan::{Entry, Kind, Plan, Source};
 use self::tarball::TarWriter;
@@ -53,6 +52,8 @@ pub const SOURCE_MTIME: u64 = 315_532_800;
 const LEVEL: u32 = 6;
 /// Files smaller than this are always deflated: too small to be worth a sample.
 const STORE_MIN: u64 = 16 * 1024;
+/// How much of a file's start decides whether it is stored or deflated.
+const SAMPLE: u64 = 64 * 1024;
 const CHUNK: usize = 256 * 1024;
 const CHANNEL_DEPTH: usize = 4;
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -223,10 +224,7 @@ pub fn compile_to_file(
             rev: crate::output::escape(rev).into_owned(),
             repo: git_dir.to_path_buf(),
         })?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = fsutil::parent(out);
     let tmp = TempFile::new_in(dir, 0o644).map_err(Error::io("write in", dir))?;
     let (tmp, slug) = compile(&repo, &commit, &[], tmp, max, observer)?;
     tmp.persist(out).map_err(Error::io("write", out))?;
@@ -353,10 +351,12 @@ fn produce(
                 done += entry.size;
                 tar.file_header(&path, executable, entry.size)
                     .and_then(|()| {
-                        let store =
-                            entry.size >= STORE_MIN && looks_incompressible(data.fill_buf()?);
+                        // Always the same sample for the same content, however the blob is stored.
+                        let mut sample = vec![0u8; SAMPLE.min(entry.size) as usize];
+                        data.read_exact(&mut sample)?;
+                        let store = entry.size >= STORE_MIN && looks_incompressible(&sample);
                         tar.get_mut().set_storing(store);
-                        tar.file_data(entry.size, &mut data)?;
+                        tar.file_data(entry.size, io::Cursor::new(sample).chain(&mut data))?;
                         tar.get_mut().set_storing(false);
                         Ok(())
                     })

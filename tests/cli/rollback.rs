@@ -283,3 +283,98 @@ fn releases_info_shows_the_heroku_block_with_status_and_commit() {
         "error: app 'myapp' has no release v9\nhelp: `slipway releases -a myapp` lists its releases\n"
     );
 }
+
+#[test]
+fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
+    let f = Fixture::new();
+    three_releases(&f);
+    // Verified stamps are written only for files unchanged for two seconds.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        ok(f.slipway(&["rollback", "v1", "-a", "myapp"])),
+        "Rolled back to v1\n"
+    );
+    let sha = f.records("myapp")[0]["slug"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        f.root.join("slugs/verified").join(&sha).is_file(),
+        "the first rollback stamped v1's slug"
+    );
+    assert_eq!(
+        ok(f.slipway(&["rollback", "v2", "-a", "myapp"])),
+        "Rolled back to v2\n"
+    );
+    // Same size, one bit flipped, mtime put back: only the ctime tells.
+    let path = f.root.join("slugs").join(format!("{sha}.tar.gz"));
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = f.slipway(&["rollback", "v1", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: cannot roll back to v1: slug "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("is corrupt"));
+    assert_eq!(f.records("myapp").len(), 5);
+}
+
+#[test]
+fn promote_refuses_a_release_whose_slug_was_pruned() {
+    let f = Fixture::new();
+    three_releases(&f);
+    std::fs::write(f.app_dir("myapp").join("app.yaml"), "auto_promote: false\n").unwrap();
+    ok(f.slipway(&["releases:prune", "--keep", "1", "-a", "myapp"]));
+    let out = f.slipway(&["releases:promote", "v1", "-a", "myapp"]);
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot promote v1: its slug was pruned\n"
+    );
+    assert_eq!(f.current("myapp").as_deref(), Some("v3"));
+}
+
+#[test]
+fn rollback_keeps_the_addons_current_config_vars() {
+    let f = Fixture::new();
+    f.deployed("myapp");
+    let hooks = f.root.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    // The add-on's password changes with every plan change (rotated credentials).
+    std::fs::write(
+        hooks.join("addon"),
+        "#!/bin/sh\n[ \"$1\" = deprovision ] || echo \"PG_PASSWORD=$1-$3\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(hooks.join("addon"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    ok(f.slipway(&["addons:add", "pg:small", "-a", "myapp"])); // v2
+    ok(f.slipway(&["config:set", "FEATURE=old", "-a", "myapp"])); // v3
+    ok(f.slipway(&["addons:upgrade", "pg:large", "-a", "myapp"])); // v4
+    ok(f.slipway(&["addons:downgrade", "pg:small", "-a", "myapp"])); // v5
+    ok(f.slipway(&["config:set", "FEATURE=new", "-a", "myapp"])); // v6
+    assert_eq!(
+        ok(f.slipway(&["rollback", "v3", "-a", "myapp"])),
+        "Rolled back to v3\n"
+    );
+    let v7 = &f.records("myapp")[6];
+    assert_eq!(
+        v7["config"]["FEATURE"], "old",
+        "the app's own vars come from the target"
+    );
+    assert_eq!(
+        v7["config"]["PG_PASSWORD"], "downgrade-small",
+        "the add-on's vars stay as they are now"
+    );
+    assert_eq!(v7["addons"], f.records("myapp")[5]["addons"]);
+}
