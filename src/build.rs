@@ -61,7 +61,11 @@ pub enum BuildError {
     TimedOut { timeout: BuildTimeout },
 
     #[error("cannot run the build {program}: {reason}")]
-    Spawn { program: String, reason: String },
+    Spawn {
+        program: String,
+        reason: String,
+        hook: bool,
+    },
 }
 
 impl BuildError {
@@ -72,10 +76,10 @@ impl BuildError {
                 "make the build faster (SLIPWAY_CACHE_DIR persists between builds), or raise build_timeout in app.yaml"
                     .into(),
             ),
-            BuildError::Spawn { .. } => {
+            BuildError::Spawn { hook: true, .. } => {
                 Some("ROOT/hooks/build must be an executable file with a #! line".into())
             }
-            BuildError::Failed { .. } => None,
+            BuildError::Spawn { .. } | BuildError::Failed { .. } => None,
         }
     }
 }
@@ -327,17 +331,21 @@ fn run(
         Program::Shell(command) => {
             let mut cmd = Command::new("/bin/sh");
             cmd.arg("-c").arg(command);
-            ("command".to_owned(), cmd)
+            (None, cmd)
         }
         Program::Hook(path) => {
             let mut cmd = Command::new(path);
             cmd.arg(dir).arg(cache);
-            (path.display().to_string(), cmd)
+            (Some(path.display().to_string()), cmd)
         }
     };
     let spawn_error = |e: std::io::Error| BuildError::Spawn {
-        program: crate::output::escape(&name).into_owned(),
+        program: name.as_deref().map_or_else(
+            || "command".to_owned(),
+            |n| crate::output::escape(n).into_owned(),
+        ),
         reason: e.to_string(),
+        hook: name.is_some(),
     };
     // One pipe for stdout and stderr, so their lines arrive in the order they were written.
     let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
@@ -443,8 +451,11 @@ fn has_exited(pid: u32) -> bool {
             &mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         );
-        // An error (no such child) counts as exited: there is nothing left to wait for.
-        rc != 0 || info.si_pid() != 0
+        if rc != 0 {
+            // No such child: there is nothing left to wait for.
+            return std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD);
+        }
+        info.si_pid() != 0
     }
 }
 
