@@ -89,6 +89,12 @@ pub struct AppSettings {
     pub auto_promote: bool,
     /// The app's git repository when it is not `apps/NAME/repo.git` (adopted by `hooks:install`).
     pub repo: Option<PathBuf>,
+    /// A shell command that builds a checkout of each deployed commit (else `ROOT/hooks/build`, if any).
+    pub build: Option<crate::build::BuildCommand>,
+    /// Whether the build runs after refs move (the default) or before, rejecting a push that fails.
+    pub build_on: crate::build::BuildOn,
+    /// How long a build may run before it is killed (default 15 minutes).
+    pub build_timeout: crate::build::BuildTimeout,
 }
 
 impl Default for AppSettings {
@@ -100,6 +106,9 @@ impl Default for AppSettings {
             launcher: LauncherKind::default(),
             auto_promote: true,
             repo: None,
+            build: None,
+            build_on: crate::build::BuildOn::default(),
+            build_timeout: crate::build::BuildTimeout::default(),
         }
     }
 }
@@ -342,7 +351,10 @@ fn default_settings(name: &AppName) -> String {
          # url: https://{name}.example.com/   # printed after \"Launching... done\"\n\
          # max_slug_size: 500MB     # the largest compressed slug a deploy may make\n\
          # launcher: none           # how releases are started\n\
-         # auto_promote: true       # false: new releases wait for `slipway releases:promote`\n"
+         # auto_promote: true       # false: new releases wait for `slipway releases:promote`\n\
+         # build: npm ci && npm run build   # runs on a checkout of each deploy; the slug is what it leaves\n\
+         # build_on: post-receive   # pre-receive: build before refs move, reject a push that fails\n\
+         # build_timeout: 15m       # a build running longer is killed and fails\n"
     )
 }
 

@@ -136,12 +136,7 @@ pub fn deploy_commit(
             short: short_sha(&sha).to_owned(),
             refname: refname.to_owned(),
         });
-        SlugStore::new(ctx.root.slugs_dir()).get_or_compile(
-            repo,
-            commit,
-            app.max_slug_size(ctx.root),
-            observer,
-        )
+        crate::build::slug_of_commit(ctx, app, lock, repo, commit, observer)
     })
 }
 

@@ -122,6 +122,9 @@ pub enum Error {
     #[error(transparent)]
     Watch(#[from] crate::watch::WatchError),
 
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
+
     #[error("invalid user name '{name}': {reason}")]
     BadUserName { name: String, reason: &'static str },
 
@@ -229,6 +232,7 @@ impl Error {
             ),
             Error::Source(e) => e.help(),
             Error::Watch(e) => e.help(),
+            Error::Build(e) => e.help(),
             Error::UnknownApp { .. } => {
                 Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
             }

@@ -33,6 +33,12 @@ pub enum Event {
     Extracted { entries: u64 },
     /// Compiling a source archive or directory, by name.
     CompilingSource { name: String },
+    /// The app's build step starts, on a checkout of the commit.
+    Building,
+    /// One line the build printed (stdout or stderr, without its newline).
+    BuildOutput { line: String },
+    /// `build_on` is pre-receive, but no pre-receive hook built the commit: it is built now, after the push.
+    NotStrict { repo: String },
     /// A watched branch moved: its new tip deploys to the app.
     AutoDeploying {
         app: String,

@@ -6,6 +6,7 @@
 
 pub mod addons;
 pub mod app;
+pub mod build;
 pub mod change;
 pub mod cli;
 pub mod clock;

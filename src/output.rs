@@ -121,6 +121,13 @@ pub fn event_lines(event: &Event) -> Option<String> {
         }
         Event::Extracted { entries } => format!("{STEP}Extracting... done, {entries} entries\n"),
         Event::CompilingSource { name } => format!("{STEP}Compiling {}\n", escape(name)),
+        Event::Building => format!("{STEP}Building...\n"),
+        Event::BuildOutput { line } => format!("{INDENT}{}\n", escape(line)),
+        Event::NotStrict { repo } => format!(
+            "{BANG}Warning: build_on is pre-receive, but the app has no pre-receive hook: built after the push\n\
+             {BANG}help: `slipway hooks:install --git-dir {} --hook pre-receive` rejects pushes that fail to build\n",
+            escape(&shell_quote_if_needed(repo))
+        ),
         Event::AutoDeploying {
             app,
             short,

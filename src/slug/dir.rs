@@ -62,9 +62,20 @@ impl SlugStore {
         max: Size,
         observer: &mut dyn Observer,
     ) -> Result<SlugRef> {
+        self.compile_dir_at(plan, SOURCE_MTIME, max, observer)
+    }
+
+    /// Like [`SlugStore::compile_dir`], with every entry's mtime `mtime` (a build's: its commit's time).
+    pub fn compile_dir_at(
+        &self,
+        plan: &DirPlan,
+        mtime: u64,
+        max: Size,
+        observer: &mut dyn Observer,
+    ) -> Result<SlugRef> {
         fsutil::remove_stale_temps(self.dir()).map_err(Error::io("clean", self.dir()))?;
         let tmp = TempFile::new_in(self.dir(), 0o644).map_err(Error::io("write in", self.dir()))?;
-        let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
+        let (tmp, slug) = write_slug(Content::Disk, &plan.plan, mtime, tmp, max, observer)?;
         let dest = self.path(&slug.sha256);
         tmp.persist(&dest).map_err(Error::io("write", &dest))?;
         observer.event(Event::Compressed {

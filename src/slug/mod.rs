@@ -8,6 +8,7 @@
 //! A slug can also be compiled from a directory ([`DirPlan`]), through the
 //! same tar and gzip pipeline, with every mtime [`SOURCE_MTIME`].
 
+mod checkout;
 mod dir;
 mod gzip;
 mod ignore;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use git2::{Commit, Oid, Repository};
 use sha2::{Digest, Sha256};
 
+pub use self::checkout::checkout;
 pub use self::dir::DirPlan;
 pub(crate) use self::dir::symlink_escape;
 use self::gzip::{GzipWriter, looks_incompressible};

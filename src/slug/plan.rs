@@ -75,6 +75,17 @@ pub fn plan(
         ),
         _ => SlugIgnore::default(),
     };
+    plan_ignoring(repo, objects, tree, ignore, observer)
+}
+
+/// Lists every entry of `tree` but those `ignore` leaves out (submodules are always skipped).
+pub fn plan_ignoring(
+    repo: &Repository,
+    objects: &Objects,
+    tree: &Tree,
+    ignore: SlugIgnore,
+    observer: &mut dyn Observer,
+) -> Result<Plan> {
     let mut walk = Walk {
         repo,
         objects,

@@ -26,7 +26,7 @@ use crate::size::Size;
 use crate::slug::{DirPlan, SlugStore};
 
 pub use self::download::redact_url;
-use self::tempdir::TempDir;
+pub(crate) use self::tempdir::TempDir;
 
 /// An archive that expands more than this many times its compressed size is refused (once past [`RATIO_FLOOR`]).
 pub const MAX_RATIO: u64 = 100;
@@ -231,7 +231,7 @@ pub fn create_release(
 }
 
 /// Creates `ROOT/tmp` (private to the root's owner) and removes what killed commands left there.
-fn prepare_tmp(dir: &Path) -> Result<()> {
+pub(crate) fn prepare_tmp(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {}

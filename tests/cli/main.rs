@@ -5,6 +5,7 @@ mod common;
 
 mod addons;
 mod apps;
+mod build;
 mod config;
 mod hook;
 mod hooks;
