@@ -62,6 +62,18 @@ impl fmt::Display for AppName {
     }
 }
 
+/// The app a git remote URL points at: `.../apps/NAME/repo.git`, or any URL ending in `NAME.git`.
+pub fn name_from_remote_url(url: &str) -> Option<AppName> {
+    let url = url.trim_end_matches('/');
+    let mut parts = url.rsplit(['/', ':']);
+    let last = parts.next()?;
+    if last == "repo.git" {
+        let name = parts.next()?;
+        return (parts.next()? == "apps").then(|| name.parse().ok())?;
+    }
+    last.strip_suffix(".git")?.parse().ok()
+}
+
 /// Per-app settings from `apps/NAME/app.yaml`; every field is optional.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -88,6 +100,12 @@ pub struct AppSettings {
     pub release_timeout: Span,
     /// How long old processes get to finish connections after a switch, and again between SIGTERM and SIGKILL.
     pub stop_grace: Span,
+    /// A shell command that builds a checkout of each deployed commit (else `ROOT/hooks/build`, if any).
+    pub build: Option<crate::build::BuildCommand>,
+    /// Whether the build runs after refs move (the default) or before, rejecting a push that fails.
+    pub build_on: crate::build::BuildOn,
+    /// How long a build may run before it is killed (default 15 minutes).
+    pub build_timeout: crate::build::BuildTimeout,
 }
 
 impl Default for AppSettings {
@@ -104,6 +122,9 @@ impl Default for AppSettings {
             health_timeout: Span::secs(60),
             release_timeout: Span::secs(3600),
             stop_grace: Span::secs(30),
+            build: None,
+            build_on: crate::build::BuildOn::default(),
+            build_timeout: crate::build::BuildTimeout::default(),
         }
     }
 }
@@ -228,6 +249,16 @@ impl App {
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", self.lock_path())(e)),
         }
+    }
+
+    /// Marks releases left pending by a killed process as failed, unless a change is running.
+    ///
+    /// For read-only commands: they never wait behind a running deploy.
+    pub fn recover_if_idle(&self) -> Result<()> {
+        if let Some(lock) = self.try_lock()? {
+            self.store().recover(&lock)?;
+        }
+        Ok(())
     }
 
     fn lock_path(&self) -> PathBuf {
@@ -360,7 +391,10 @@ fn default_settings(name: &AppName) -> String {
          # health_path: /health     # must answer 2xx/3xx before a release takes traffic\n\
          # health_timeout: 60s      # how long a new release has to become healthy\n\
          # release_timeout: 1h      # how long the Procfile's release command may run\n\
-         # stop_grace: 30s          # drain time, then SIGTERM, then SIGKILL this much later\n"
+         # stop_grace: 30s          # drain time, then SIGTERM, then SIGKILL this much later\n\
+         # build: npm ci && npm run build   # runs on a checkout of each deploy; the slug is what it leaves\n\
+         # build_on: post-receive   # pre-receive: build before refs move, reject a push that fails\n\
+         # build_timeout: 15m       # a build running longer is killed and fails\n"
     )
 }
 
@@ -461,4 +495,30 @@ pub fn assign_port(root: &Root, app: &App) -> Result<u16> {
     text.push_str(&format!("port: {port}\n"));
     fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(Error::io("write", &path))?;
     Ok(port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_urls_name_their_app() {
+        let name = |url: &str| name_from_remote_url(url).map(|n| n.to_string());
+        assert_eq!(
+            name("/srv/slipway/apps/myapp/repo.git").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(
+            name("file:///srv/slipway/apps/myapp/repo.git/").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(name("git@example.com:myapp.git").as_deref(), Some("myapp"));
+        assert_eq!(
+            name("ssh://git@example.com:2222/myapp.git").as_deref(),
+            Some("myapp")
+        );
+        assert_eq!(name("/srv/other/repo.git"), None);
+        assert_eq!(name("https://example.com/Some/Repo"), None);
+        assert_eq!(name("git@example.com:Bad_Name.git"), None);
+    }
 }

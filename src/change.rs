@@ -78,7 +78,17 @@ pub fn addon_add(
     description: Option<String>,
     observer: &mut dyn Observer,
 ) -> Result<Option<Outcome>> {
-    change(ctx, app, observer, |_, base| {
+    let hook = addons::hook_path(ctx.root.dir());
+    let plan = spec
+        .plan
+        .clone()
+        .unwrap_or_else(|| addons::DEFAULT_PLAN.to_owned());
+    // Undoes the hook's provisioning when what follows it fails.
+    let deprovision = |hook: &std::path::Path| {
+        let _ = addons::run_hook(hook, &app.name, Action::Deprovision, &spec.name, &plan);
+    };
+    let mut provisioned = false;
+    let outcome = change(ctx, app, observer, |_, base| {
         let addons = addons_of(base);
         if addons.iter().any(|a| a.name == spec.name) {
             return Err(Error::AddonExists {
@@ -86,22 +96,24 @@ pub fn addon_add(
                 name: spec.name.clone(),
             });
         }
-        let plan = spec
-            .plan
-            .clone()
-            .unwrap_or_else(|| addons::DEFAULT_PLAN.to_owned());
-        let mut vars = match addons::hook_path(ctx.root.dir()) {
-            Some(hook) => addons::run_hook(&hook, &app.name, Action::Provision, &spec.name, &plan)?,
+        let mut config = config_of(base);
+        let extra: Config = extra.iter().cloned().collect();
+        merge_addon_vars(&mut config.clone(), &spec.name, &extra)?;
+        let mut vars = match &hook {
+            Some(hook) => {
+                let vars = addons::run_hook(hook, &app.name, Action::Provision, &spec.name, &plan)?;
+                provisioned = true;
+                vars
+            }
             None => Config::new(),
         };
-        vars.extend(extra.iter().cloned());
-        let mut config = config_of(base);
+        vars.extend(extra);
         merge_addon_vars(&mut config, &spec.name, &vars)?;
         let description = description.unwrap_or_else(|| format!("Add {}:{plan} add-on", spec.name));
         let mut addons = addons;
         addons.push(Addon {
             name: spec.name.clone(),
-            plan,
+            plan: plan.clone(),
             config: vars,
         });
         Ok(Some(Release {
@@ -109,7 +121,14 @@ pub fn addon_add(
             addons,
             ..deploy::draft(ctx, base, Kind::Addon, description)
         }))
-    })
+    });
+    if let Some(hook) = hook.as_deref()
+        && provisioned
+        && matches!(outcome, Err(_) | Ok(Some(Outcome::Failed(_))))
+    {
+        deprovision(hook);
+    }
+    outcome
 }
 
 /// Detaches an add-on and removes the config vars it provided.
@@ -195,7 +214,7 @@ pub fn addon_change_plan(
     })
 }
 
-/// Makes a new release that copies `target` (default: the newest succeeded release before the live one).
+/// Makes a new release that copies `target`'s slug and config (default: the newest succeeded release before the live one).
 ///
 /// Refused, with nothing recorded, when the target is missing, live, failed,
 /// has no slug, its slug is missing or corrupt, or add-ons changed since it.
@@ -220,11 +239,11 @@ pub fn rollback(
             app: app.name.to_string(),
             version: v,
         })?,
-        None => {
-            previous_succeeded(app, current.version)?.ok_or_else(|| Error::NothingToRollBack {
+        None => store
+            .latest_succeeded(Some(current.version))?
+            .ok_or_else(|| Error::NothingToRollBack {
                 app: app.name.to_string(),
-            })?
-        }
+            })?,
     };
     let refuse = |reason: String| Error::Rollback {
         version: target.version,
@@ -252,7 +271,18 @@ pub fn rollback(
         });
     }
     let description = description.unwrap_or_else(|| format!("Rollback to v{}", target.version));
+    // The target's own vars, but the add-ons' vars as they are now: add-on
+    // state (rotated credentials included) is not the rollback's to change.
+    let mut config = target.config.clone();
+    for addon in &target.addons {
+        config.retain(|k, _| !addon.config.contains_key(k));
+    }
+    for addon in &current.addons {
+        config.extend(addon.config.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let draft = Release {
+        config,
+        addons: current.addons.clone(),
         rollback_of: Some(target.version),
         ..deploy::draft(ctx, Some(&target), Kind::Rollback, description)
     };
@@ -282,10 +312,19 @@ pub fn promote(
     if release.status != Status::Succeeded {
         return Err(refuse(format!("it {}", status_word(release.status))));
     }
-    if let Some(slug) = &release.slug {
-        SlugStore::new(ctx.root.slugs_dir())
+    match (&release.slug, &release.pruned_slug) {
+        (Some(slug), _) => SlugStore::new(ctx.root.slugs_dir())
             .check(slug)
-            .map_err(|e| refuse(e.to_string()))?;
+            .map_err(|e| refuse(e.to_string()))?,
+        (None, Some(_)) => return Err(refuse("its slug was pruned".into())),
+        // Config set before the first deploy: there is nothing to start, but
+        // going back to it would stop code that runs now.
+        (None, None) if deploy::current_release(&store)?.is_some_and(|c| c.slug.is_some()) => {
+            return Err(refuse(
+                "it has no slug, and the live release runs code".into(),
+            ));
+        }
+        (None, None) => {}
     }
     deploy::go_live(ctx, app, &lock, release, observer)
 }
@@ -296,18 +335,6 @@ fn status_word(status: Status) -> &'static str {
         Status::Failed => "failed",
         Status::Succeeded => "succeeded",
     }
-}
-
-fn previous_succeeded(app: &App, before: u32) -> Result<Option<Release>> {
-    let store = app.store();
-    for v in store.versions()?.into_iter().rev().filter(|&v| v < before) {
-        if let Some(r) = store.find(v)?
-            && r.status == Status::Succeeded
-        {
-            return Ok(Some(r));
-        }
-    }
-    Ok(None)
 }
 
 /// The common frame: lock, recover, build the new release from the base, record and launch it.
@@ -339,7 +366,7 @@ fn take_addon(app: &App, addons: &mut Vec<Addon>, name: &str) -> Result<Addon> {
     let Some(i) = addons.iter().position(|a| a.name == name) else {
         return Err(Error::NoAddon {
             app: app.name.to_string(),
-            name: name.to_owned(),
+            name: crate::output::escape(name).into_owned(),
         });
     };
     Ok(addons.remove(i))

@@ -95,14 +95,13 @@ pub fn push(
     let commit = reference
         .peel_to_commit()
         .map_err(Error::git(format!("read the tip of {deploy_ref}")))?;
-    if let Some(live) = current_release(&store)?
-        && live.commit.as_deref() == Some(&commit.id().to_string())
-    {
+    if let Some(done) = already_deployed(app, &store, &commit.id().to_string())? {
         observer.event(Event::AlreadyLive {
-            version: live.version,
-            short: short_sha(&live.commit.unwrap_or_default()).to_owned(),
+            version: done.version,
+            short: short_sha(&commit.id().to_string()).to_owned(),
+            live: store.current()? == Some(done.version),
         });
-        return Ok(Outcome::AlreadyLive(live.version));
+        return Ok(Outcome::AlreadyLive(done.version));
     }
     let short = short_sha(&commit.id().to_string()).to_owned();
     deploy_commit(
@@ -139,12 +138,7 @@ pub fn deploy_commit(
             short: short_sha(&sha).to_owned(),
             refname: refname.to_owned(),
         });
-        SlugStore::new(ctx.root.slugs_dir()).get_or_compile(
-            repo,
-            commit,
-            app.max_slug_size(ctx.root),
-            observer,
-        )
+        crate::build::slug_of_commit(ctx, app, lock, repo, commit, observer)
     })
 }
 
@@ -191,6 +185,15 @@ pub fn deploy_with(
     launch_release(ctx, app, lock, release, &mut observer)
 }
 
+/// The release that already runs `commit` (the base release, see [`base_release`]), if any.
+///
+/// A tip deployed there is not deployed again: with auto-promote off the
+/// base is the newest release, not the live one, so racing pushes of one tip
+/// make one release either way.
+pub fn already_deployed(app: &App, store: &Store, commit: &str) -> Result<Option<Release>> {
+    Ok(base_release(app, store)?.filter(|base| base.commit.as_deref() == Some(commit)))
+}
+
 /// The release new releases build on: the live one, or with auto-promote off the newest succeeded.
 ///
 /// With auto-promote on this is Heroku's model (the app's state is what runs);
@@ -199,7 +202,7 @@ pub fn base_release(app: &App, store: &Store) -> Result<Option<Release>> {
     if app.settings.auto_promote {
         current_release(store)
     } else {
-        store.latest_succeeded()
+        store.latest_succeeded(None)
     }
 }
 
@@ -218,6 +221,7 @@ pub fn draft(ctx: &Context, base: Option<&Release>, kind: Kind, description: Str
         status: Status::Pending,
         kind,
         rollback_of: None,
+        pruned_slug: None,
     }
 }
 
@@ -288,29 +292,35 @@ pub fn go_live(
         match launched {
             Ok(s) => started = Some(s),
             Err(e) => {
-                let (reason, detail) = match e {
-                    Error::LaunchFailed { reason, detail } => (reason, detail),
-                    other => (other.to_string(), Vec::new()),
-                };
+                // An older release that fails to start again keeps its record as it was.
                 if release.status == Status::Pending {
                     release.status = Status::Failed;
                     store.update(lock, &release)?;
                 }
-                // An older release that fails to start again keeps its record as it was.
-                observer.event(Event::LaunchFailed {
-                    reason,
-                    detail,
-                    live: store.current()?,
+                let live = store.current()?;
+                observer.event(match e {
+                    Error::LaunchFailed { reason, detail } => Event::LaunchFailed {
+                        reason,
+                        detail,
+                        live,
+                    },
+                    other => Event::Failed {
+                        reason: other.to_string(),
+                        help: other.help(),
+                        live,
+                    },
                 });
                 return Ok(Outcome::Failed(release));
             }
         }
     }
+    // `current` first: a crash between the two writes leaves a pending release
+    // that `current` names, which recovery knows to have gone live.
+    store.set_current(lock, release.version)?;
     if release.status == Status::Pending {
         release.status = Status::Succeeded;
         store.update(lock, &release)?;
     }
-    store.set_current(lock, release.version)?;
     let url = match started {
         Some(started) => {
             let url = started.url.clone();
@@ -337,6 +347,7 @@ fn fail(
     store.update(lock, &release)?;
     observer.event(Event::Failed {
         reason: error.to_string(),
+        help: error.help(),
         live: store.current()?,
     });
     Ok(Outcome::Failed(release))

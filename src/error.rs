@@ -150,6 +150,15 @@ pub enum Error {
     #[error("`{command}` failed ({status})")]
     CommandFailed { command: String, status: String },
 
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
+
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
+
     #[error("invalid user name '{name}': {reason}")]
     BadUserName { name: String, reason: &'static str },
 
@@ -255,6 +264,9 @@ impl Error {
                 "app names start with a lowercase letter, then lowercase letters, digits or dashes, at most 30 characters"
                     .into(),
             ),
+            Error::Source(e) => e.help(),
+            Error::Watch(e) => e.help(),
+            Error::Build(e) => e.help(),
             Error::UnknownApp { .. } => {
                 Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
             }
@@ -275,6 +287,10 @@ impl Error {
             Error::RollbackAddons { version, .. } => Some(format!(
                 "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
             )),
+            Error::CorruptRecord { .. } => Some(
+                "`slipway fsck` lists every problem; move the damaged file aside (or restore it from a backup) to go on"
+                    .into(),
+            ),
             Error::NoApp => Some(
                 "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
                     .into(),

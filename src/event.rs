@@ -11,7 +11,12 @@ pub enum Event {
     /// A pushed ref that does not deploy.
     Skipped { refname: String, reason: SkipReason },
     /// The deploy branch's tip is already what runs.
-    AlreadyLive { version: u32, short: String },
+    AlreadyLive {
+        version: u32,
+        short: String,
+        /// Whether that release is current (with auto-promote off it may only be recorded).
+        live: bool,
+    },
     /// Compiling this commit, pushed to this ref.
     Compiling { short: String, refname: String },
     /// A submodule (gitlink) that the slug cannot contain.
@@ -20,12 +25,37 @@ pub enum Event {
     Progress { done: u64, total: u64 },
     /// The slug is ready: compressed size, and whether an earlier compile of the tree was reused.
     Compressed { size: u64, reused: bool },
+    /// Bytes of a source archive downloaded so far, of `total` when the server said.
+    Downloading { done: u64, total: Option<u64> },
+    /// A source archive was downloaded (`url` without credentials).
+    Downloaded { url: String, size: u64 },
+    /// A source archive was unpacked into this many entries.
+    Extracted { entries: u64 },
+    /// Compiling a source archive or directory, by name.
+    CompilingSource { name: String },
+    /// The app's build step starts, on a checkout of the commit.
+    Building,
+    /// One line the build printed (stdout or stderr, without its newline).
+    BuildOutput { line: String },
+    /// `build_on` is pre-receive, but no pre-receive hook built the commit: it is built now, after the push.
+    NotStrict { repo: String },
+    /// A watched branch moved: its new tip deploys to the app.
+    AutoDeploying {
+        app: String,
+        short: String,
+        branch: String,
+        url: String,
+    },
     /// The release is live.
     Launched { version: u32, url: Option<String> },
     /// The release was recorded but, with auto-promote off, is not live.
     Released { version: u32 },
-    /// The deploy failed; `live` is the release that stays current.
-    Failed { reason: String, live: Option<u32> },
+    /// A release failed; `live` is the release that stays current.
+    Failed {
+        reason: String,
+        help: Option<String>,
+        live: Option<u32>,
+    },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
     Rejected { short: String, reason: String },
     /// The Procfile's `release:` command is starting.

@@ -6,7 +6,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,7 +20,7 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    /// Creates `DIR/.tmp-PID-N` with `mode`, locked for the life of this value.
+    /// Creates `DIR/.tmp-PID-N` with exactly `mode`, locked for the life of this value.
     pub fn new_in(dir: &Path, mode: u32) -> io::Result<TempFile> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         loop {
@@ -34,7 +34,14 @@ impl TempFile {
                 .open(&path)
             {
                 Ok(file) => {
+                    // Exactly `mode`, whatever the umask: records must be 0600, hooks 0755.
+                    file.set_permissions(fs::Permissions::from_mode(mode))?;
                     file.lock()?;
+                    // A cleaner may have taken the file for stale between its
+                    // creation and our lock, and unlinked it: then start over.
+                    if !is_same_file(&file, &path)? {
+                        continue;
+                    }
                     return Ok(TempFile {
                         path,
                         file,
@@ -86,6 +93,16 @@ impl Drop for TempFile {
     }
 }
 
+fn is_same_file(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata()?;
+    match fs::symlink_metadata(path) {
+        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Replaces `path` with `bytes` atomically: readers see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut tmp = TempFile::new_in(parent(path), mode)?;
@@ -109,7 +126,8 @@ fn sync_parent(path: &Path) -> io::Result<()> {
     sync_dir(parent(path))
 }
 
-fn parent(path: &Path) -> &Path {
+/// The directory `path` is in (`.` for a bare file name).
+pub fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -119,29 +137,44 @@ fn parent(path: &Path) -> &Path {
 /// Removes temp files in `dir` whose writer is gone (nobody holds their lock).
 pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        if !entry
-            .file_name()
-            .as_encoded_bytes()
-            .starts_with(TEMP_PREFIX.as_bytes())
-        {
-            continue;
-        }
-        let Ok(file) = File::open(entry.path()) else {
-            continue;
-        };
-        if file.try_lock().is_ok() {
-            fs::remove_file(entry.path())?;
+    for temp in temp_files(dir)? {
+        if remove_if_stale(&temp)? {
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// The temp files in `dir` (none if `dir` does not exist).
+pub fn temp_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut temps = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if is_temp_name(entry.file_name().as_encoded_bytes()) {
+            temps.push(entry.path());
+        }
+    }
+    Ok(temps)
+}
+
+/// Removes the temp file at `path` if its writer is gone; returns whether it did.
+pub fn remove_if_stale(path: &Path) -> io::Result<bool> {
+    let Ok(file) = File::open(path) else {
+        return Ok(false);
+    };
+    if file.try_lock().is_err() {
+        return Ok(false);
+    }
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `name` is one of the temp files made here (listings skip them).

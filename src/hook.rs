@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -242,17 +241,8 @@ pub fn install_shim(repo_dir: &Path, exe: &Path, root: &Path, app: &AppName) -> 
 
 /// Replaces `path` atomically with an executable (0755) file, whatever the umask.
 pub fn write_executable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = crate::fsutil::TempFile::new_in(dir, 0o755)?;
-    tmp.file().write_all(bytes)?;
-    // git skips a hook that is not executable: set the mode before it gets its name.
-    tmp.file()
-        .set_permissions(fs::Permissions::from_mode(0o755))?;
-    tmp.persist(path)
+    // git skips a hook that is not executable: the mode is set before it gets its name.
+    crate::fsutil::write_atomic(path, bytes, 0o755)
 }
 
 /// Splits one line of sh into words: bare, `'single'` and `"double"` quoted; `None` if a quote is unclosed.

@@ -6,6 +6,7 @@
 
 pub mod addons;
 pub mod app;
+pub mod build;
 pub mod change;
 pub mod cli;
 pub mod clock;
@@ -13,7 +14,9 @@ pub mod config;
 pub mod deploy;
 pub mod error;
 pub mod event;
+pub mod fsck;
 pub mod fsutil;
+pub mod gc;
 pub mod hook;
 pub mod install;
 pub mod keys;
@@ -25,7 +28,9 @@ pub mod release;
 pub mod root;
 pub mod size;
 pub mod slug;
+pub mod source;
 pub mod ssh;
 pub mod supervisor;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::event::{Event, Observer, SkipReason};
 use crate::hook::{HookKind, shell_quote_if_needed};
 use crate::install::{Health, HookStatus, Layout};
-use crate::release::{Release, Status};
+use crate::release::{Addon, Release, Status};
 use crate::size::Size;
 
 /// Heroku's step marker.
@@ -89,8 +90,13 @@ pub fn event_lines(event: &Event) -> Option<String> {
                 SkipReason::Deleted => format!("{STEP}Deleted {refname}: nothing to deploy\n"),
             }
         }
-        Event::AlreadyLive { version, short } => {
-            format!("{STEP}{short} is already live as v{version}: nothing to deploy\n")
+        Event::AlreadyLive {
+            version,
+            short,
+            live,
+        } => {
+            let state = if *live { "live" } else { "released" };
+            format!("{STEP}{short} is already {state} as v{version}: nothing to deploy\n")
         }
         Event::Compiling { short, refname } => {
             format!("{STEP}Compiling {short} ({})\n", escape(refname))
@@ -105,6 +111,33 @@ pub fn event_lines(event: &Event) -> Option<String> {
             Size(*size),
             if *reused { " (reused)" } else { "" }
         ),
+        Event::Downloading { .. } => return None,
+        Event::Downloaded { url, size } => {
+            format!(
+                "{STEP}Downloading {}... done, {}\n",
+                escape(url),
+                Size(*size)
+            )
+        }
+        Event::Extracted { entries } => format!("{STEP}Extracting... done, {entries} entries\n"),
+        Event::CompilingSource { name } => format!("{STEP}Compiling {}\n", escape(name)),
+        Event::Building => format!("{STEP}Building...\n"),
+        Event::BuildOutput { line } => format!("{INDENT}{}\n", escape(line)),
+        Event::NotStrict { repo } => format!(
+            "{BANG}Warning: build_on is pre-receive, but the app has no pre-receive hook: built after the push\n\
+             {BANG}help: `slipway hooks:install --git-dir {} --hook pre-receive` rejects pushes that fail to build\n",
+            escape(&shell_quote_if_needed(repo))
+        ),
+        Event::AutoDeploying {
+            app,
+            short,
+            branch,
+            url,
+        } => format!(
+            "{STEP}Auto-deploying {short} to {app} ({} of {})\n",
+            escape(branch),
+            escape(url)
+        ),
         Event::Launched { version, url } => {
             let mut text = format!("{STEP}Launching... done, v{version}\n");
             if let Some(url) = url {
@@ -115,12 +148,16 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Released { version } => format!(
             "{STEP}Released v{version} (not promoted: `slipway releases:promote v{version}` makes it live)\n"
         ),
-        Event::Failed { reason, live } => {
+        Event::Failed { reason, help, live } => {
             let live = match live {
                 Some(v) => format!("v{v} is still live"),
                 None => "nothing is live yet".to_owned(),
             };
-            format!("{BANG}{}\n{BANG}Deploy failed; {live}\n", escape(reason))
+            let mut text = format!("{BANG}{}; {live}\n", escape(reason));
+            if let Some(help) = help {
+                let _ = writeln!(text, "{BANG}help: {}", escape(help));
+            }
+            text
         }
         Event::Rejected { short, reason } => format!(
             "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
@@ -169,14 +206,25 @@ fn sentence(text: &str) -> String {
 pub struct Sideband<W: Write> {
     out: W,
     partial: bool,
+    launch_lines: bool,
 }
 
 impl<W: Write> Sideband<W> {
-    /// Writes to `out`.
+    /// Writes every event to `out`.
     pub fn new(out: W) -> Sideband<W> {
         Sideband {
             out,
             partial: false,
+            launch_lines: true,
+        }
+    }
+
+    /// For commands that print their own result line (`config:set`, `rollback`, ...):
+    /// leaves out the `Launching... done` step and keeps failures and launch output.
+    pub fn without_launch_lines(out: W) -> Sideband<W> {
+        Sideband {
+            launch_lines: false,
+            ..Sideband::new(out)
         }
     }
 }
@@ -189,6 +237,9 @@ impl<W: Write> Observer for Sideband<W> {
             let _ = write!(self.out, "\r{STEP}Compressing... {percent}%");
             let _ = self.out.flush();
             self.partial = true;
+            return;
+        }
+        if !self.launch_lines && matches!(event, Event::Launched { .. } | Event::Released { .. }) {
             return;
         }
         let Some(text) = event_lines(&event) else {
@@ -223,7 +274,7 @@ pub fn when(then: Timestamp, clock: &Clock) -> String {
         3_600..86_400 => ago(secs / 3_600, "hour"),
         86_400..604_800 => ago(secs / 86_400, "day"),
         _ => then
-            .to_zoned_datetime(clock.tz.clone())
+            .to_zoned_datetime(clock.tz().clone())
             .strftime("%Y-%m-%d %H:%M:%S %z")
             .to_string(),
     }
@@ -386,12 +437,19 @@ pub fn fix_command(s: &HookStatus, root: &Path) -> Option<String> {
 }
 
 /// The `releases` table: Rel, Change, By, When; newest first as given.
-pub fn releases_table(releases: &[Release], clock: &Clock) -> String {
+///
+/// Failed and pending releases say so; the live release is marked when it is
+/// not the newest (after a promote, or while auto-promote is off).
+pub fn releases_table(releases: &[Release], current: Option<u32>, clock: &Clock) -> String {
+    let newest = releases.iter().map(|r| r.version).max();
     let rows: Vec<Vec<String>> = releases
         .iter()
         .map(|r| {
             let mut change = escape(&r.description).into_owned();
             match r.status {
+                Status::Succeeded if current == Some(r.version) && newest != current => {
+                    change.push_str(" (current)");
+                }
                 Status::Succeeded => {}
                 Status::Pending => change.push_str(" (pending)"),
                 Status::Failed => change.push_str(" (failed)"),
@@ -405,6 +463,132 @@ pub fn releases_table(releases: &[Release], clock: &Clock) -> String {
         })
         .collect();
     table(&["Rel", "Change", "By", "When"], &rows)
+}
+
+/// `KEY => value` lines, the arrows aligned, each line starting with `indent` (the first with `first`).
+fn arrows(first: &str, indent: &str, pairs: &[(&str, &str)]) -> String {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        let lead = if i == 0 { first } else { indent };
+        let _ = writeln!(out, "{lead}{key:<width$} => {}", escape(value));
+    }
+    out
+}
+
+/// `heroku config`: a `=== APP Config Vars` header and aligned `KEY: value` lines.
+pub fn config_listing(app: &str, config: &Config) -> String {
+    if config.is_empty() {
+        return format!("{app} has no config vars\n");
+    }
+    let width = config.keys().map(|k| k.len() + 1).max().unwrap_or(0);
+    let mut out = format!("=== {app} Config Vars\n");
+    for (key, value) in config {
+        let label = format!("{key}:");
+        let _ = writeln!(out, "{label:<width$} {}", escape(value));
+    }
+    out
+}
+
+/// `KEY='value'` lines that a POSIX shell reads back exactly.
+pub fn config_shell(config: &Config) -> String {
+    let safe = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@%+=".contains(c))
+    };
+    config
+        .iter()
+        .map(|(k, v)| {
+            if safe(v) {
+                format!("{k}={v}\n")
+            } else {
+                format!("{k}={}\n", crate::hook::shell_quote(v))
+            }
+        })
+        .collect()
+}
+
+/// The lines `config:set` prints before its result: `  KEY => value`, aligned.
+pub fn config_assignments(vars: &[(String, String)]) -> String {
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    format!("Adding config vars:\n{}", arrows("  ", "  ", &pairs))
+}
+
+/// The `addons` table: Add-on, Plan, Config vars.
+pub fn addons_table(app: &str, addons: &[Addon]) -> String {
+    if addons.is_empty() {
+        return format!("{app} has no add-ons\n");
+    }
+    let rows: Vec<Vec<String>> = addons
+        .iter()
+        .map(|a| {
+            let vars: Vec<&str> = a.config.keys().map(String::as_str).collect();
+            vec![a.name.clone(), a.plan.clone(), vars.join(", ")]
+        })
+        .collect();
+    table(&["Add-on", "Plan", "Config vars"], &rows)
+}
+
+/// The `releases:info` block, as Heroku prints it, plus status and commit.
+pub fn release_info(
+    release: &Release,
+    current: Option<u32>,
+    subject: Option<&str>,
+    clock: &Clock,
+) -> String {
+    const LABEL: usize = 13;
+    let mut out = format!("=== Release v{}\n", release.version);
+    let mut field = |label: &str, value: &str| {
+        let label = format!("{label}:");
+        let _ = writeln!(out, "{label:<LABEL$}{value}");
+    };
+    field("Change", &escape(&release.description));
+    field("By", &escape(&release.user));
+    field("When", &when(release.created_at, clock));
+    let status = match release.status {
+        Status::Succeeded if current == Some(release.version) => "succeeded (current)",
+        Status::Succeeded => "succeeded",
+        Status::Pending => "pending",
+        Status::Failed => "failed",
+    };
+    field("Status", status);
+    if let Some(short) = release.short_commit() {
+        let commit = match subject {
+            Some(subject) => format!("{short} {}", escape(subject)),
+            None => short.to_owned(),
+        };
+        field("Commit", &commit);
+    }
+    if !release.addons.is_empty() {
+        let names: Vec<String> = release
+            .addons
+            .iter()
+            .map(|a| format!("{}:{}", a.name, a.plan))
+            .collect();
+        field("Addons", &escape(&names.join(", ")));
+    }
+    if !release.config.is_empty() {
+        let pairs: Vec<(&str, &str)> = release
+            .config
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let first = format!("{:<LABEL$}", "Config:");
+        out.push_str(&arrows(&first, &" ".repeat(LABEL), &pairs));
+    }
+    out
+}
+
+/// Said after a release that auto-promote did not make live.
+pub fn not_promoted(version: u32) -> String {
+    format!(
+        "v{version} is not live yet (auto_promote is off): `slipway releases:promote v{version}` makes it live\n"
+    )
 }
 
 /// A release as `--json` shows it: the record plus whether it is current.
@@ -597,10 +781,10 @@ mod tests {
     use super::*;
 
     fn clock(now: &str) -> Clock {
-        Clock {
-            now: now.parse().unwrap(),
-            tz: jiff::tz::TimeZone::fixed(jiff::tz::offset(-7)),
-        }
+        Clock::fixed(
+            now.parse().unwrap(),
+            jiff::tz::TimeZone::fixed(jiff::tz::offset(-7)),
+        )
     }
 
     #[test]

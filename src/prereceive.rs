@@ -1,5 +1,8 @@
 //! The pre-receive check: compiles the pushed deploy-branch commit before git moves any ref, so a push that cannot build is rejected.
 //!
+//! An app with a build step is built here instead when `build_on` is
+//! pre-receive, and not checked at all otherwise (it builds after the push).
+//!
 //! Until every pre-receive hook accepts a push, git keeps its objects in a
 //! quarantine directory; the caller passes those directories in. The slug is
 //! kept in the store, so post-receive reuses it instead of compiling again.
@@ -10,6 +13,7 @@ use std::path::PathBuf;
 use git2::{Oid, Repository};
 
 use crate::app::App;
+use crate::build::{self, BuildOn};
 use crate::deploy::Context;
 use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
@@ -65,13 +69,22 @@ pub fn check(
     let commit = Oid::from_str(&update.new)
         .and_then(|oid| repo.find_commit(oid))
         .map_err(Error::git(format!("read the pushed commit {short}")))?;
+    let step = build::Step::of(ctx.root, app);
+    if step.is_some() && app.settings.build_on != BuildOn::PreReceive {
+        // The build runs after the push: compiling the bare tree would check nothing that deploys.
+        return Ok(Verdict::NothingToCheck);
+    }
     observer.event(Event::Compiling {
         short: short.clone(),
         refname: update.refname.clone(),
     });
     let slugs = SlugStore::new(ctx.root.slugs_dir());
     let max = app.max_slug_size(ctx.root);
-    match slugs.get_or_compile_from(&repo, &commit, &incoming, max, observer) {
+    let slug = match &step {
+        Some(step) => build::prebuild(ctx, app, &repo, &commit, &incoming, step, observer),
+        None => slugs.get_or_compile_from(&repo, &commit, &incoming, max, observer),
+    };
+    match slug {
         Ok(slug) => Ok(Verdict::Compiled(slug)),
         Err(e) => {
             observer.event(Event::Rejected {

@@ -2,7 +2,8 @@
 //!
 //! A record is `releases/vN.json`, written atomically and created with
 //! create-new under the app lock, so two writers never share a number. Only a
-//! pending record is ever rewritten (to fill in its slug and final status).
+//! pending record is ever rewritten (to fill in its slug and final status),
+//! except that `releases:prune` moves an old record's slug to `pruned_slug`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -85,9 +86,12 @@ pub struct Release {
     /// The ref that was pushed, for deploys.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub refname: Option<String>,
-    /// The slug, once compiled; `None` before the first deploy.
+    /// The slug, once compiled; `None` before the first deploy, or once pruned.
     #[serde(default)]
     pub slug: Option<SlugRef>,
+    /// The slug this release had before `releases:prune` deleted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_slug: Option<SlugRef>,
     /// Every config var.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
@@ -146,16 +150,25 @@ impl Store {
 
     /// Every version with a record file, ascending.
     pub fn versions(&self) -> Result<Vec<u32>> {
+        self.scan().map(|(versions, _)| versions)
+    }
+
+    /// One pass over the directory: the versions (ascending) and the temp files.
+    fn scan(&self) -> Result<(Vec<u32>, Vec<PathBuf>)> {
         let mut versions = Vec::new();
+        let mut temps = Vec::new();
         let entries = fs::read_dir(&self.dir).map_err(Error::io("read", &self.dir))?;
         for entry in entries {
             let entry = entry.map_err(Error::io("read", &self.dir))?;
-            if let Some(v) = version_of_file_name(entry.file_name().as_encoded_bytes()) {
+            let name = entry.file_name();
+            if let Some(v) = version_of_file_name(name.as_encoded_bytes()) {
                 versions.push(v);
+            } else if fsutil::is_temp_name(name.as_encoded_bytes()) {
+                temps.push(entry.path());
             }
         }
         versions.sort_unstable();
-        Ok(versions)
+        Ok((versions, temps))
     }
 
     /// The highest version recorded, if any.
@@ -201,9 +214,14 @@ impl Store {
             .collect()
     }
 
-    /// The newest succeeded release: the state new releases build on.
-    pub fn latest_succeeded(&self) -> Result<Option<Release>> {
-        for v in self.versions()?.into_iter().rev() {
+    /// The newest succeeded release, or the newest older than `before`.
+    pub fn latest_succeeded(&self, before: Option<u32>) -> Result<Option<Release>> {
+        let versions = self.versions()?;
+        for v in versions
+            .into_iter()
+            .rev()
+            .filter(|&v| before.is_none_or(|b| v < b))
+        {
             if let Some(r) = self.find(v)?
                 && r.status == Status::Succeeded
             {
@@ -237,7 +255,7 @@ impl Store {
         loop {
             release.version = version;
             let path = self.record_path(version);
-            match fsutil::create_new_atomic(&path, &encode(&release), RECORD_MODE) {
+            match fsutil::create_new_atomic(&path, &encode(&release)?, RECORD_MODE) {
                 Ok(()) => return Ok(release),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => version += 1,
                 Err(e) => return Err(Error::io("write", &path)(e)),
@@ -248,7 +266,7 @@ impl Store {
     /// Rewrites a record that is still pending (its slug and final status).
     pub fn update(&self, _lock: &AppLock, release: &Release) -> Result<()> {
         let path = self.record_path(release.version);
-        fsutil::write_atomic(&path, &encode(release), RECORD_MODE)
+        fsutil::write_atomic(&path, &encode(release)?, RECORD_MODE)
             .map_err(Error::io("write", &path))
     }
 
@@ -262,25 +280,39 @@ impl Store {
         .map_err(Error::io("write", &self.current_path))
     }
 
-    /// Marks pending releases left by a killed process as failed; returns their versions.
+    /// Settles releases left pending by a killed process; returns their versions.
     ///
-    /// Holding the lock proves nobody is working on them. Every change starts
-    /// with this, so a stale pending record can only be at the top of the store.
+    /// Holding the lock proves nobody is working on them. A pending release
+    /// that `current` names had gone live (see `deploy::go_live`) and is marked
+    /// succeeded; any other is marked failed. Every change starts with this, so
+    /// a stale pending record can only be at the top of the store. Temp files
+    /// of killed writers are removed too.
     pub fn recover(&self, lock: &AppLock) -> Result<Vec<u32>> {
-        fsutil::remove_stale_temps(&self.dir).map_err(Error::io("clean", &self.dir))?;
-        let mut failed = Vec::new();
-        for v in self.versions()?.into_iter().rev() {
+        let (versions, mut temps) = self.scan()?;
+        if let Some(app_dir) = self.current_path.parent() {
+            temps.extend(fsutil::temp_files(app_dir).map_err(Error::io("read", app_dir))?);
+        }
+        for temp in temps {
+            fsutil::remove_if_stale(&temp).map_err(Error::io("clean", &temp))?;
+        }
+        let current = self.current()?;
+        let mut settled = Vec::new();
+        for v in versions.into_iter().rev() {
             let Some(mut release) = self.find(v)? else {
                 continue;
             };
             if release.status != Status::Pending {
                 break;
             }
-            release.status = Status::Failed;
+            release.status = if current == Some(v) {
+                Status::Succeeded
+            } else {
+                Status::Failed
+            };
             self.update(lock, &release)?;
-            failed.push(v);
+            settled.push(v);
         }
-        Ok(failed)
+        Ok(settled)
     }
 
     /// The releases directory.
@@ -289,13 +321,18 @@ impl Store {
     }
 }
 
-fn encode(release: &Release) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(release).unwrap_or_default();
+fn encode(release: &Release) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(release).map_err(|e| Error::Io {
+        action: "encode",
+        path: format!("v{}.json", release.version).into(),
+        source: e.into(),
+    })?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
-fn version_of_file_name(name: &[u8]) -> Option<u32> {
+/// The version of a record file name (`v12.json`); `None` for anything else.
+pub fn version_of_file_name(name: &[u8]) -> Option<u32> {
     let digits = name.strip_prefix(b"v")?.strip_suffix(b".json")?;
     if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -21,6 +21,10 @@ pub struct RootSettings {
     pub authorized_keys: Option<PathBuf>,
     /// Where `apps:create` picks each app's stable port from (`5000-5999`).
     pub port_range: PortRange,
+    /// The most a `releases:create` source may download or expand to.
+    pub max_source_size: Size,
+    /// The most entries a `releases:create` archive may hold.
+    pub max_source_files: u64,
 }
 
 impl Default for RootSettings {
@@ -29,6 +33,8 @@ impl Default for RootSettings {
             max_slug_size: DEFAULT_MAX_SLUG_SIZE,
             authorized_keys: None,
             port_range: PortRange::default(),
+            max_source_size: Size(2 * 1024 * 1024 * 1024),
+            max_source_files: 200_000,
         }
     }
 }

@@ -19,10 +19,10 @@ use crate::root::Root;
 /// Commands any user may run over ssh with `-a APP` for an app they may access.
 ///
 /// A trailing `*` allows the whole group (`ps:*` is `ps:scale`, `ps:restart`, ...).
-/// Some are not implemented yet; slipway itself then reports a usage error.
 pub const APP_COMMANDS: &[&str] = &[
     "releases",
     "releases:info",
+    "releases:output",
     "releases:promote",
     "rollback",
     "config",

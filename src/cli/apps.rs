@@ -113,7 +113,7 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
 
 pub fn info(env: &Env, args: InfoArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     let info = crate::supervisor::info(&root, &app)?;
     let text = if args.json {
         output::app_info_json(&app, &info)

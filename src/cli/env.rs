@@ -20,12 +20,12 @@ pub struct GlobalArgs {
     root: Option<PathBuf>,
 }
 
-/// Which app a command is about: `-a APP`, else `SLIPWAY_APP`.
+/// Which app a command is about: `-a APP`, else `SLIPWAY_APP`, else the `slipway` git remote here.
 #[derive(Args)]
 pub struct AppArg {
-    /// The app
+    /// The app [default: $SLIPWAY_APP, else the app of this checkout's `slipway` git remote]
     #[arg(short = 'a', long = "app", env = "SLIPWAY_APP", value_name = "APP")]
-    pub app: String,
+    pub app: Option<String>,
 }
 
 /// The resolved settings of this invocation.
@@ -41,7 +41,8 @@ pub struct Env {
 impl Env {
     pub(super) fn from_args(args: GlobalArgs) -> anyhow::Result<Env> {
         let fixed = std::env::var("SLIPWAY_NOW").ok();
-        let clock = Clock::new(fixed.as_deref()).map_err(anyhow::Error::msg)?;
+        let clock =
+            Clock::new(fixed.as_deref(), std::env::var("TZ").ok()).map_err(anyhow::Error::msg)?;
         let user = std::env::var("SLIPWAY_USER")
             .ok()
             .filter(|u| !u.is_empty())
@@ -69,11 +70,26 @@ impl Env {
         }
     }
 
-    /// Opens the app named by `arg` in this root.
-    pub fn app(&self, root: &Root, arg: &str) -> crate::Result<App> {
-        let name: AppName = arg.parse()?;
+    /// Opens the app named `name` in this root.
+    pub fn app(&self, root: &Root, name: &str) -> crate::Result<App> {
+        let name: AppName = name.parse()?;
         App::open(root, &name)
     }
+
+    /// Opens the app a command is about (see [`AppArg`]).
+    pub fn resolve_app(&self, root: &Root, arg: &AppArg) -> crate::Result<App> {
+        match &arg.app {
+            Some(name) => self.app(root, name),
+            None => App::open(root, &app_of_checkout().ok_or(crate::Error::NoApp)?),
+        }
+    }
+}
+
+/// The app named by the `slipway` remote of the git checkout around the current directory.
+fn app_of_checkout() -> Option<AppName> {
+    let repo = git2::Repository::discover(".").ok()?;
+    let remote = repo.find_remote("slipway").ok()?;
+    crate::app::name_from_remote_url(remote.url().ok()?)
 }
 
 /// The absolute path of this binary, for hook shims.

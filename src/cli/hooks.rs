@@ -20,7 +20,7 @@ pub struct InstallArgs {
     /// The app [default: the repository's directory name without .git]
     #[arg(short = 'a', long, value_name = "APP")]
     app: Option<String>,
-    /// The hook to install: post-receive deploys, pre-receive rejects pushes that do not compile
+    /// The hook to install: post-receive deploys, pre-receive rejects pushes that do not compile (or build, with build_on: pre-receive)
     #[arg(long, value_enum, default_value = "post-receive")]
     hook: HookName,
     /// Keep an existing hook: move it aside and run it before slipway

@@ -1,9 +1,12 @@
 //! The command line: one file per command group, each turning arguments into one library call.
 
 mod access;
+mod addons;
 mod apps;
 mod boot;
+mod config;
 mod env;
+mod fsck;
 mod hook;
 mod hooks;
 mod keys;
@@ -11,7 +14,9 @@ mod ps;
 mod quickstart;
 mod releases;
 mod slugs;
+mod source;
 mod ssh;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -46,6 +51,50 @@ enum Command {
     AppsInfo(apps::InfoArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
+    /// Show one release: change, author, time, status, commit, add-ons, config
+    #[command(name = "releases:info")]
+    ReleasesInfo(releases::InfoArgs),
+    /// Print what the push (build and launch) of a release printed
+    #[command(name = "releases:output")]
+    ReleasesOutput(releases::OutputArgs),
+    /// Make a new release that copies an older one's slug and config (git is untouched)
+    Rollback(releases::RollbackArgs),
+    /// Launch a recorded release and make it live
+    #[command(name = "releases:promote")]
+    ReleasesPromote(releases::PromoteArgs),
+    /// Delete the slugs of all but the newest N releases (records stay)
+    #[command(name = "releases:prune")]
+    ReleasesPrune(releases::PruneArgs),
+    /// Show config vars
+    Config(config::ShowArgs),
+    /// Print one config var's value
+    #[command(name = "config:get")]
+    ConfigGet(config::GetArgs),
+    /// Set config vars (one release for all of them)
+    #[command(name = "config:set")]
+    ConfigSet(config::SetArgs),
+    /// Remove config vars (one release for all of them)
+    #[command(name = "config:unset")]
+    ConfigUnset(config::UnsetArgs),
+    /// List add-ons
+    Addons(addons::ListArgs),
+    /// Attach an add-on (and the config vars it provides)
+    #[command(name = "addons:add")]
+    AddonsAdd(addons::AddArgs),
+    /// Detach an add-on (and remove its config vars)
+    #[command(name = "addons:remove")]
+    AddonsRemove(addons::RemoveArgs),
+    /// Move an add-on to a bigger plan
+    #[command(name = "addons:upgrade")]
+    AddonsUpgrade(addons::PlanArgs),
+    /// Move an add-on to a smaller plan
+    #[command(name = "addons:downgrade")]
+    AddonsDowngrade(addons::PlanArgs),
+    /// Check release records, slugs and `current`; one line per problem
+    Fsck(fsck::FsckArgs),
+    /// Delete slugs that no release of any app uses
+    #[command(name = "slugs:gc")]
+    SlugsGc(slugs::GcArgs),
     /// Install slipway's hook into an existing bare repository, adopting it as an app
     #[command(name = "hooks:install")]
     HooksInstall(hooks::InstallArgs),
@@ -55,6 +104,17 @@ enum Command {
     /// List the repositories with slipway's hook, and whether each still works
     #[command(name = "hooks:status")]
     HooksStatus(hooks::StatusArgs),
+    /// Make a release from a source directory, archive file or http(s) URL
+    #[command(name = "releases:create")]
+    ReleasesCreate(source::CreateArgs),
+    /// Auto-deploy each new commit of a branch of another repository
+    #[command(name = "watch:set")]
+    WatchSet(watch::SetArgs),
+    /// Stop auto-deploying an app from a watched branch
+    #[command(name = "watch:unset")]
+    WatchUnset(watch::UnsetArgs),
+    /// Fetch every watched branch and deploy new commits, every --interval or --once
+    Watch(watch::WatchArgs),
     /// Compile a commit of any repository into a slug file
     #[command(name = "slugs:compile")]
     SlugsCompile(slugs::CompileArgs),
@@ -138,6 +198,34 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How commands that make a release report launch failures: on stderr, without step lines.
+fn observer() -> crate::output::Sideband<std::io::Stderr> {
+    crate::output::Sideband::without_launch_lines(std::io::stderr())
+}
+
+/// Prints the result of a config change: "Updating vars and restarting myapp... done, v11".
+fn changed(
+    app: &crate::app::App,
+    outcome: Option<crate::deploy::Outcome>,
+    doing: &str,
+    unchanged: &str,
+) -> anyhow::Result<()> {
+    use crate::deploy::Outcome;
+    let text = match outcome {
+        None => format!("{unchanged}; no new release\n"),
+        Some(Outcome::Live(r)) => format!("{doing} {}... done, v{}\n", app.name, r.version),
+        Some(Outcome::Recorded(r)) => format!(
+            "{doing} {}... done, v{}\n{}",
+            app.name,
+            r.version,
+            crate::output::not_promoted(r.version)
+        ),
+        Some(_) => return Err(Reported.into()),
+    };
+    crate::output::print(&text)?;
+    Ok(())
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -150,9 +238,29 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AppsCreate(args) => apps::create(env, args),
         Command::AppsDestroy(args) => apps::destroy(env, args),
         Command::Releases(args) => releases::list(env, args),
+        Command::ReleasesInfo(args) => releases::info(env, args),
+        Command::ReleasesOutput(args) => releases::show_output(env, args),
+        Command::Rollback(args) => releases::rollback(env, args),
+        Command::ReleasesPromote(args) => releases::promote(env, args),
+        Command::ReleasesPrune(args) => releases::prune(env, args),
+        Command::Config(args) => config::show(env, args),
+        Command::ConfigGet(args) => config::get(env, args),
+        Command::ConfigSet(args) => config::set(env, args),
+        Command::ConfigUnset(args) => config::unset(env, args),
+        Command::Addons(args) => addons::list(env, args),
+        Command::AddonsAdd(args) => addons::add(env, args),
+        Command::AddonsRemove(args) => addons::remove(env, args),
+        Command::AddonsUpgrade(args) => addons::upgrade(env, args),
+        Command::AddonsDowngrade(args) => addons::downgrade(env, args),
+        Command::Fsck(args) => fsck::run(env, args),
+        Command::SlugsGc(args) => slugs::gc(env, args),
         Command::HooksInstall(args) => hooks::install(env, args),
         Command::HooksUninstall(args) => hooks::uninstall(env, args),
         Command::HooksStatus(args) => hooks::status(env, args),
+        Command::ReleasesCreate(args) => source::create(env, args),
+        Command::WatchSet(args) => watch::set(env, args),
+        Command::WatchUnset(args) => watch::unset(env, args),
+        Command::Watch(args) => watch::run(env, args),
         Command::SlugsCompile(args) => slugs::compile(env, args),
         Command::Keys(args) => keys::list(env, args),
         Command::KeysAdd(args) => keys::add(env, args),

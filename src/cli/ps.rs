@@ -56,7 +56,7 @@ pub struct LogsArgs {
 
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     let processes = supervisor::processes(&app)?;
     let text = if args.json {
         output::ps_json(&processes)
@@ -71,7 +71,7 @@ pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
 
 pub fn scale(env: &Env, args: ScaleArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     let changes = args
         .changes
         .iter()
@@ -97,7 +97,7 @@ pub fn scale(env: &Env, args: ScaleArgs) -> anyhow::Result<()> {
 
 pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     if let Some(kind) = &args.kind {
         crate::launch::procfile::check_type(kind).map_err(|reason| {
             crate::Error::BadProcessType {
@@ -117,7 +117,7 @@ pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
 
 pub fn stop(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     let text = if supervisor::stop(&app)? {
         format!(
             "Stopping {}'s processes... done\n(`slipway ps:restart -a {}` or a deploy starts them again)\n",
@@ -132,7 +132,7 @@ pub fn stop(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
 
 pub fn logs(env: &Env, args: LogsArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.app(&root, &args.app.app)?;
+    let app = env.resolve_app(&root, &args.app)?;
     let (lines, cursor) = logs::last_lines(&app.logs_dir(), args.num)?;
     let text: String = lines
         .iter()

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::Args as ClapArgs;
 
 use super::env::{Env, current_exe};
-use crate::output;
+use super::{Reported, changed, observer};
+use crate::deploy::Outcome;
 use crate::quickstart::{self, APP};
+use crate::{change, output};
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -38,9 +40,38 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
     quickstart::commit_sample(&ws.checkout, &greeting, "Greet returning visitors")?;
     quickstart::push(&ws.checkout)?;
 
+    let ctx = env.context(&ws.root);
+    say(&format!(
+        "\n==> Every config change is a release: slipway config:set GREETING_STYLE=friendly -a {APP}\n"
+    ))?;
+    let vars = [("GREETING_STYLE".to_owned(), "friendly".to_owned())];
+    say(&output::config_assignments(&vars))?;
+    let outcome = change::config_set(&ctx, &ws.app, &vars, None, &mut observer())?;
+    changed(
+        &ws.app,
+        outcome,
+        "Updating vars and restarting",
+        "No config vars changed",
+    )?;
+
+    say(&format!(
+        "\n==> A bad release is one rollback away, git untouched: slipway rollback -a {APP}\n"
+    ))?;
+    match change::rollback(&ctx, &ws.app, None, None, &mut observer())? {
+        Outcome::Live(r) => say(&format!(
+            "Rolled back to v{}\n",
+            r.rollback_of.unwrap_or_default()
+        ))?,
+        _ => return Err(Reported.into()),
+    }
+
     say(&format!("\n==> slipway --root {root} releases -a {APP}\n"))?;
     let releases = ws.app.store().newest(15)?;
-    say(&output::releases_table(&releases, &env.clock))?;
+    say(&output::releases_table(
+        &releases,
+        ws.app.store().current()?,
+        &env.clock,
+    ))?;
 
     // Read the settings again: the app may have been given its port just now.
     let app = env.app(&ws.root, APP)?;
@@ -64,9 +95,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
         "\nNext, try:\n  \
            cd {checkout} && $EDITOR index.html && git commit -am 'My change' && git push slipway main\n  \
            {exe} --root {root} releases -a {APP}\n  \
+           {exe} --root {root} releases:info -a {APP}\n  \
+           {exe} --root {root} rollback v{first} -a {APP}\n  \
            {exe} --root {root} ps -a {APP}\n  \
            {exe} --root {root} logs -a {APP}\n  \
            {exe} --root {root} ps:stop -a {APP}     # the app keeps running until you stop it\n",
+        first = next,
         checkout = ws.checkout.display(),
         exe = exe.display(),
     ))

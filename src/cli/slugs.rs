@@ -37,3 +37,17 @@ pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
     ))?;
     Ok(())
 }
+
+#[derive(Args)]
+pub struct GcArgs {}
+
+pub fn gc(env: &Env, _args: GcArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let reclaimed = crate::gc::gc(&root)?;
+    output::print(&format!(
+        "Deleted {} unreferenced slug files ({})\n",
+        reclaimed.slugs,
+        Size(reclaimed.bytes)
+    ))?;
+    Ok(())
+}

@@ -44,14 +44,11 @@ impl SlugIgnore {
         }
         false
     }
-
-    /// Whether there are no rules at all.
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
 }
 
 fn parse_rule(line: &[u8]) -> Option<Rule> {
+    // As git: a CRLF line ending is a line ending.
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = trim_trailing_spaces(line);
     if line.is_empty() || line[0] == b'#' {
         return None;
@@ -105,7 +102,7 @@ fn trim_trailing_spaces(line: &[u8]) -> &[u8] {
 }
 
 /// Matches `text` against a glob with git's WM_PATHNAME semantics (`*` stops at `/`, `**` does not).
-pub fn wildmatch(pattern: &[u8], text: &[u8]) -> bool {
+fn wildmatch(pattern: &[u8], text: &[u8]) -> bool {
     dowild(pattern, text) == Match::Yes
 }
 

@@ -5,7 +5,11 @@
 //! bounded channel of buffers, so memory stays flat whatever the tree's size.
 //! The same tree always gives the same bytes: git tree order, mtime = commit
 //! time, uid/gid 0, modes 0644/0755/0777, gzip header without a timestamp.
+//! A slug can also be compiled from a directory ([`DirPlan`]), through the
+//! same tar and gzip pipeline, with every mtime [`SOURCE_MTIME`].
 
+mod checkout;
+mod dir;
 mod gzip;
 mod ignore;
 mod objects;
@@ -23,10 +27,12 @@ use std::time::{Duration, Instant};
 use git2::{Commit, Oid, Repository};
 use sha2::{Digest, Sha256};
 
+pub use self::checkout::checkout;
+pub use self::dir::DirPlan;
+pub(crate) use self::dir::symlink_escape;
 use self::gzip::{GzipWriter, looks_incompressible};
-pub use self::ignore::{SlugIgnore, wildmatch};
 use self::objects::Objects;
-use self::plan::{Kind, Plan};
+use self::plan::{Entry, Kind, Plan, Source};
 use self::tarball::TarWriter;
 use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
@@ -37,10 +43,19 @@ use crate::size::Size;
 /// Where every entry of a slug lives, as a Heroku slug unpacks to `/app`.
 pub const PREFIX: &[u8] = b"app/";
 
+/// The mtime of every entry of a slug compiled from a directory: 1980-01-01T00:00:00Z.
+///
+/// Fixed, so the same files always make the same bytes (and share one slug file);
+/// 1980 rather than 0 because zip, and tools such as Python's zipfile, cannot
+/// represent earlier times.
+pub const SOURCE_MTIME: u64 = 315_532_800;
+
 /// gzip level for compressible content (already-compressed files are stored; see `gzip`).
 const LEVEL: u32 = 6;
 /// Files smaller than this are always deflated: too small to be worth a sample.
 const STORE_MIN: u64 = 16 * 1024;
+/// How much of a file's start decides whether it is stored or deflated.
+const SAMPLE: u64 = 64 * 1024;
 const CHUNK: usize = 256 * 1024;
 const CHANNEL_DEPTH: usize = 4;
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -211,10 +226,7 @@ pub fn compile_to_file(
             rev: crate::output::escape(rev).into_owned(),
             repo: git_dir.to_path_buf(),
         })?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = fsutil::parent(out);
     let tmp = TempFile::new_in(dir, 0o644).map_err(Error::io("write in", dir))?;
     let (tmp, slug) = compile(&repo, &commit, &[], tmp, max, observer)?;
     tmp.persist(out).map_err(Error::io("write", out))?;
@@ -230,7 +242,7 @@ pub fn compile(
     repo: &Repository,
     commit: &Commit,
     extra_object_dirs: &[PathBuf],
-    mut tmp: TempFile,
+    tmp: TempFile,
     max: Size,
     observer: &mut dyn Observer,
 ) -> Result<(TempFile, SlugRef)> {
@@ -241,13 +253,58 @@ pub fn compile(
         .map_err(Error::git("read the commit's tree"))?;
     let plan = plan::plan(repo, &objects, &tree, observer)?;
     let mtime = commit.time().seconds().max(0) as u64;
+    write_slug(Content::Git(&mut objects), &plan, mtime, tmp, max, observer)
+}
+
+/// Where the content of plan entries is read from.
+enum Content<'a, 'r> {
+    /// A repository's object database (and files on disk, if a plan names any).
+    Git(&'a mut Objects<'r>),
+    /// Files on disk only.
+    Disk,
+}
+
+impl Content<'_, '_> {
+    /// A reader over the `entry.size` bytes of a file entry.
+    fn open(&mut self, entry: &Entry) -> io::Result<Box<dyn BufRead + '_>> {
+        match (self, &entry.source) {
+            (Content::Git(objects), Source::Git(oid)) => objects.open(*oid, entry.size),
+            (_, Source::Path(path)) => dir::open_planned(path, entry.size),
+            _ => Err(io::Error::other("the entry has no content here")),
+        }
+    }
+
+    /// The target of a symlink entry.
+    fn link_target(&mut self, entry: &Entry) -> Result<Vec<u8>> {
+        match (self, &entry.source) {
+            (Content::Git(objects), Source::Git(oid)) => objects
+                .read(*oid)
+                .map_err(Error::git(format!("read blob {oid}"))),
+            (_, Source::Target(target)) => Ok(target.clone()),
+            _ => Err(Error::BadTreeEntry {
+                path: crate::output::escape_bytes(&entry.path).into_owned(),
+                reason: "a symlink without a target",
+            }),
+        }
+    }
+}
+
+/// Writes the slug of `plan` into `tmp`: tar on this thread, gzip and sha256 on a second one.
+fn write_slug(
+    mut content: Content,
+    plan: &Plan,
+    mtime: u64,
+    mut tmp: TempFile,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<(TempFile, SlugRef)> {
     let tmp_path = tmp.path().to_path_buf();
 
     let (tx, rx) = sync_channel::<Chunk>(CHANNEL_DEPTH);
     let (produced, compressed) = std::thread::scope(|scope| {
         let file = tmp.file();
         let compressor = scope.spawn(move || compress(rx, file, max.bytes()));
-        let produced = produce(&mut objects, &plan, mtime, ChunkSender::new(tx), observer);
+        let produced = produce(&mut content, plan, mtime, ChunkSender::new(tx), observer);
         let compressed = compressor
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the compression thread panicked")));
@@ -266,7 +323,7 @@ pub fn compile(
 
 /// Writes the tar stream of `plan` to `out`, reporting progress at most 5 times a second.
 fn produce(
-    objects: &mut Objects,
+    content: &mut Content,
     plan: &Plan,
     mtime: u64,
     out: ChunkSender,
@@ -288,20 +345,20 @@ fn produce(
                 tar.dir(&path)
             }
             Kind::Symlink => {
-                let target = objects
-                    .read(entry.oid)
-                    .map_err(Error::git(format!("read blob {}", entry.oid)))?;
+                let target = content.link_target(entry)?;
                 tar.symlink(&path, &target)
             }
             Kind::File { executable } => {
-                let mut data = objects.open(entry.oid, entry.size).map_err(broken)?;
+                let mut data = content.open(entry).map_err(broken)?;
                 done += entry.size;
                 tar.file_header(&path, executable, entry.size)
                     .and_then(|()| {
-                        let store =
-                            entry.size >= STORE_MIN && looks_incompressible(data.fill_buf()?);
+                        // Always the same sample for the same content, however the blob is stored.
+                        let mut sample = vec![0u8; SAMPLE.min(entry.size) as usize];
+                        data.read_exact(&mut sample)?;
+                        let store = entry.size >= STORE_MIN && looks_incompressible(&sample);
                         tar.get_mut().set_storing(store);
-                        tar.file_data(entry.size, &mut data)?;
+                        tar.file_data(entry.size, io::Cursor::new(sample).chain(&mut data))?;
                         tar.get_mut().set_storing(false);
                         Ok(())
                     })

@@ -103,7 +103,7 @@ impl<'r> Objects<'r> {
             let Some(offset) = pack.find(oid)? else {
                 continue;
             };
-            let mut file = File::open(&pack.pack_path)?;
+            let mut file = pack.pack.try_clone()?;
             file.seek(SeekFrom::Start(offset))?;
             let mut reader = BufReader::new(file);
             let kind = read_pack_entry_type(&mut reader)?;
@@ -183,15 +183,23 @@ fn find_packs(dirs: &[PathBuf]) -> io::Result<Vec<PackIndex>> {
 }
 
 /// A version 2 pack index, searched with positioned reads rather than loaded.
+///
+/// The pack file is opened with its index, so a repack that deletes both
+/// while a slug is compiled cannot pull them away.
 struct PackIndex {
     idx: File,
-    pack_path: PathBuf,
+    pack: File,
     fanout: Vec<u32>,
 }
 
 impl PackIndex {
     fn open(path: &Path) -> io::Result<Option<PackIndex>> {
-        let idx = File::open(path)?;
+        let (idx, pack) = match (File::open(path), File::open(path.with_extension("pack"))) {
+            (Ok(idx), Ok(pack)) => (idx, pack),
+            // Removed by a repack since the directory was listed.
+            (Err(e), _) | (_, Err(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        };
         let mut header = [0u8; 8 + 256 * 4];
         if idx.read_exact_at(&mut header, 0).is_err() || header[..8] != *b"\xfftOc\x00\x00\x00\x02"
         {
@@ -201,11 +209,7 @@ impl PackIndex {
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok(Some(PackIndex {
-            idx,
-            pack_path: path.with_extension("pack"),
-            fanout,
-        }))
+        Ok(Some(PackIndex { idx, pack, fanout }))
     }
 
     fn count(&self) -> u64 {

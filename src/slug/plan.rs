@@ -1,5 +1,7 @@
 //! Walks a commit's tree in git order and lists what goes into the slug, honouring `.slugignore`.
 
+use std::path::PathBuf;
+
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::ignore::SlugIgnore;
@@ -21,8 +23,19 @@ pub enum Kind {
         /// Whether git records it as executable (mode 100755).
         executable: bool,
     },
-    /// A symbolic link; the blob holds the target.
+    /// A symbolic link; its source holds the target.
     Symlink,
+}
+
+/// Where an entry's content comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A blob (or, for directories, a tree) in the repository's object database.
+    Git(Oid),
+    /// A file or directory on disk, by absolute path.
+    Path(PathBuf),
+    /// A symbolic link's target, read from disk when the plan was made.
+    Target(Vec<u8>),
 }
 
 /// One entry, in the order it goes into the tar.
@@ -30,8 +43,8 @@ pub enum Kind {
 pub struct Entry {
     /// Path relative to the app root, `/`-separated, raw bytes.
     pub path: Vec<u8>,
-    /// The blob or tree.
-    pub oid: Oid,
+    /// Where its content comes from.
+    pub source: Source,
     /// What it is.
     pub kind: Kind,
     /// Blob size in bytes (0 for directories).
@@ -62,6 +75,17 @@ pub fn plan(
         ),
         _ => SlugIgnore::default(),
     };
+    plan_ignoring(repo, objects, tree, ignore, observer)
+}
+
+/// Lists every entry of `tree` but those `ignore` leaves out (submodules are always skipped).
+pub fn plan_ignoring(
+    repo: &Repository,
+    objects: &Objects,
+    tree: &Tree,
+    ignore: SlugIgnore,
+    observer: &mut dyn Observer,
+) -> Result<Plan> {
     let mut walk = Walk {
         repo,
         objects,
@@ -146,7 +170,7 @@ impl Walk<'_> {
     fn push(&mut self, path: &[u8], oid: Oid, kind: Kind, size: u64) {
         self.plan.entries.push(Entry {
             path: path.to_vec(),
-            oid,
+            source: Source::Git(oid),
             kind,
             size,
         });

@@ -130,11 +130,48 @@ fn unknown_apps_and_roots_say_what_to_do() {
         text(&out.stderr).lines().next().unwrap(),
         format!("error: {} is not a slipway root", nowhere.display())
     );
-    let out = run(command(SLIPWAY)
-        .arg("--root")
-        .arg(&f.root)
-        .args(["releases"]));
-    assert_eq!(out.status.code(), Some(2), "a missing -a is a usage error");
+}
+
+#[test]
+fn the_app_comes_from_a_flag_the_environment_or_the_slipway_remote() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    work.commit("x");
+    work.push_ok(&["main"]);
+    // In the checkout: the `slipway` remote names the app.
+    let here = ok(f
+        .cmd(&["releases"])
+        .current_dir(&work.dir)
+        .output()
+        .unwrap());
+    assert!(here.contains("Deploy "), "{here}");
+    // SLIPWAY_APP, and -a over it.
+    f.create_app("other");
+    let env = ok(f
+        .cmd(&["releases"])
+        .env("SLIPWAY_APP", "other")
+        .current_dir(f.tmp.path())
+        .output()
+        .unwrap());
+    assert_eq!(env, "other has no releases yet\n");
+    let flag = ok(f
+        .cmd(&["releases", "-a", "myapp"])
+        .env("SLIPWAY_APP", "other")
+        .output()
+        .unwrap());
+    assert!(flag.contains("Deploy "), "{flag}");
+    // Nowhere to tell: one error line and what to do.
+    let out = f
+        .cmd(&["releases"])
+        .current_dir(f.tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no app given\nhelp: pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app\n"
+    );
 }
 
 #[test]
@@ -202,27 +239,46 @@ fn quickstart_runs_twice_in_the_same_directory_and_the_app_serves() {
     .unwrap();
     let f = Fixture { root, tmp };
     let _guard = crate::launch::Running::new(&f, "hello");
-    for round in 1..=2 {
-        let out = run(command(SLIPWAY).current_dir(f.tmp.path()).arg("quickstart"));
-        let stdout = ok(out);
-        assert!(
-            stdout.contains(&format!("==> slipway root: {}", f.root.display())),
-            "{stdout}"
-        );
-        assert!(
-            stdout.contains(&format!("v{}   Deploy ", round * 2)),
-            "{stdout}"
-        );
-        assert!(
-            stdout.contains(&format!(
-                "==> The app is live at http://127.0.0.1:{port}/\n    GET http://127.0.0.1:{port}/ says: Hello again from slipway (v{})\n",
-                round * 2
-            )),
-            "{stdout}"
-        );
+    let quickstart = || {
+        ok(run(command(SLIPWAY)
+            .current_dir(f.tmp.path())
+            .arg("quickstart")))
+    };
+    // First run: two deploys, a config change, and a rollback to the second deploy,
+    // which is what the app serves at the end.
+    let first = quickstart();
+    assert!(
+        first.contains(&format!("==> slipway root: {}", f.root.display())),
+        "{first}"
+    );
+    let live = |v: u32| {
+        format!(
+            "==> The app is live at http://127.0.0.1:{port}/\n    GET http://127.0.0.1:{port}/ says: Hello again from slipway (v{v})\n"
+        )
+    };
+    for line in [
+        "Updating vars and restarting hello... done, v3",
+        "Rolled back to v2",
+        "v4   Rollback to v2",
+        "v3   Config add GREETING_STYLE",
+        "v2   Deploy ",
+        &live(2),
+    ] {
+        assert!(first.contains(line), "{line}\n{first}");
+    }
+    // Second run: the rollback took the config var back out with v2's config, so it is added again.
+    let second = quickstart();
+    for line in [
+        "Updating vars and restarting hello... done, v7",
+        "Rolled back to v6",
+        "v8   Rollback to v6",
+        "v6   Deploy ",
+        &live(6),
+    ] {
+        assert!(second.contains(line), "{line}\n{second}");
     }
     let records = f.records("hello");
-    assert_eq!(records.len(), 4);
+    assert_eq!(records.len(), 8);
     assert!(records.iter().all(|r| r["status"] == "succeeded"));
-    assert_eq!(f.current("hello").as_deref(), Some("v4"));
+    assert_eq!(f.current("hello").as_deref(), Some("v8"));
 }

@@ -130,6 +130,16 @@ impl Fixture {
         Work { dir }
     }
 
+    /// Creates `app` and deploys one commit to it (v1); returns the working copy.
+    pub fn deployed(&self, app: &str) -> Work {
+        self.create_app(app);
+        let work = self.work(app, &format!("w-{app}"));
+        work.write("index.html", "hi\n");
+        work.commit("first");
+        work.push_ok(&["main"]);
+        work
+    }
+
     /// Every release record of `app`, parsed, oldest first.
     pub fn records(&self, app: &str) -> Vec<Value> {
         let dir = self.app_dir(app).join("releases");
@@ -211,6 +221,17 @@ impl Work {
             .args(refspecs))
     }
 
+    /// Pushes until git accepts it: racing pushes to one branch may be refused ("cannot lock ref").
+    pub fn push_retrying(&self, refspecs: &[&str]) {
+        for _ in 0..20 {
+            if self.push(refspecs).status.success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("push never succeeded");
+    }
+
     /// Pushes and asserts git reported success; returns the `remote:` lines.
     #[track_caller]
     pub fn push_ok(&self, refspecs: &[&str]) -> Vec<String> {
@@ -229,7 +250,10 @@ pub fn run_hook(f: &Fixture, app: &str, input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    // slipway may refuse (unknown app) before it reads its input: a closed pipe is fine then.
+    if let Err(e) = child.stdin.take().unwrap().write_all(input) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+    }
     child.wait_with_output().unwrap()
 }
 

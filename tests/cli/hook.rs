@@ -77,3 +77,83 @@ fn the_hook_refuses_an_unknown_app() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).starts_with("error: no app named 'ghost'\n"));
 }
+
+#[test]
+fn with_auto_promote_off_a_tip_is_released_once() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    std::fs::write(f.app_dir("myapp").join("app.yaml"), "auto_promote: false\n").unwrap();
+    let work = f.work("myapp", "w");
+    let sha = work.commit("x");
+    work.push_ok(&["main"]);
+    let input = format!("{} {sha} refs/heads/main\n", "0".repeat(40));
+    let out = run_hook(&f, "myapp", input.as_bytes());
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "-----> {} is already released as v1: nothing to deploy\n",
+            &sha[..7]
+        )
+    );
+    assert_eq!(f.records("myapp").len(), 1);
+}
+
+#[test]
+fn a_crash_after_going_live_is_recovered_as_succeeded_and_before_as_failed() {
+    let f = Fixture::new();
+    f.deployed("myapp");
+    let releases = f.app_dir("myapp").join("releases");
+    let mut v1: serde_json::Value = f.records("myapp")[0].clone();
+    // As a process killed between writing `current` and the record's status leaves it.
+    v1["version"] = 2.into();
+    v1["status"] = "pending".into();
+    std::fs::write(releases.join("v2.json"), serde_json::to_vec(&v1).unwrap()).unwrap();
+    std::fs::write(f.app_dir("myapp").join("current"), "v2\n").unwrap();
+    // And one killed before it went live.
+    v1["version"] = 3.into();
+    std::fs::write(releases.join("v3.json"), serde_json::to_vec(&v1).unwrap()).unwrap();
+    ok(f.slipway(&["releases", "-a", "myapp"]));
+    let records = f.records("myapp");
+    assert_eq!(
+        (records[1]["status"].as_str(), records[2]["status"].as_str()),
+        (Some("succeeded"), Some("failed"))
+    );
+    assert_eq!(f.current("myapp").as_deref(), Some("v2"));
+}
+
+#[test]
+fn a_corrupt_record_stops_changes_with_a_pointer_to_fsck() {
+    let f = Fixture::new();
+    let work = f.deployed("myapp");
+    let v1 = f.app_dir("myapp").join("releases/v1.json");
+    std::fs::write(&v1, b"{\"version\": 1, \"descr").unwrap();
+    work.write("b.txt", "b\n");
+    work.commit("b");
+    let out = work.push(&["main"]);
+    let lines = remote_lines(&out.stderr);
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            "error: release record {} is corrupt: ",
+            v1.display()
+        ))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("help: `slipway fsck` lists every problem")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        std::fs::read(&v1).unwrap(),
+        b"{\"version\": 1, \"descr",
+        "nothing rewritten"
+    );
+    assert_eq!(
+        std::fs::read_dir(f.app_dir("myapp").join("releases"))
+            .unwrap()
+            .count(),
+        1
+    );
+}

@@ -3,11 +3,18 @@
 
 mod common;
 
+mod addons;
 mod apps;
+mod build;
+mod config;
 mod hook;
 mod hooks;
 mod launch;
 mod push;
 mod robustness;
+mod rollback;
 mod slug;
+mod source;
 mod ssh;
+mod store;
+mod watch;

@@ -217,8 +217,8 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     assert_eq!(
         &lines[lines.len() - 2..],
         [
-            " !     compiled slug is larger than the 0.1MB limit",
-            " !     Deploy failed; v1 is still live"
+            " !     compiled slug is larger than the 0.1MB limit; v1 is still live",
+            " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
         ]
     );
     let records = f.records("myapp");
@@ -231,7 +231,10 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
         "{table}"
     );
     let log = std::fs::read_to_string(f.app_dir("myapp").join("logs/v2.log")).unwrap();
-    assert!(log.contains("Deploy failed; v1 is still live"), "{log}");
+    assert!(
+        log.contains("larger than the 0.1MB limit; v1 is still live"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -248,4 +251,46 @@ fn commit_messages_and_user_names_are_escaped_in_tables() {
     let table = ok(f.slipway(&["releases", "-a", "myapp"]));
     assert!(table.contains("mallory\\x1b[2J"), "{table}");
     assert!(!table.contains('\x1b'));
+}
+
+#[test]
+fn a_long_compile_shows_progress_with_carriage_returns_only() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    // Text compresses slowly enough (tens of MB) for the progress line to be drawn.
+    let text: String = (0..600_000)
+        .map(|i: u64| format!("line {i}: the quick brown fox {} jumps\n", i * 7919 % 10007))
+        .collect();
+    for n in 0..2 {
+        work.write(&format!("log{n}.txt"), &text);
+    }
+    work.commit("big text");
+    let out = work.push(&["main"]);
+    assert!(out.status.success());
+    let raw = text_of(&out.stderr);
+    let progress: Vec<&str> = raw
+        .split(['\r', '\n'])
+        .filter_map(|seg| seg.strip_prefix("remote: -----> Compressing... "))
+        .map(str::trim_end)
+        .collect();
+    assert!(progress.len() >= 2, "{raw:?}");
+    assert!(
+        progress[..progress.len() - 1]
+            .iter()
+            .all(|p| p.ends_with('%')),
+        "{progress:?}"
+    );
+    assert!(
+        progress.last().unwrap().starts_with("done, "),
+        "{progress:?}"
+    );
+    assert!(
+        !raw.contains("\x1b"),
+        "no cursor movement or other escape sequences"
+    );
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

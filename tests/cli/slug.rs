@@ -9,17 +9,17 @@ use std::path::Path;
 use crate::common::*;
 
 /// One tar entry, everything a user of the unpacked slug could observe.
-#[derive(Debug, PartialEq, Eq)]
-struct Item {
-    path: Vec<u8>,
-    kind: u8,
-    mode: u32,
-    mtime: u64,
-    data: Vec<u8>,
-    link: Option<Vec<u8>>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub path: Vec<u8>,
+    pub kind: u8,
+    pub mode: u32,
+    pub mtime: u64,
+    pub data: Vec<u8>,
+    pub link: Option<Vec<u8>>,
 }
 
-fn items(tar_bytes: &[u8]) -> Vec<Item> {
+pub fn items(tar_bytes: &[u8]) -> Vec<Item> {
     let mut archive = tar::Archive::new(tar_bytes);
     let mut out = Vec::new();
     for entry in archive.entries().unwrap() {
@@ -64,7 +64,7 @@ fn git_archive(work: &Path, rev: &str) -> Vec<u8> {
 }
 
 /// The slug the app's current release points at, unzipped.
-fn current_slug(f: &Fixture, app: &str) -> Vec<u8> {
+pub fn current_slug(f: &Fixture, app: &str) -> Vec<u8> {
     let records = f.records(app);
     let sha = records.last().unwrap()["slug"]["sha256"]
         .as_str()
@@ -364,4 +364,53 @@ nested/*/x
         kept_by_slug.len() < corpus.len() / 2,
         "the corpus should exercise exclusions: {kept_by_slug:?}"
     );
+}
+
+#[test]
+fn slug_bytes_do_not_depend_on_how_git_stores_the_blobs() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    let work = f.work("myapp", "w");
+    // Compressible at first, then noise: a sample cut short would judge it differently.
+    let mut mixed = b"a".repeat(1100);
+    mixed.extend(noise(4, 5 << 20));
+    work.write("mixed.bin", &mixed)
+        .write("text.txt", "hello\n".repeat(200_000));
+    let sha = work.commit("mixed");
+    let compile = |name: &str| {
+        let out = f.tmp.path().join(name);
+        ok(run(command(SLIPWAY).args([
+            "slugs:compile",
+            &sha,
+            "--git-dir",
+            work.dir.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])));
+        std::fs::read(out).unwrap()
+    };
+    let loose = compile("loose.tar.gz");
+    git(&work.dir, &["gc", "-q", "--aggressive"]);
+    let packed = compile("packed.tar.gz");
+    assert!(
+        loose == packed,
+        "loose and packed blobs give different slugs"
+    );
+    // A near-copy makes git store one of them as a delta.
+    let mut similar = mixed.clone();
+    similar[3_000_000] ^= 1;
+    work.write("similar.bin", &similar);
+    let sha2 = work.commit("similar");
+    git(&work.dir, &["gc", "-q", "--aggressive"]);
+    let out = f.tmp.path().join("delta.tar.gz");
+    ok(run(command(SLIPWAY).args([
+        "slugs:compile",
+        &sha2,
+        "--git-dir",
+        work.dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])));
+    let delta = items(&gunzip(&std::fs::read(out).unwrap()));
+    assert_eq!(delta, items(&git_archive(&work.dir, &sha2)));
 }

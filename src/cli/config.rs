@@ -1,0 +1,124 @@
+//! `config`, `config:get`, `config:set`, `config:unset`: config vars, each change a release.
+
+use clap::Args;
+
+use super::env::{AppArg, Env};
+use super::{changed, observer};
+use crate::{change, config, deploy, output};
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// Print JSON
+    #[arg(long, conflicts_with = "shell")]
+    json: bool,
+    /// Print KEY=VALUE lines a shell can source
+    #[arg(long)]
+    shell: bool,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// The var's name
+    key: String,
+}
+
+#[derive(Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// Vars to set
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    vars: Vec<String>,
+    /// The release's description [default: Config add/change KEY, ...]
+    #[arg(short = 'd', long)]
+    description: Option<String>,
+}
+
+#[derive(Args)]
+pub struct UnsetArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// Vars to remove
+    #[arg(required = true, value_name = "KEY")]
+    keys: Vec<String>,
+    /// The release's description [default: Config remove KEY, ...]
+    #[arg(short = 'd', long)]
+    description: Option<String>,
+}
+
+pub fn show(env: &Env, args: ShowArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let config = deploy::base_release(&app, &app.store())?
+        .map(|r| r.config)
+        .unwrap_or_default();
+    let text = if args.json {
+        output::json(&config)
+    } else if args.shell {
+        output::config_shell(&config)
+    } else {
+        output::config_listing(app.name.as_str(), &config)
+    };
+    output::print(&text)?;
+    Ok(())
+}
+
+pub fn get(env: &Env, args: GetArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    config::check_key(&args.key)?;
+    let value =
+        deploy::base_release(&app, &app.store())?.and_then(|r| r.config.get(&args.key).cloned());
+    // As Heroku: an unset var prints an empty line. The value is printed raw, for scripts.
+    output::print(&format!("{}\n", value.unwrap_or_default()))?;
+    Ok(())
+}
+
+pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for arg in &args.vars {
+        let (key, value) = config::parse_assignment(arg)?;
+        // The last of repeated keys wins, as it would in a shell.
+        vars.retain(|(k, _)| *k != key);
+        vars.push((key, value));
+    }
+    output::print(&output::config_assignments(&vars))?;
+    let outcome = change::config_set(
+        &env.context(&root),
+        &app,
+        &vars,
+        args.description,
+        &mut observer(),
+    )?;
+    changed(
+        &app,
+        outcome,
+        "Updating vars and restarting",
+        "No config vars changed: each already had that value",
+    )
+}
+
+pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let outcome = change::config_unset(
+        &env.context(&root),
+        &app,
+        &args.keys,
+        args.description,
+        &mut observer(),
+    )?;
+    let what = format!("Unsetting {} and restarting", args.keys.join(", "));
+    changed(
+        &app,
+        outcome,
+        &what,
+        "No config vars changed: none of them was set",
+    )
+}
