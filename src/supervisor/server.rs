@@ -11,7 +11,7 @@ use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -132,9 +132,13 @@ pub fn run(options: Options) -> Result<()> {
         let sup = sup.clone();
         std::thread::spawn(move || sup.resume());
     }
+    let mut ticks: u32 = 0;
     loop {
         std::thread::sleep(TICK);
-        if TERMINATE.load(Ordering::SeqCst) {
+        ticks = ticks.wrapping_add(1);
+        // Once a second: an app whose directory was deleted (its root removed by
+        // hand, say) has nobody left to stop its processes but us.
+        if TERMINATE.load(Ordering::SeqCst) || (ticks % 10 == 0 && !holds(&lock, &paths.lock)) {
             sup.shut_down();
         }
         sup.tick();
@@ -150,6 +154,17 @@ pub fn run(options: Options) -> Result<()> {
     say("Supervisor stopped");
     drop(lock);
     Ok(())
+}
+
+/// Whether `file` is still the file at `path` (not deleted or replaced since it was opened).
+fn holds(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        // Only a missing file means gone; any other error is no reason to stop an app.
+        (_, Err(e)) => e.kind() != std::io::ErrorKind::NotFound,
+        (Err(_), Ok(_)) => true,
+    }
 }
 
 /// Kills what a killed supervisor left running: the members of its session, if it was this boot's.
@@ -611,17 +626,17 @@ impl Supervisor {
                 (exited, web)
             };
             if let Some((name, how, tail)) = exited {
-                let mut detail = vec![format!(
-                    "{name} {}",
+                // Exiting is its own reason: waiting out the health timeout would not change it.
+                let reason = format!(
+                    "v{version} did not start: {name} {}",
                     how.map_or_else(|| "exited".to_owned(), |h| format!("exited ({h})"))
-                )];
-                detail.extend(
-                    tail.lock()
-                        .map(|t| t.iter().cloned().collect::<Vec<_>>())
-                        .unwrap_or_default(),
                 );
+                let detail = tail
+                    .lock()
+                    .map(|t| t.iter().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default();
                 self.fail(id);
-                return Err(Reply::failed(not_healthy(version, timeout), detail));
+                return Err(Reply::failed(reason, detail));
             }
             for (name, port) in &web {
                 if !problems.get(name).is_some_and(|p| p.is_empty()) {

@@ -32,7 +32,8 @@ fn sample() -> Vec<(Vec<u8>, Node)> {
     vec![
         (
             b"Procfile".to_vec(),
-            Node::File(b"web: bin/web\n".to_vec(), false),
+            // No processes: these tests are about the slug, not about running it.
+            Node::File(b"# web: bin/web\n".to_vec(), false),
         ),
         (
             b"bin/web".to_vec(),
