@@ -11,10 +11,10 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::hook;
 use crate::launch::LauncherKind;
-use crate::launch::span::Span;
 use crate::release::Store;
 use crate::root::{self, Root};
 use crate::size::Size;
+use crate::span::Span;
 
 const MAX_NAME_LEN: usize = 30;
 

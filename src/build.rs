@@ -37,6 +37,7 @@ use crate::release::SlugRef;
 use crate::root::Root;
 use crate::slug::{self, DirPlan, SlugStore};
 use crate::source::{self, TempDir};
+use crate::span::Span;
 
 /// Heroku's limit on a build.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -121,52 +122,26 @@ impl<'de> Deserialize<'de> for BuildCommand {
     }
 }
 
-/// `build_timeout:`: `90s`, `15m`, `1h`, or a number of seconds; at least one second.
+/// `build_timeout:`: a [`Span`] of at least one second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BuildTimeout(pub Duration);
+pub struct BuildTimeout(pub Span);
 
 impl Default for BuildTimeout {
     fn default() -> BuildTimeout {
-        BuildTimeout(DEFAULT_TIMEOUT)
+        BuildTimeout(Span(DEFAULT_TIMEOUT))
     }
 }
 
 impl fmt::Display for BuildTimeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.0.as_secs();
-        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-        let mut any = false;
-        for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
-            if n > 0 {
-                write!(f, "{n}{unit}")?;
-                any = true;
-            }
-        }
-        if !any {
-            f.write_str("0s")?;
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 
 impl<'de> Deserialize<'de> for BuildTimeout {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<BuildTimeout, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Seconds(u64),
-            Text(String),
-        }
-        let seconds = match Raw::deserialize(d)? {
-            Raw::Seconds(n) => Some(n),
-            Raw::Text(text) => text
-                .trim()
-                .parse::<jiff::SignedDuration>()
-                .ok()
-                .and_then(|d| u64::try_from(d.as_secs()).ok()),
-        };
-        match seconds {
-            Some(n) if n >= 1 => Ok(BuildTimeout(Duration::from_secs(n))),
+        match Span::deserialize(d) {
+            Ok(span) if span.get() >= Duration::from_secs(1) => Ok(BuildTimeout(span)),
             _ => Err(serde::de::Error::custom(
                 "build_timeout must be a duration of at least one second (try 90s, 15m or 1h)",
             )),
@@ -363,7 +338,7 @@ fn run(
     let lines = read_lines(reader);
 
     let pid = child.id();
-    let deadline = Instant::now().checked_add(step.timeout.0);
+    let deadline = Instant::now().checked_add(step.timeout.0.get());
     let mut ended: Option<(Instant, bool)> = None;
     let mut output_open = true;
     loop {
@@ -560,15 +535,12 @@ mod tests {
     #[test]
     fn timeouts_parse_and_print_as_written() {
         let parse = |yaml: &str| serde_yaml::from_str::<BuildTimeout>(yaml).ok();
-        assert_eq!(parse("2s"), Some(BuildTimeout(Duration::from_secs(2))));
-        assert_eq!(parse("90"), Some(BuildTimeout(Duration::from_secs(90))));
-        assert_eq!(
-            parse("1h30m"),
-            Some(BuildTimeout(Duration::from_secs(5400)))
-        );
+        assert_eq!(parse("2s"), Some(BuildTimeout(Span::secs(2))));
+        assert_eq!(parse("90"), Some(BuildTimeout(Span::secs(90))));
+        assert_eq!(parse("1h30m"), Some(BuildTimeout(Span::secs(5400))));
         assert_eq!(parse("0s"), None);
         assert_eq!(parse("soon"), None);
-        assert_eq!(BuildTimeout(Duration::from_secs(5400)).to_string(), "1h30m");
+        assert_eq!(BuildTimeout(Span::secs(5400)).to_string(), "1h30m");
         assert_eq!(BuildTimeout::default().to_string(), "15m");
         assert!(serde_yaml::from_str::<BuildCommand>("'  '").is_err());
     }

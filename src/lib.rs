@@ -29,6 +29,7 @@ pub mod root;
 pub mod size;
 pub mod slug;
 pub mod source;
+pub mod span;
 pub mod ssh;
 pub mod supervisor;
 pub mod watch;

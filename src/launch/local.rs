@@ -9,10 +9,10 @@ use std::time::Duration;
 use super::command::{self, Finished};
 use super::formation::Formation;
 use super::procfile::{Procfile, WEB};
-use super::span::Span;
 use super::{Launch, Launcher, Started, env, unpack};
 use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
+use crate::span::Span;
 use crate::supervisor::protocol::Request;
 use crate::supervisor::{self, Client};
 

@@ -13,7 +13,6 @@ mod local;
 mod none;
 pub mod procfile;
 pub mod serve_static;
-pub mod span;
 pub mod unpack;
 
 use std::fmt;

@@ -138,7 +138,9 @@ pub fn run(options: Options) -> Result<()> {
         ticks = ticks.wrapping_add(1);
         // Once a second: an app whose directory was deleted (its root removed by
         // hand, say) has nobody left to stop its processes but us.
-        if TERMINATE.load(Ordering::SeqCst) || (ticks % 10 == 0 && !holds(&lock, &paths.lock)) {
+        if TERMINATE.load(Ordering::SeqCst)
+            || (ticks.is_multiple_of(10) && !holds(&lock, &paths.lock))
+        {
             sup.shut_down();
         }
         sup.tick();
@@ -1116,7 +1118,7 @@ impl Supervisor {
 fn not_healthy(version: u32, timeout: Duration) -> String {
     format!(
         "v{version} did not become healthy in {}",
-        crate::launch::span::Span(timeout)
+        crate::span::Span(timeout)
     )
 }
 
