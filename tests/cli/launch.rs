@@ -82,9 +82,17 @@ impl Drop for Running {
         }
         // Then anything left in the supervisor's session (its own pid is the session id).
         for pid in pid.map(session_members).unwrap_or_default() {
-            let _ = command("kill").args(["-KILL", &pid.to_string()]).output();
+            kill_hard(pid);
         }
     }
+}
+
+/// Sends SIGKILL to `pid` with the shell's builtin `kill` (procps may be missing); whether it was sent.
+pub fn kill_hard(pid: impl std::fmt::Display) -> bool {
+    command("sh")
+        .args(["-c", "kill -KILL \"$1\"", "sh", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Live processes whose session id is `sid`.
@@ -404,10 +412,7 @@ fn a_crashed_web_process_is_restarted() {
     work.commit("web");
     work.push_ok(&["main"]);
     let pid = ps_json(&f, "phoenix")[0]["pid"].as_u64().unwrap();
-    ok(command("kill")
-        .args(["-KILL", &pid.to_string()])
-        .output()
-        .unwrap());
+    assert!(kill_hard(pid));
     wait_for(10, "web.1 to come back", || {
         let ps = ps_json(&f, "phoenix");
         ps.len() == 1 && ps[0]["state"] == "up" && ps[0]["pid"].as_u64().is_some_and(|p| p != pid)
@@ -598,10 +603,7 @@ fn boot_brings_back_apps_whose_supervisor_was_killed() {
     let supervisor = guard.supervisor_pid().unwrap();
     let old_web = ps_json(&f, "phoenix")[0]["pid"].as_u64().unwrap();
     // A host restart, as far as slipway can tell: the supervisor dies without a word.
-    ok(command("kill")
-        .args(["-KILL", &supervisor.to_string()])
-        .output()
-        .unwrap());
+    assert!(kill_hard(supervisor));
     wait_for(5, "the supervisor to die", || {
         !Path::new(&format!("/proc/{supervisor}/stat")).exists()
             || fs::read_to_string(format!("/proc/{supervisor}/stat"))
