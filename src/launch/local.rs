@@ -38,6 +38,13 @@ impl Launcher for Local {
         let current = app.store().current()?;
         let dir = supervisor::run_dir(app, release.version);
         clean_run_dirs(app, &in_use, current, release.version)?;
+        // Nothing runs and the slug has no Procfile: nothing to unpack either
+        // (re-pushing a 200 MB tree then stays a matter of milliseconds).
+        if running.is_none()
+            && unpack::read_file(&launch.slugs.path(&slug.sha256), "Procfile")?.is_none()
+        {
+            return Ok(Started::ready(app.settings.url.clone()));
+        }
         if !(dir.is_dir() && in_use.contains(&release.version)) {
             remove_dir_if_exists(&dir)?;
             unpack::unpack(&launch.slugs.path(&slug.sha256), &dir)?;

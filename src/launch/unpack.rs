@@ -149,15 +149,27 @@ fn link_stays_inside(rel: &Path, target: &Path) -> bool {
     true
 }
 
-/// The bytes of `app/NAME` in the slug at `slug`, if it holds that regular file (read by streaming, not unpacking).
+/// The bytes of the top-level file `app/NAME` in the slug at `slug`, if it holds that regular file.
+///
+/// Read by streaming, not unpacking, and only as far as needed: slipway writes
+/// slugs in git tree order (bytes, a directory compared as if it ended in `/`),
+/// so once a top-level name sorts after NAME, NAME is not in the slug. A
+/// 200 MB slug without a Procfile is answered after its first few entries.
 pub fn read_file(slug: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    debug_assert!(!name.contains('/'), "only top-level files: {name}");
     let file = File::open(slug).map_err(Error::io("read", slug))?;
     let mut archive = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
     let wanted = Path::new("app").join(name);
     for entry in archive.entries().map_err(Error::io("read", slug))? {
         let entry = entry.map_err(Error::io("read", slug))?;
         let path = entry.path().map_err(Error::io("read", slug))?;
-        if checked_path(&path).ok().as_deref() != Some(wanted.as_path()) {
+        let Ok(path) = checked_path(&path) else {
+            continue;
+        };
+        if path != wanted {
+            if sorts_after(&path, entry.header().entry_type().is_dir(), name) {
+                return Ok(None);
+            }
             continue;
         }
         if !entry.header().entry_type().is_file() {
@@ -171,6 +183,20 @@ pub fn read_file(slug: &Path, name: &str) -> Result<Option<Vec<u8>>> {
         return Ok(Some(bytes));
     }
     Ok(None)
+}
+
+/// Whether the entry `path` (under `app/`) comes after the top-level file `name` in git tree order.
+fn sorts_after(path: &Path, is_dir: bool, name: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let mut parts = path.components().skip(1);
+    let Some(top) = parts.next() else {
+        return false;
+    };
+    let mut key = top.as_os_str().as_bytes().to_vec();
+    if is_dir || parts.next().is_some() {
+        key.push(b'/');
+    }
+    key.as_slice() > name.as_bytes()
 }
 
 #[cfg(test)]
@@ -239,6 +265,14 @@ mod tests {
             b"web: x\n"
         );
         assert_eq!(read_file(slug.path(), "nope").unwrap(), None);
+        assert_eq!(read_file(slug.path(), "A").unwrap(), None);
+        // Reading stops at the first top-level name after the one wanted (git
+        // tree order), so a Procfile written after `lib/` is not seen.
+        let unordered = slug_with(&[
+            ("app/lib/a.txt", tar::EntryType::Regular, b"a", ""),
+            ("app/Procfile", tar::EntryType::Regular, b"web: x\n", ""),
+        ]);
+        assert_eq!(read_file(unordered.path(), "Procfile").unwrap(), None);
     }
 
     #[test]
