@@ -43,7 +43,7 @@ enum Command {
     /// Create an app and its git repository
     #[command(name = "apps:create")]
     AppsCreate(apps::CreateArgs),
-    /// Delete an app, its repository and its releases
+    /// Stop an app and delete its releases and its repository (an adopted repository is kept, without slipway's hooks)
     #[command(name = "apps:destroy")]
     AppsDestroy(apps::DestroyArgs),
     /// Show an app's current release, state, URL and process counts
