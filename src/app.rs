@@ -488,6 +488,13 @@ pub fn assign_port(root: &Root, app: &App) -> Result<u16> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io("read", &path)(e)),
     };
+    // Another deploy may have given it one while we waited for the lock.
+    if let Ok(settings) = serde_yaml::from_str::<serde_yaml::Value>(&text)
+        && let Some(port) = settings.get("port").and_then(serde_yaml::Value::as_u64)
+        && let Ok(port) = u16::try_from(port)
+    {
+        return Ok(port);
+    }
     let port = free_port(root)?;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');

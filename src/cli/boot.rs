@@ -18,6 +18,9 @@ pub struct SuperviseArgs {
     /// The app whose processes to supervise
     #[arg(long)]
     app: String,
+    /// Start no release until asked to (the command that started it launches one)
+    #[arg(long)]
+    idle: bool,
 }
 
 #[derive(Args)]
@@ -62,6 +65,7 @@ pub fn supervise(env: &Env, args: SuperviseArgs) -> anyhow::Result<()> {
         root,
         app,
         exe: current_exe()?,
+        resume: !args.idle,
     })?;
     Ok(())
 }

@@ -48,7 +48,9 @@ pub fn run(
     // Our copies of the write end live in `cmd`; replace them so EOF can come.
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let pgid = child.id();
-    let (tx, rx) = mpsc::channel::<String>();
+    // Bounded: a command that prints faster than the client reads blocks on its pipe
+    // instead of piling lines up in memory.
+    let (tx, rx) = mpsc::sync_channel::<String>(256);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();
@@ -78,13 +80,18 @@ pub fn run(
     let mut exited: Option<(ExitStatus, Instant)> = None;
     loop {
         if open {
-            match rx.recv_timeout(Duration::from_millis(20)) {
-                Ok(line) => {
-                    on_line(line);
-                    continue;
+            // A burst of lines, then the exit and deadline checks below, so a
+            // command that never stops printing still times out.
+            let burst_end = Instant::now() + Duration::from_millis(50);
+            loop {
+                match rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(line) => on_line(line),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                if !open || Instant::now() >= burst_end {
+                    break;
+                }
             }
         } else {
             std::thread::sleep(Duration::from_millis(20));
@@ -167,6 +174,26 @@ mod tests {
     fn a_command_over_its_time_is_killed() {
         let start = Instant::now();
         let (finished, _) = sh("echo hi; sleep 30", Duration::from_millis(300));
+        assert_eq!(finished, Finished::TimedOut);
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_command_that_never_stops_printing_still_times_out() {
+        let start = Instant::now();
+        let mut seen = 0u64;
+        let finished = run(
+            Command::new("sh").arg("-c").arg("yes"),
+            Duration::from_millis(300),
+            // A slow reader, as a client behind ssh can be.
+            &mut |_| {
+                seen += 1;
+                if seen.is_multiple_of(1000) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            },
+        )
+        .unwrap();
         assert_eq!(finished, Finished::TimedOut);
         assert!(start.elapsed() < Duration::from_secs(5));
     }

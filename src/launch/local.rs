@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, Observer};
 use crate::span::Span;
 use crate::supervisor::protocol::Request;
-use crate::supervisor::{self, Client};
+use crate::supervisor::{self, Client, Start};
 
 /// Slack on top of the health timeout for the supervisor's answer to `launch`.
 const ANSWER_SLACK: Duration = Duration::from_secs(30);
@@ -67,7 +67,7 @@ impl Launcher for Local {
             (true, None) => Some(crate::app::assign_port(launch.root, app)?),
             (_, port) => port,
         };
-        let mut client = Client::connect_or_start(launch.root, app, launch.exe)?;
+        let mut client = Client::connect_or_start(launch.root, app, launch.exe, Start::Current)?;
         let version = release.version;
         let reply = client.request(
             &Request::Launch(version),

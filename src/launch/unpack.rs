@@ -41,6 +41,7 @@ fn unpack_into(slug: &Path, stage: &Path) -> Result<()> {
     let file = File::open(slug).map_err(Error::io("read", slug))?;
     let mut archive = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
     let entries = archive.entries().map_err(Error::io("read", slug))?;
+    let mut links = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(Error::io("read", slug))?;
         let raw = entry.path().map_err(Error::io("read", slug))?.into_owned();
@@ -78,10 +79,24 @@ fn unpack_into(slug: &Path, stage: &Path) -> Result<()> {
                 return Err(bad("it is a symlink pointing outside the app"));
             }
             std::os::unix::fs::symlink(&link, &target).map_err(Error::io("write", &target))?;
+            links.push((raw, target));
         } else if kind.is_hard_link() {
             return Err(bad("it is a hard link"));
         } else {
             return Err(bad("it is not a file, directory or symlink"));
+        }
+    }
+    // Each link's words stay inside, but links through links (`a/s -> ../..`,
+    // `a/l -> s/../../../x`) are only resolved by the kernel: ask it.
+    let Ok(app) = fs::canonicalize(stage.join("app")) else {
+        return Ok(());
+    };
+    for (raw, link) in links {
+        if fs::canonicalize(&link).is_ok_and(|real| !real.starts_with(&app)) {
+            return Err(Error::BadSlugEntry {
+                path: crate::output::escape(&raw.to_string_lossy()).into_owned(),
+                reason: "it is a symlink pointing outside the app",
+            });
         }
     }
     Ok(())
@@ -155,34 +170,89 @@ fn link_stays_inside(rel: &Path, target: &Path) -> bool {
 /// slugs in git tree order (bytes, a directory compared as if it ended in `/`),
 /// so once a top-level name sorts after NAME, NAME is not in the slug. A
 /// 200 MB slug without a Procfile is answered after its first few entries.
+/// A symbolic link (`Procfile -> Procfile.prod`) is followed inside `app/`,
+/// as it would be once unpacked.
 pub fn read_file(slug: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     debug_assert!(!name.contains('/'), "only top-level files: {name}");
+    let mut wanted = Path::new("app").join(name);
+    // A few links deep is plenty for a Procfile; a loop ends here.
+    for _ in 0..8 {
+        match find_entry(slug, &wanted)? {
+            Found::File(bytes) => return Ok(Some(bytes)),
+            Found::Nothing => return Ok(None),
+            Found::Link(target) => {
+                let Some(next) = wanted.parent().and_then(|dir| resolve(dir, &target)) else {
+                    return Ok(None);
+                };
+                wanted = next;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What a slug holds at one path.
+enum Found {
+    File(Vec<u8>),
+    Link(PathBuf),
+    Nothing,
+}
+
+/// The entry at `wanted` (`app/...`); the search stops early for a top-level name.
+fn find_entry(slug: &Path, wanted: &Path) -> Result<Found> {
     let file = File::open(slug).map_err(Error::io("read", slug))?;
     let mut archive = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
-    let wanted = Path::new("app").join(name);
+    let top_level = wanted.components().count() == 2;
+    let name = wanted.file_name().and_then(|n| n.to_str()).unwrap_or("");
     for entry in archive.entries().map_err(Error::io("read", slug))? {
         let entry = entry.map_err(Error::io("read", slug))?;
         let path = entry.path().map_err(Error::io("read", slug))?;
         let Ok(path) = checked_path(&path) else {
             continue;
         };
+        let kind = entry.header().entry_type();
         if path != wanted {
-            if sorts_after(&path, entry.header().entry_type().is_dir(), name) {
-                return Ok(None);
+            if top_level && sorts_after(&path, kind.is_dir(), name) {
+                return Ok(Found::Nothing);
             }
             continue;
         }
-        if !entry.header().entry_type().is_file() {
-            return Ok(None);
+        if kind.is_symlink() {
+            return Ok(match entry.link_name().map_err(Error::io("read", slug))? {
+                Some(target) => Found::Link(target.into_owned()),
+                None => Found::Nothing,
+            });
+        }
+        if !kind.is_file() {
+            return Ok(Found::Nothing);
         }
         let mut bytes = Vec::new();
         entry
             .take(MAX_PROCFILE)
             .read_to_end(&mut bytes)
             .map_err(Error::io("read", slug))?;
-        return Ok(Some(bytes));
+        return Ok(Found::File(bytes));
     }
-    Ok(None)
+    Ok(Found::Nothing)
+}
+
+/// `target` of a link in `dir` (under `app/`), resolved by its words; `None` if it leaves `app/`.
+fn resolve(dir: &Path, target: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<Component> = dir.components().collect();
+    for part in target.components() {
+        match part {
+            Component::Normal(_) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+        // Never above app/.
+        parts.first()?;
+    }
+    let path: PathBuf = parts.iter().collect();
+    (path.starts_with("app") && parts.len() >= 2).then_some(path)
 }
 
 /// Whether the entry `path` (under `app/`) comes after the top-level file `name` in git tree order.
@@ -273,6 +343,32 @@ mod tests {
             ("app/Procfile", tar::EntryType::Regular, b"web: x\n", ""),
         ]);
         assert_eq!(read_file(unordered.path(), "Procfile").unwrap(), None);
+        // A linked Procfile is read through its link, inside app/ only.
+        let linked = slug_with(&[
+            (
+                "app/Procfile",
+                tar::EntryType::Symlink,
+                b"",
+                "config/Procfile.prod",
+            ),
+            (
+                "app/config/Procfile.prod",
+                tar::EntryType::Regular,
+                b"web: y\n",
+                "",
+            ),
+        ]);
+        assert_eq!(
+            read_file(linked.path(), "Procfile").unwrap().unwrap(),
+            b"web: y\n"
+        );
+        let escaping = slug_with(&[(
+            "app/Procfile",
+            tar::EntryType::Symlink,
+            b"",
+            "../../etc/passwd",
+        )]);
+        assert_eq!(read_file(escaping.path(), "Procfile").unwrap(), None);
     }
 
     #[test]
@@ -286,6 +382,11 @@ mod tests {
             &[
                 ("app/in", tar::EntryType::Symlink, b"", "sub"),
                 ("app/in/f", tar::EntryType::Regular, b"x", ""),
+            ],
+            // Each fine by its words; together `l` lands above app/.
+            &[
+                ("app/a/b/s", tar::EntryType::Symlink, b"", "../.."),
+                ("app/a/b/l", tar::EntryType::Symlink, b"", "s/../../.."),
             ],
         ] {
             let slug = slug_with(entries);

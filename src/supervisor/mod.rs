@@ -62,6 +62,15 @@ pub fn run_dir(app: &App, version: u32) -> PathBuf {
     app.dir().join("run").join(format!("v{version}"))
 }
 
+/// What a supervisor started by [`Client::connect_or_start`] does first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Start the current release by itself (after a reboot, a scale, a crash of the old supervisor).
+    Current,
+    /// Nothing until asked: the caller launches a release and wants to hear how it went.
+    Idle,
+}
+
 /// A connection to a running supervisor.
 #[derive(Debug)]
 pub struct Client {
@@ -91,7 +100,7 @@ impl Client {
     }
 
     /// Connects to the app's supervisor, starting one (detached) if none runs.
-    pub fn connect_or_start(root: &Root, app: &App, exe: &Path) -> Result<Client> {
+    pub fn connect_or_start(root: &Root, app: &App, exe: &Path, start: Start) -> Result<Client> {
         if let Some(client) = Client::connect(app)? {
             return Ok(client);
         }
@@ -105,7 +114,7 @@ impl Client {
                 ),
             });
         }
-        let mut child = spawn(root, app, exe)?;
+        let mut child = spawn(root, app, exe, start)?;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(client) = Client::connect(app)? {
@@ -177,7 +186,7 @@ impl Client {
 }
 
 /// Starts `slipway supervise --app NAME` in its own session, with nothing of ours inherited.
-fn spawn(root: &Root, app: &App, exe: &Path) -> Result<std::process::Child> {
+fn spawn(root: &Root, app: &App, exe: &Path, start: Start) -> Result<std::process::Child> {
     let logs = app.logs_dir();
     std::fs::create_dir_all(&logs).map_err(Error::io("create", &logs))?;
     let log_path = logs.join("supervisor.log");
@@ -191,6 +200,7 @@ fn spawn(root: &Root, app: &App, exe: &Path) -> Result<std::process::Child> {
     cmd.arg("--root")
         .arg(root.dir())
         .args(["supervise", "--app", app.name.as_str()])
+        .args((start == Start::Idle).then_some("--idle"))
         .current_dir(app.dir())
         .env_clear()
         .env("PATH", env::DEFAULT_PATH)
@@ -281,7 +291,7 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
             expect_ok(app, client.request(&Request::Scale, QUICK)?)?;
         } else if formation.runs_anything(procfile) && !Paths::of(app).stopped.exists() {
             // Starting it runs the current release with the new formation.
-            Client::connect_or_start(root, app, exe)?;
+            Client::connect_or_start(root, app, exe, Start::Current)?;
         }
     }
     Ok(Scaled { counts })
@@ -297,10 +307,10 @@ pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result
         });
     }
     clear_stopped(app, &lock)?;
-    let Some(mut client) = Client::connect(app)? else {
-        // A new supervisor starts the current release by itself.
-        Client::connect_or_start(root, app, exe)?;
-        return Ok(());
+    let (mut client, kind) = match Client::connect(app)? {
+        Some(client) => (client, kind),
+        // Nothing runs: start everything, checked as a deploy is, so a failure is an error here.
+        None => (Client::connect_or_start(root, app, exe, Start::Idle)?, None),
     };
     let timeout = app.settings.health_timeout.get() + app.settings.stop_grace.get() + QUICK;
     let reply = client.request(&Request::Restart(kind.map(str::to_owned)), timeout)?;
@@ -311,11 +321,11 @@ pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result
 ///
 /// Returns whether anything was running.
 pub fn stop(app: &App) -> Result<bool> {
-    let lock = app.lock()?;
+    // Held until the supervisor is gone, so no deploy or restart meets it half-stopped.
+    let _lock = app.lock()?;
     let path = Paths::of(app).stopped;
     crate::fsutil::write_atomic(&path, b"stopped by ps:stop\n", 0o644)
         .map_err(Error::io("write", &path))?;
-    drop(lock);
     shut_down(app)
 }
 
@@ -438,7 +448,7 @@ fn boot_app(root: &Root, app: &App, exe: &Path) -> Booted {
         Ok(_) => {}
         Err(e) => return Booted::Failed(e),
     }
-    match Client::connect_or_start(root, app, exe) {
+    match Client::connect_or_start(root, app, exe, Start::Current) {
         Ok(_) => Booted::Running,
         Err(e) => Booted::Failed(e),
     }

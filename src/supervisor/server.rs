@@ -60,6 +60,8 @@ pub struct Options {
     pub app: AppName,
     /// The slipway binary.
     pub exe: PathBuf,
+    /// Whether to start the current release at once (else the caller sends the launch).
+    pub resume: bool,
 }
 
 /// Runs the supervisor until it is told to stop or gets SIGTERM; returns at once if one already runs.
@@ -128,7 +130,7 @@ pub fn run(options: Options) -> Result<()> {
             }
         });
     }
-    if !paths.stopped.exists() {
+    if options.resume && !paths.stopped.exists() {
         let sup = sup.clone();
         std::thread::spawn(move || sup.resume());
     }
@@ -352,7 +354,9 @@ impl Supervisor {
                             Some(Request::Switch(v)) if v == version => self.switch(id),
                             Some(Request::Abort(v)) if v == version => self.abort(id),
                             // The deployer went away: `current` says what it decided.
-                            _ => self.decide(id, version),
+                            _ => {
+                                self.decide(id, version);
+                            }
                         }
                         Reply::ok()
                     }
@@ -726,16 +730,18 @@ impl Supervisor {
         }
     }
 
-    /// After a lost deployer: switch if `current` names the version, else abort.
-    fn decide(&self, id: u64, version: u32) {
+    /// Switches to generation `id` if `current` names its version, else aborts it; whether it switched.
+    fn decide(&self, id: u64, version: u32) -> bool {
         let current = self
             .app()
             .ok()
             .and_then(|app| app.store().current().ok().flatten());
         if current == Some(version) {
             self.switch(id);
+            true
         } else {
             self.abort(id);
+            false
         }
     }
 
@@ -916,10 +922,12 @@ impl Supervisor {
             },
         };
         match self.launch(version) {
-            Ok(id) => {
-                self.switch(id);
-                Reply::ok()
-            }
+            // A deploy may have gone live while this one started (its client gave up waiting).
+            Ok(id) if self.decide(id, version) => Reply::ok(),
+            Ok(_) => Reply::failed(
+                format!("v{version} stopped being current while it restarted"),
+                Vec::new(),
+            ),
             Err(failure) => failure,
         }
     }
