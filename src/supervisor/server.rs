@@ -804,6 +804,13 @@ impl Supervisor {
                     return;
                 }
                 drop(st);
+                // A `ps:scale` answered while the release was being prepared saved its
+                // formation but found nothing to change: read it again.
+                let formation = self
+                    .app()
+                    .ok()
+                    .and_then(|app| Formation::load(&app).ok())
+                    .unwrap_or(formation);
                 // The pool fills as web processes come up (see tick).
                 self.start_gen(info, &formation, Phase::Live);
             }
@@ -1050,10 +1057,14 @@ impl Supervisor {
                 continue;
             };
             let conns = run.conns.clone();
-            if let Some(p) = run.procs.iter_mut().find(|p| p.name() == name)
-                && p.state == PState::Starting
-                && p.child.is_some()
-            {
+            // By name and port, and still starting: an old `web.2` draining after a
+            // scale down may share the name with the new one.
+            if let Some(p) = run.procs.iter_mut().find(|p| {
+                p.name() == name
+                    && p.port == Some(port)
+                    && p.state == PState::Starting
+                    && p.child.is_some()
+            }) {
                 p.state = PState::Up;
                 self.logs.write(
                     &name,
