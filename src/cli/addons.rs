@@ -2,20 +2,11 @@
 
 use clap::Args;
 
-use super::env::{AppArg, Env};
+use super::env::{AppArg, AppJsonArgs, Env};
 use super::{Reported, observer};
 use crate::addons::{Action, Spec};
 use crate::deploy::Outcome;
 use crate::{change, config, deploy, output};
-
-#[derive(Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    app: AppArg,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
-}
 
 #[derive(Args)]
 pub struct AddArgs {
@@ -55,7 +46,7 @@ pub struct PlanArgs {
     description: Option<String>,
 }
 
-pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
+pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let addons = deploy::base_release(&app, &app.store())?

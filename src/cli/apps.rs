@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::env::{AppArg, Env, current_exe};
+use super::env::{AppJsonArgs, Env, current_exe};
 use crate::app::{self, App, AppName};
 use crate::output;
 use crate::root::Root;
@@ -28,15 +28,6 @@ pub struct DestroyArgs {
     /// The app's name again, to confirm
     #[arg(long, value_name = "NAME")]
     confirm: Option<String>,
-}
-
-#[derive(Args)]
-pub struct InfoArgs {
-    #[command(flatten)]
-    app: AppArg,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
 }
 
 pub fn init(env: &Env) -> anyhow::Result<()> {
@@ -111,7 +102,7 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn info(env: &Env, args: InfoArgs) -> anyhow::Result<()> {
+pub fn info(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let info = crate::supervisor::info(&root, &app)?;

@@ -28,6 +28,16 @@ pub struct AppArg {
     pub app: Option<String>,
 }
 
+/// An app and `--json`: the arguments of the commands that show one app's state.
+#[derive(Args)]
+pub struct AppJsonArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The resolved settings of this invocation.
 pub struct Env {
     /// The root directory (may not be initialized yet).

@@ -48,7 +48,7 @@ enum Command {
     AppsDestroy(apps::DestroyArgs),
     /// Show an app's current release, state, URL and process counts
     #[command(name = "apps:info")]
-    AppsInfo(apps::InfoArgs),
+    AppsInfo(env::AppJsonArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
     /// Show one release: change, author, time, status, commit, add-ons, config
@@ -77,7 +77,7 @@ enum Command {
     #[command(name = "config:unset")]
     ConfigUnset(config::UnsetArgs),
     /// List add-ons
-    Addons(addons::ListArgs),
+    Addons(env::AppJsonArgs),
     /// Attach an add-on (and the config vars it provides)
     #[command(name = "addons:add")]
     AddonsAdd(addons::AddArgs),
@@ -143,7 +143,7 @@ enum Command {
     /// Create a demo root, app and pushes, and show the releases
     Quickstart(quickstart::Args),
     /// List an app's processes
-    Ps(ps::ListArgs),
+    Ps(env::AppJsonArgs),
     /// Set how many processes of each type run (web=2 worker=1)
     #[command(name = "ps:scale")]
     PsScale(ps::ScaleArgs),

@@ -4,19 +4,10 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::env::{AppArg, Env, current_exe};
+use super::env::{AppArg, AppJsonArgs, Env, current_exe};
 use crate::launch::formation::Scale;
 use crate::output;
 use crate::supervisor::{self, logs};
-
-#[derive(Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    app: AppArg,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
-}
 
 #[derive(Args)]
 pub struct ScaleArgs {
@@ -54,7 +45,7 @@ pub struct LogsArgs {
     tail: bool,
 }
 
-pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
+pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let processes = supervisor::processes(&app)?;

@@ -107,6 +107,34 @@ impl Fixture {
         run(&mut self.cmd(args))
     }
 
+    /// Runs slipway with `input` on its stdin.
+    pub fn slipway_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // slipway may refuse (unknown app, bad user) before it reads its input: a closed pipe is fine then.
+        if let Err(e) = child.stdin.take().unwrap().write_all(input) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// `n` clones of `app`'s repository, each with a commit of its own, for racing pushes.
+    pub fn diverging_clones(&self, app: &str, n: usize) -> Vec<Work> {
+        (0..n)
+            .map(|i| {
+                let w = self.work(app, &format!("w{i}"));
+                w.write(&format!("file{i}.txt"), format!("clone {i}\n"));
+                w.commit(&format!("commit from clone {i}"));
+                w
+            })
+            .collect()
+    }
+
     pub fn create_app(&self, name: &str) -> PathBuf {
         ok(self.slipway(&["apps:create", name]));
         self.app_dir(name).join("repo.git")
@@ -241,20 +269,23 @@ impl Work {
     }
 }
 
+/// Release records numbered v1, v2, ... with no gap, every one succeeded.
+#[track_caller]
+pub fn assert_consecutive_and_succeeded(records: &[serde_json::Value]) {
+    let versions: Vec<u64> = records
+        .iter()
+        .map(|r| r["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, (1..=records.len() as u64).collect::<Vec<_>>());
+    assert!(
+        records.iter().all(|r| r["status"] == "succeeded"),
+        "{records:?}"
+    );
+}
+
 /// Pipes `input` to `slipway hook post-receive` as git would.
 pub fn run_hook(f: &Fixture, app: &str, input: &[u8]) -> Output {
-    let mut child = f
-        .cmd(&["hook", "post-receive", "--app", app])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // slipway may refuse (unknown app) before it reads its input: a closed pipe is fine then.
-    if let Err(e) = child.stdin.take().unwrap().write_all(input) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
-    }
-    child.wait_with_output().unwrap()
+    f.slipway_with_input(&["hook", "post-receive", "--app", app], input)
 }
 
 /// Deterministic pseudo-random bytes (incompressible test content).

@@ -11,14 +11,7 @@ use crate::common::*;
 fn concurrent_pushes_get_distinct_consecutive_versions_and_the_last_push_wins() {
     let f = Fixture::new();
     f.create_app("myapp");
-    let works: Vec<Work> = (0..4)
-        .map(|i| {
-            let w = f.work("myapp", &format!("w{i}"));
-            w.write(&format!("file{i}.txt"), format!("clone {i}\n"));
-            w.commit(&format!("commit from clone {i}"));
-            w
-        })
-        .collect();
+    let works = f.diverging_clones("myapp", 4);
     std::thread::scope(|s| {
         for w in &works {
             s.spawn(move || w.push_retrying(&["--force", "main"]));
@@ -26,15 +19,7 @@ fn concurrent_pushes_get_distinct_consecutive_versions_and_the_last_push_wins() 
     });
     let records = f.records("myapp");
     assert!(!records.is_empty() && records.len() <= 4);
-    let versions: Vec<u64> = records
-        .iter()
-        .map(|r| r["version"].as_u64().unwrap())
-        .collect();
-    assert_eq!(versions, (1..=records.len() as u64).collect::<Vec<_>>());
-    assert!(
-        records.iter().all(|r| r["status"] == "succeeded"),
-        "{records:?}"
-    );
+    assert_consecutive_and_succeeded(&records);
     let commits: HashSet<&str> = records
         .iter()
         .map(|r| r["commit"].as_str().unwrap())

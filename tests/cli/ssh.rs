@@ -4,7 +4,6 @@
 //! without them these tests say so and pass, except under CI, where they fail.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -634,20 +633,7 @@ fn bad_keys_users_and_grants_are_refused_and_nothing_changes() {
     let keys = f.tmp.path().join("keys");
     fs::create_dir_all(&keys).unwrap();
     let alice = keygen(&keys, "alice", "ed25519");
-    let add_text = |user: &str, input: &[u8]| {
-        let mut child = f
-            .cmd(&["keys:add", user])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A refusal may come before slipway reads its input: a closed pipe is expected then.
-        if let Err(e) = child.stdin.take().unwrap().write_all(input) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
-        }
-        child.wait_with_output().unwrap()
-    };
+    let add_text = |user: &str, input: &[u8]| f.slipway_with_input(&["keys:add", user], input);
     let key_line = fs::read(public(&alice)).unwrap();
     for (user, input, message) in [
         (

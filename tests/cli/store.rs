@@ -152,14 +152,7 @@ fn fsck_reports_each_problem_in_one_line() {
 fn concurrent_config_changes_and_pushes_all_land_with_consecutive_versions() {
     let f = Fixture::new();
     f.create_app("myapp");
-    let works: Vec<Work> = (0..4)
-        .map(|i| {
-            let w = f.work("myapp", &format!("w{i}"));
-            w.write(&format!("f{i}.txt"), format!("{i}\n"));
-            w.commit(&format!("clone {i}"));
-            w
-        })
-        .collect();
+    let works = f.diverging_clones("myapp", 4);
     std::thread::scope(|s| {
         for (i, w) in works.iter().enumerate() {
             let f = &f;
@@ -170,15 +163,7 @@ fn concurrent_config_changes_and_pushes_all_land_with_consecutive_versions() {
         }
     });
     let records = f.records("myapp");
-    let versions: Vec<u64> = records
-        .iter()
-        .map(|r| r["version"].as_u64().unwrap())
-        .collect();
-    assert_eq!(versions, (1..=records.len() as u64).collect::<Vec<_>>());
-    assert!(
-        records.iter().all(|r| r["status"] == "succeeded"),
-        "{records:?}"
-    );
+    assert_consecutive_and_succeeded(&records);
     let configs = records.iter().filter(|r| r["kind"] == "config").count();
     assert_eq!(configs, 4, "every config:set made its release");
     let last = records.last().unwrap();

@@ -36,6 +36,11 @@ impl Upstream {
     }
 }
 
+/// `watch:set -a APP --repo URL --branch main`; its stdout.
+fn watch_main(f: &Fixture, app: &str, url: &str) -> String {
+    ok(f.slipway(&["watch:set", "-a", app, "--repo", url, "--branch", "main"]))
+}
+
 fn watch_once(f: &Fixture) -> Output {
     f.slipway(&["watch", "--once"])
 }
@@ -52,15 +57,7 @@ fn a_new_commit_deploys_once_with_an_akkeris_description() {
     f.create_app("myapp");
     let up = Upstream::new(&f, "myapp", "up");
     let sha = up.commit_and_push("index.html", "Fix the header");
-    let set = ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "myapp",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    let set = watch_main(&f, "myapp", &up.url);
     assert_eq!(
         set,
         format!(
@@ -117,15 +114,7 @@ fn force_pushed_history_deploys_the_new_tip() {
     f.create_app("myapp");
     let up = Upstream::new(&f, "myapp", "up");
     up.commit_and_push("a.txt", "First try");
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "myapp",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "myapp", &up.url);
     ok(watch_once(&f));
     up.dev.write("a.txt", "rewritten\n");
     git(&up.dev.dir, &["add", "-A"]);
@@ -165,26 +154,10 @@ fn an_unreachable_upstream_is_one_error_line_and_other_apps_still_deploy() {
     f.create_app("aaa");
     f.create_app("bbb");
     let missing = format!("file://{}", f.tmp.path().join("gone.git").display());
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "aaa",
-        "--repo",
-        &missing,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "aaa", &missing);
     let up = Upstream::new(&f, "bbb", "up");
     let sha = up.commit_and_push("a.txt", "Ship it");
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "bbb",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "bbb", &up.url);
 
     let out = watch_once(&f);
     assert_eq!(out.status.code(), Some(1));
@@ -205,15 +178,7 @@ fn an_unreachable_upstream_is_one_error_line_and_other_apps_still_deploy() {
     assert_eq!(f.records("bbb")[0]["commit"], sha.as_str());
 
     // The next round tries again: once the upstream exists, it deploys.
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "aaa",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "aaa", &up.url);
     let out = watch_once(&f);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(f.records("aaa")[0]["commit"], sha.as_str());
@@ -227,15 +192,7 @@ fn a_failed_deploy_or_a_manual_deploy_is_left_alone_until_the_branch_moves() {
     up.dev.write("big.bin", noise(1, 100_000));
     up.commit_and_push("msg.txt", "Too big");
     std::fs::write(f.app_dir("myapp").join("app.yaml"), "max_slug_size: 100\n").unwrap();
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "myapp",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "myapp", &up.url);
     let out = watch_once(&f);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
@@ -267,15 +224,7 @@ fn a_tip_that_is_already_live_is_not_deployed_again() {
     let up = Upstream::new(&f, "myapp", "up");
     let sha = up.commit_and_push("a.txt", "Pushed both ways");
     up.dev.push_ok(&["main"]);
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "myapp",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "myapp", &up.url);
     assert_eq!(
         ok(watch_once(&f)),
         format!(
@@ -361,15 +310,7 @@ fn the_watch_loop_stops_promptly_on_sigterm() {
     f.create_app("myapp");
     let up = Upstream::new(&f, "myapp", "up");
     up.commit_and_push("a.txt", "Loop");
-    ok(f.slipway(&[
-        "watch:set",
-        "-a",
-        "myapp",
-        "--repo",
-        &up.url,
-        "--branch",
-        "main",
-    ]));
+    watch_main(&f, "myapp", &up.url);
     let mut child = f
         .cmd(&["watch", "--interval", "1h"])
         .stdout(Stdio::null())
