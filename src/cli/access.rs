@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::env::Env;
-use crate::app::AppName;
-use crate::keys::{self, UserName};
+use crate::model::name::{AppName, UserName};
+use crate::ops::access;
 use crate::output;
 
 #[derive(Args)]
@@ -27,45 +27,26 @@ pub struct ChangeArgs {
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app: AppName = args.app.parse()?;
-    let users = keys::access(&root, &app)?;
-    let text = if args.json {
+    let users = access::access(&root, &app)?;
+    output::print(&if args.json {
         output::json(&users)
-    } else if users.is_empty() {
-        format!(
-            "nobody can access {app} over ssh yet; grant it with `slipway access:add {app} USER`\n"
-        )
     } else {
-        let rows: Vec<Vec<String>> = users
-            .iter()
-            .map(|a| {
-                let via = match (a.granted, a.admin) {
-                    (true, true) => "granted, admin",
-                    (true, false) => "granted",
-                    (false, _) => "admin",
-                };
-                vec![a.user.to_string(), via.to_owned()]
-            })
-            .collect();
-        output::table(&["User", "Access"], &rows)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::access::access(&app, &users)
+    })
 }
 
 pub fn add(env: &Env, args: ChangeArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app: AppName = args.app.parse()?;
     let user: UserName = args.user.parse()?;
-    keys::grant(&root, &app, &user)?;
-    output::print(&format!("Granted {user} access to {app}\n"))?;
-    Ok(())
+    access::grant(&root, &app, &user)?;
+    output::print(&output::access::granted(&app, &user))
 }
 
 pub fn remove(env: &Env, args: ChangeArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app: AppName = args.app.parse()?;
     let user: UserName = args.user.parse()?;
-    keys::revoke(&root, &app, &user)?;
-    output::print(&format!("Revoked {user}'s access to {app}\n"))?;
-    Ok(())
+    access::revoke(&root, &app, &user)?;
+    output::print(&output::access::revoked(&app, &user))
 }

@@ -4,9 +4,11 @@ use clap::Args;
 
 use super::env::{AppArg, AppJsonArgs, Env};
 use super::{Reported, observer};
-use crate::addons::{Action, Spec};
-use crate::deploy::Outcome;
-use crate::{change, config, deploy, output};
+use crate::model::addon::{Action, Spec};
+use crate::model::config::parse_assignment;
+use crate::ops::change::Outcome;
+use crate::ops::config;
+use crate::output;
 
 #[derive(Args)]
 pub struct AddArgs {
@@ -49,16 +51,12 @@ pub struct PlanArgs {
 pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let addons = deploy::base_release(&app, &app.store())?
-        .map(|r| r.addons)
-        .unwrap_or_default();
-    let text = if args.json {
+    let addons = config::attached_addons(&app)?;
+    output::print(&if args.json {
         output::json(&addons)
     } else {
-        output::addons_table(app.name.as_str(), &addons)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::releases::addons_table(app.name.as_str(), &addons)
+    })
 }
 
 pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
@@ -68,9 +66,9 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
     let extra = args
         .config
         .iter()
-        .map(|a| config::parse_assignment(a))
-        .collect::<crate::Result<Vec<_>>>()?;
-    let outcome = change::addon_add(
+        .map(|a| parse_assignment(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = config::addon_add(
         &env.context(&root),
         &app,
         &spec,
@@ -78,7 +76,10 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
         args.description,
         &mut observer(),
     )?;
-    let plan = spec.plan.as_deref().unwrap_or(crate::addons::DEFAULT_PLAN);
+    let plan = spec
+        .plan
+        .as_deref()
+        .unwrap_or(crate::model::addon::DEFAULT_PLAN);
     report(
         outcome,
         &format!("Adding {} to {}...", spec.name, app.name),
@@ -89,7 +90,7 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
 pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let outcome = change::addon_remove(
+    let outcome = config::addon_remove(
         &env.context(&root),
         &app,
         &args.name,
@@ -115,7 +116,7 @@ fn change_plan(env: &Env, args: PlanArgs, action: Action, verb: &str) -> anyhow:
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let spec: Spec = args.spec.parse()?;
-    let outcome = change::addon_change_plan(
+    let outcome = config::addon_change_plan(
         &env.context(&root),
         &app,
         &spec,
@@ -132,16 +133,8 @@ fn change_plan(env: &Env, args: PlanArgs, action: Action, verb: &str) -> anyhow:
 
 /// "Adding memcachier to myapp... done, v12 (free)".
 fn report(outcome: Option<Outcome>, doing: &str, suffix: &str) -> anyhow::Result<()> {
-    match outcome {
-        Some(Outcome::Live(r)) => {
-            output::print(&format!("{doing} done, v{}{suffix}\n", r.version))?
-        }
-        Some(Outcome::Recorded(r)) => output::print(&format!(
-            "{doing} done, v{}{suffix}\n{}",
-            r.version,
-            output::not_promoted(r.version)
-        ))?,
-        _ => return Err(Reported.into()),
+    match output::releases::addon_changed(&outcome, doing, suffix) {
+        Some(text) => output::print(&text),
+        None => Err(Reported.into()),
     }
-    Ok(())
 }

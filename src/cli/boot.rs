@@ -6,9 +6,9 @@ use clap::Args;
 
 use super::Reported;
 use super::env::{Env, current_exe};
-use crate::app::AppName;
+use crate::model::name::AppName;
+use crate::ops;
 use crate::output;
-use crate::supervisor::{self, Booted, server};
 
 #[derive(Args)]
 pub struct BootArgs {}
@@ -35,22 +35,8 @@ pub struct ServeStaticArgs {
 
 pub fn boot(env: &Env, _args: BootArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let results = supervisor::boot(&root, &current_exe()?)?;
-    let mut text = String::new();
-    let mut failed = false;
-    for (name, outcome) in &results {
-        match outcome {
-            Booted::Running => text.push_str(&format!("Starting {name}... done\n")),
-            Booted::Skipped(why) => text.push_str(&format!("Skipping {name}: {why}\n")),
-            Booted::Failed(e) => {
-                failed = true;
-                text.push_str(&format!("Starting {name}... failed: {e}\n"));
-            }
-        }
-    }
-    if results.is_empty() {
-        text.push_str("No apps\n");
-    }
+    let results = ops::ps::boot(&root, &current_exe()?)?;
+    let (text, failed) = output::ps::booted(&results);
     output::print(&text)?;
     if failed {
         return Err(Reported.into());
@@ -61,16 +47,11 @@ pub fn boot(env: &Env, _args: BootArgs) -> anyhow::Result<()> {
 pub fn supervise(env: &Env, args: SuperviseArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app: AppName = args.app.parse()?;
-    server::run(server::Options {
-        root,
-        app,
-        exe: current_exe()?,
-        resume: !args.idle,
-    })?;
+    ops::ps::supervise(root, app, current_exe()?, !args.idle)?;
     Ok(())
 }
 
 pub fn serve_static(_env: &Env, args: ServeStaticArgs) -> anyhow::Result<()> {
-    crate::launch::serve_static::serve(&args.dir, args.port)?;
+    ops::ps::serve_static(&args.dir, args.port)?;
     Ok(())
 }

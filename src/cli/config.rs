@@ -4,7 +4,9 @@ use clap::Args;
 
 use super::env::{AppArg, Env};
 use super::{changed, observer};
-use crate::{change, config, deploy, output};
+use crate::model::config::{check_key, parse_assignment};
+use crate::ops::config;
+use crate::output;
 
 #[derive(Args)]
 pub struct ShowArgs {
@@ -53,29 +55,23 @@ pub struct UnsetArgs {
 pub fn show(env: &Env, args: ShowArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let config = deploy::base_release(&app, &app.store())?
-        .map(|r| r.config)
-        .unwrap_or_default();
-    let text = if args.json {
+    let config = config::config_vars(&app)?;
+    output::print(&if args.json {
         output::json(&config)
     } else if args.shell {
-        output::config_shell(&config)
+        output::releases::config_shell(&config)
     } else {
-        output::config_listing(app.name.as_str(), &config)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::releases::config_listing(app.name.as_str(), &config)
+    })
 }
 
 pub fn get(env: &Env, args: GetArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    config::check_key(&args.key)?;
-    let value =
-        deploy::base_release(&app, &app.store())?.and_then(|r| r.config.get(&args.key).cloned());
+    check_key(&args.key)?;
+    let value = config::config_vars(&app)?.remove(&args.key);
     // As Heroku: an unset var prints an empty line. The value is printed raw, for scripts.
-    output::print(&format!("{}\n", value.unwrap_or_default()))?;
-    Ok(())
+    output::print(&format!("{}\n", value.unwrap_or_default()))
 }
 
 pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
@@ -83,19 +79,14 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let mut vars: Vec<(String, String)> = Vec::new();
     for arg in &args.vars {
-        let (key, value) = config::parse_assignment(arg)?;
+        let (key, value) = parse_assignment(arg)?;
         // The last of repeated keys wins, as it would in a shell.
         vars.retain(|(k, _)| *k != key);
         vars.push((key, value));
     }
-    output::print(&output::config_assignments(&vars))?;
-    let outcome = change::config_set(
-        &env.context(&root),
-        &app,
-        &vars,
-        args.description,
-        &mut observer(),
-    )?;
+    output::print(&output::releases::config_assignments(&vars))?;
+    let ctx = env.context(&root);
+    let outcome = config::config_set(&ctx, &app, &vars, args.description, &mut observer())?;
     changed(
         &app,
         outcome,
@@ -107,13 +98,8 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
 pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let outcome = change::config_unset(
-        &env.context(&root),
-        &app,
-        &args.keys,
-        args.description,
-        &mut observer(),
-    )?;
+    let ctx = env.context(&root);
+    let outcome = config::config_unset(&ctx, &app, &args.keys, args.description, &mut observer())?;
     let what = format!("Unsetting {} and restarting", args.keys.join(", "));
     changed(
         &app,

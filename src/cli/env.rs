@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::app::{App, AppName};
-use crate::clock::Clock;
-use crate::deploy::Context;
-use crate::root::{self, Root};
+use crate::base::clock::Clock;
+use crate::model::name::AppName;
+use crate::ops::change::Context;
+use crate::store::app::App;
+use crate::store::root::{self, Root};
 
 /// Options every command takes.
 #[derive(Args)]
@@ -66,7 +67,7 @@ impl Env {
     }
 
     /// Opens the root, which must have been initialized.
-    pub fn root(&self) -> crate::Result<Root> {
+    pub fn root(&self) -> crate::store::Result<Root> {
         Root::open(&self.root_dir)
     }
 
@@ -77,20 +78,25 @@ impl Env {
             user: self.user.clone(),
             clock: &self.clock,
             exe: current_exe().unwrap_or_else(|_| PathBuf::from("slipway")),
+            log_lines: crate::output::event_lines,
+            git_env: git_env(),
         }
     }
 
     /// Opens the app named `name` in this root.
-    pub fn app(&self, root: &Root, name: &str) -> crate::Result<App> {
+    pub fn app(&self, root: &Root, name: &str) -> crate::ops::Result<App> {
         let name: AppName = name.parse()?;
-        App::open(root, &name)
+        Ok(App::open(root, &name)?)
     }
 
     /// Opens the app a command is about (see [`AppArg`]).
-    pub fn resolve_app(&self, root: &Root, arg: &AppArg) -> crate::Result<App> {
+    pub fn resolve_app(&self, root: &Root, arg: &AppArg) -> crate::ops::Result<App> {
         match &arg.app {
             Some(name) => self.app(root, name),
-            None => App::open(root, &app_of_checkout().ok_or(crate::Error::NoApp)?),
+            None => Ok(App::open(
+                root,
+                &app_of_checkout().ok_or(crate::ops::Error::NoApp)?,
+            )?),
         }
     }
 }
@@ -99,7 +105,7 @@ impl Env {
 fn app_of_checkout() -> Option<AppName> {
     let repo = git2::Repository::discover(".").ok()?;
     let remote = repo.find_remote("slipway").ok()?;
-    crate::app::name_from_remote_url(remote.url().ok()?)
+    crate::model::name::name_from_remote_url(remote.url().ok()?)
 }
 
 /// The absolute path of this binary, for hook shims.
@@ -109,25 +115,31 @@ pub fn current_exe() -> anyhow::Result<PathBuf> {
 }
 
 /// The name of the effective OS user.
-#[allow(unsafe_code)]
 fn os_user() -> Option<String> {
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: passwd is plain old data; getpwuid_r writes into it and `buf`,
-    // both live for the call; `result` is either null or points at `pwd`.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            libc::geteuid(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        );
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return std::env::var("USER").ok();
-        }
-        let name = std::ffi::CStr::from_ptr(pwd.pw_name);
-        Some(name.to_string_lossy().into_owned())
-    }
+    crate::base::sys::user_name().or_else(|| std::env::var("USER").ok())
+}
+
+/// What a `git` child (watch's fetch) needs from our environment: home, path, ssh agent, proxies, git's own settings.
+fn git_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    const PASSED: &[&str] = &[
+        "HOME",
+        "PATH",
+        "LANG",
+        "SSH_AUTH_SOCK",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_NOSYSTEM",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+    ];
+    PASSED
+        .iter()
+        .filter_map(|name| Some((name.into(), std::env::var_os(name)?)))
+        .collect()
 }

@@ -10,11 +10,12 @@ use clap::{Args, ValueEnum};
 
 use super::Reported;
 use super::env::Env;
-use crate::app::App;
-use crate::deploy::{self, Outcome};
-use crate::hook::{self, HookKind, parse_updates};
+use crate::model::refs::{self, HookKind, parse_updates};
+use crate::ops::change::Outcome;
+use crate::ops::deploy;
+use crate::ops::prereceive::{self, Verdict};
 use crate::output::{self, Sideband};
-use crate::prereceive::{self, Verdict};
+use crate::store::app::App;
 
 #[derive(Args)]
 pub struct HookArgs {
@@ -52,7 +53,7 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
     let mut sideband = Sideband::new(std::io::stderr());
     if let Some(pushed) = pushed_elsewhere(&app) {
         // A hooks directory shared by several repositories: this push is not the app's.
-        eprint!("{}", output::not_this_repo(&app, &pushed));
+        eprint!("{}", output::hooks::not_this_repo(&app, &pushed));
         return Ok(());
     }
     let ctx = env.context(&root);
@@ -94,7 +95,7 @@ fn incoming_object_dirs() -> Vec<PathBuf> {
     }
     if let Some(value) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
         use std::os::unix::ffi::OsStrExt;
-        dirs.extend(hook::parse_object_dirs(value.as_bytes()));
+        dirs.extend(refs::parse_object_dirs(value.as_bytes()));
     }
     // Relative values are relative to where git runs the hook: here.
     dirs.into_iter()

@@ -6,7 +6,9 @@ use anyhow::bail;
 use clap::Args;
 
 use super::env::{Env, current_exe};
-use crate::keys::{self, KeyTarget, NewKey, PublicKey, UserName};
+use crate::model::name::UserName;
+use crate::model::pubkey::{self, PublicKey};
+use crate::ops::access::{self, KeyTarget, NewKey};
 use crate::output;
 
 #[derive(Args)]
@@ -34,28 +36,12 @@ pub struct RemoveArgs {
 
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let keys = keys::list(&root)?;
-    let text = if args.json {
+    let keys = access::list(&root)?;
+    output::print(&if args.json {
         output::json(&keys)
-    } else if keys.is_empty() {
-        "no ssh keys yet; add one with `slipway keys:add USER < KEY.pub`\n".to_owned()
     } else {
-        let rows: Vec<Vec<String>> = keys
-            .iter()
-            .map(|k| {
-                vec![
-                    k.user.to_string(),
-                    k.fingerprint.clone(),
-                    k.kind.clone(),
-                    if k.admin { "yes" } else { "no" }.to_owned(),
-                    output::escape(&k.comment).into_owned(),
-                ]
-            })
-            .collect();
-        output::table(&["User", "Fingerprint", "Type", "Admin", "Comment"], &rows)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::access::keys(&keys)
+    })
 }
 
 pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
@@ -66,34 +52,21 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
         bail!("keys:add reads the public key from stdin: `slipway keys:add {user} < {user}.pub`");
     }
     let mut bytes = Vec::new();
-    let limit = keys::pubkey::MAX_LINE as u64 + 1;
+    let limit = pubkey::MAX_LINE as u64 + 1;
     stdin.lock().take(limit).read_to_end(&mut bytes)?;
-    let text = String::from_utf8(bytes).map_err(|_| crate::Error::BadPublicKey {
-        reason: "it is not UTF-8".into(),
-    })?;
-    let key = PublicKey::parse(&text)?;
+    let key = PublicKey::parse_bytes(&bytes)?;
     let new = NewKey {
         user,
         key,
         admin: args.admin,
     };
-    let entry = keys::add(&root, &current_exe()?, new, env.clock.now)?;
-    let admin = if entry.admin { " (admin)" } else { "" };
-    output::print(&format!(
-        "Added {} key {} for {}{admin}\n",
-        entry.kind, entry.fingerprint, entry.user
-    ))?;
-    Ok(())
+    let entry = access::add(&root, &current_exe()?, new, env.clock.now)?;
+    output::print(&output::access::key_added(&entry))
 }
 
 pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let target: KeyTarget = args.target.parse()?;
-    let removed = keys::remove(&root, &current_exe()?, &target)?;
-    let text: String = removed
-        .iter()
-        .map(|k| format!("Removed {} key {} of {}\n", k.kind, k.fingerprint, k.user))
-        .collect();
-    output::print(&text)?;
-    Ok(())
+    let removed = access::remove(&root, &current_exe()?, &target)?;
+    output::print(&output::access::keys_removed(&removed))
 }

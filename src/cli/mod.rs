@@ -174,20 +174,14 @@ pub struct Reported;
 
 /// Runs the command line and returns the process exit code (0 ok, 1 failed, 2 bad usage).
 pub fn main() -> ExitCode {
-    crate::slug::tune_libgit2();
+    crate::build::compile::tune_libgit2();
     let cli = Cli::parse();
     let result = env::Env::from_args(cli.env).and_then(|env| run(&env, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<Reported>().is_none() && !is_broken_pipe(&e) {
-                eprintln!("error: {e:#}");
-                if let Some(help) = e
-                    .downcast_ref::<crate::Error>()
-                    .and_then(crate::Error::help)
-                {
-                    eprintln!("help: {help}");
-                }
+                eprint!("{}", crate::output::help::error_lines(&e));
             }
             if is_broken_pipe(&e) {
                 ExitCode::SUCCESS
@@ -205,30 +199,24 @@ fn observer() -> crate::output::Sideband<std::io::Stderr> {
 
 /// Prints the result of a config change: "Updating vars and restarting myapp... done, v11".
 fn changed(
-    app: &crate::app::App,
-    outcome: Option<crate::deploy::Outcome>,
+    app: &crate::store::app::App,
+    outcome: Option<crate::ops::change::Outcome>,
     doing: &str,
     unchanged: &str,
 ) -> anyhow::Result<()> {
-    use crate::deploy::Outcome;
-    let text = match outcome {
-        None => format!("{unchanged}; no new release\n"),
-        Some(Outcome::Live(r)) => format!("{doing} {}... done, v{}\n", app.name, r.version),
-        Some(Outcome::Recorded(r)) => format!(
-            "{doing} {}... done, v{}\n{}",
-            app.name,
-            r.version,
-            crate::output::not_promoted(r.version)
-        ),
-        Some(_) => return Err(Reported.into()),
-    };
-    crate::output::print(&text)?;
-    Ok(())
+    match crate::output::releases::changed(&app.name, &outcome, doing, unchanged) {
+        Some(text) => crate::output::print(&text),
+        None => Err(Reported.into()),
+    }
 }
 
+/// Whether the error is a closed pipe (`slipway releases | head`), at any depth.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(env: &Env, command: Command) -> anyhow::Result<()> {

@@ -5,9 +5,9 @@ use std::io::Write;
 use clap::Args;
 
 use super::env::{AppArg, AppJsonArgs, Env, current_exe};
-use crate::launch::formation::Scale;
+use crate::model::formation::Scale;
+use crate::ops::ps;
 use crate::output;
-use crate::supervisor::{self, logs};
 
 #[derive(Args)]
 pub struct ScaleArgs {
@@ -48,16 +48,12 @@ pub struct LogsArgs {
 pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let processes = supervisor::processes(&app)?;
-    let text = if args.json {
-        output::ps_json(&processes)
-    } else if processes.is_empty() {
-        format!("{} has no processes running\n", app.name)
+    let processes = ps::processes(&app)?;
+    output::print(&if args.json {
+        output::ps::ps_json(&processes)
     } else {
-        output::ps_table(&processes)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::ps::ps_table(&app.name, &processes)
+    })
 }
 
 pub fn scale(env: &Env, args: ScaleArgs) -> anyhow::Result<()> {
@@ -67,73 +63,34 @@ pub fn scale(env: &Env, args: ScaleArgs) -> anyhow::Result<()> {
         .changes
         .iter()
         .map(|c| c.parse::<Scale>())
-        .collect::<crate::Result<Vec<_>>>()?;
-    if changes.is_empty() {
-        let info = supervisor::info(&root, &app)?;
-        let counts: Vec<String> = info
-            .formation
-            .iter()
-            .map(|(k, n, _)| format!("{k}={n}"))
-            .collect();
-        output::print(&format!("{}\n", counts.join(" ")))?;
-        return Ok(());
-    }
-    let scaled = supervisor::scale(&root, &app, &current_exe()?, &changes)?;
-    output::print(&format!(
-        "Scaling processes... done, now running {}\n",
-        output::formation_text(&scaled.counts)
-    ))?;
-    Ok(())
+        .collect::<Result<Vec<_>, _>>()?;
+    let scaled = ps::scale(&root, &app, &current_exe()?, &changes)?;
+    output::print(&output::ps::scaled(&scaled, changes.is_empty()))
 }
 
 pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    if let Some(kind) = &args.kind {
-        crate::launch::procfile::check_type(kind).map_err(|reason| {
-            crate::Error::BadProcessType {
-                kind: output::escape(kind).into_owned(),
-                reason,
-            }
-        })?;
-    }
-    supervisor::restart(&root, &app, &current_exe()?, args.kind.as_deref())?;
-    let what = args
-        .kind
-        .as_deref()
-        .map_or(String::new(), |k| format!("{k} "));
-    output::print(&format!("Restarting {what}processes... done\n"))?;
-    Ok(())
+    ps::restart(&root, &app, &current_exe()?, args.kind.as_deref())?;
+    output::print(&output::ps::restarted(args.kind.as_deref()))
 }
 
 pub fn stop(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let text = if supervisor::stop(&app)? {
-        format!(
-            "Stopping {}'s processes... done\n(`slipway ps:restart -a {}` or a deploy starts them again)\n",
-            app.name, app.name
-        )
-    } else {
-        format!("{} has no processes running\n", app.name)
-    };
-    output::print(&text)?;
-    Ok(())
+    let stopped = ps::stop(&app)?;
+    output::print(&output::ps::stopped(&app.name, stopped))
 }
 
 pub fn logs(env: &Env, args: LogsArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let (lines, cursor) = logs::last_lines(&app.logs_dir(), args.num)?;
-    let text: String = lines
-        .iter()
-        .map(|l| format!("{}\n", output::escape(l)))
-        .collect();
-    output::print(&text)?;
+    let (lines, cursor) = ps::last_log_lines(&app, args.num)?;
+    output::print(&output::ps::log_lines(&lines))?;
     if args.tail {
         let mut out = std::io::stdout();
-        logs::follow(&app.logs_dir(), cursor, &mut |line| {
-            writeln!(out, "{}", output::escape(line))?;
+        ps::follow_logs(&app, cursor, &mut |line| {
+            out.write_all(output::ps::log_lines(&[line]).as_bytes())?;
             out.flush()
         })?;
     }

@@ -6,9 +6,10 @@ use clap::Args as ClapArgs;
 
 use super::env::{Env, current_exe};
 use super::{Reported, changed, observer};
-use crate::deploy::Outcome;
-use crate::quickstart::{self, APP};
-use crate::{change, output};
+use crate::ops::change::Outcome;
+use crate::ops::quickstart::{self, APP};
+use crate::ops::{config, ps, releases, rollback};
+use crate::output;
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -45,8 +46,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
         "\n==> Every config change is a release: slipway config:set GREETING_STYLE=friendly -a {APP}\n"
     ))?;
     let vars = [("GREETING_STYLE".to_owned(), "friendly".to_owned())];
-    say(&output::config_assignments(&vars))?;
-    let outcome = change::config_set(&ctx, &ws.app, &vars, None, &mut observer())?;
+    say(&output::releases::config_assignments(&vars))?;
+    let outcome = config::config_set(&ctx, &ws.app, &vars, None, &mut observer())?;
     changed(
         &ws.app,
         outcome,
@@ -57,7 +58,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
     say(&format!(
         "\n==> A bad release is one rollback away, git untouched: slipway rollback -a {APP}\n"
     ))?;
-    match change::rollback(&ctx, &ws.app, None, None, &mut observer())? {
+    match rollback::rollback(&ctx, &ws.app, None, None, &mut observer())? {
         Outcome::Live(r) => say(&format!(
             "Rolled back to v{}\n",
             r.rollback_of.unwrap_or_default()
@@ -66,16 +67,16 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
     }
 
     say(&format!("\n==> slipway --root {root} releases -a {APP}\n"))?;
-    let releases = ws.app.store().newest(15)?;
-    say(&output::releases_table(
-        &releases,
-        ws.app.store().current()?,
+    let listing = releases::list(&ws.app, 15)?;
+    say(&output::releases::listing(
+        &ws.app.name,
+        &listing,
         &env.clock,
     ))?;
 
     // Read the settings again: the app may have been given its port just now.
     let app = env.app(&ws.root, APP)?;
-    let info = crate::supervisor::info(&ws.root, &app)?;
+    let info = ps::info(&ws.root, &app)?;
     let served = info.url.as_deref().and_then(|url| {
         let page = quickstart::fetch(url)?;
         Some((url, quickstart::heading(&page).unwrap_or("").to_owned()))
@@ -107,6 +108,5 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
 }
 
 fn say(text: &str) -> anyhow::Result<()> {
-    output::print(text)?;
-    Ok(())
+    output::print(text)
 }

@@ -1,13 +1,13 @@
 //! `releases`, `releases:info`, `releases:output`, `rollback`, `releases:promote`, `releases:prune`.
 
 use clap::Args;
-use serde::Serialize;
 
 use super::env::{AppArg, Env};
 use super::{Reported, observer};
-use crate::deploy::Outcome;
-use crate::release::{Release, parse_version};
-use crate::{change, gc, output};
+use crate::model::release::parse_version;
+use crate::ops::change::Outcome;
+use crate::ops::{gc, releases, rollback};
+use crate::output;
 
 #[derive(Args)]
 pub struct ListArgs {
@@ -75,110 +75,45 @@ pub struct PruneArgs {
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    app.recover_if_idle()?;
-    let store = app.store();
-    let releases = store.newest(args.num)?;
-    let text = if args.json {
-        output::releases_json(&releases, store.current()?)
-    } else if releases.is_empty() {
-        format!("{} has no releases yet\n", app.name)
+    let listing = releases::list(&app, args.num)?;
+    output::print(&if args.json {
+        output::releases::releases_json(&listing.releases, listing.current)
     } else {
-        output::releases_table(&releases, store.current()?, &env.clock)
-    };
-    output::print(&text)?;
-    Ok(())
+        output::releases::listing(&app.name, &listing, &env.clock)
+    })
 }
 
 pub fn info(env: &Env, args: InfoArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    app.recover_if_idle()?;
-    let store = app.store();
-    let current = store.current()?;
-    let version = match &args.version {
-        Some(text) => parse_version(text)?,
-        None => current.ok_or_else(|| anyhow::anyhow!("{} has no current release", app.name))?,
-    };
-    let release = store
-        .find(version)?
-        .ok_or_else(|| crate::Error::NoRelease {
-            app: app.name.to_string(),
-            version,
-        })?;
-    let subject = commit_subject(&app, &release);
-    if args.json {
-        #[derive(Serialize)]
-        struct InfoJson<'a> {
-            #[serde(flatten)]
-            release: &'a Release,
-            current: bool,
-            commit_subject: Option<String>,
-        }
-        output::print(&output::json(&InfoJson {
-            release: &release,
-            current: current == Some(version),
-            commit_subject: subject,
-        }))?;
+    let version = args.version.as_deref().map(parse_version).transpose()?;
+    let info = releases::info(&app, version)?;
+    output::print(&if args.json {
+        output::releases::info_json(&info)
     } else {
-        output::print(&output::release_info(
-            &release,
-            current,
-            subject.as_deref(),
+        output::releases::release_info(
+            &info.release,
+            info.current,
+            info.commit_subject.as_deref(),
             &env.clock,
-        ))?;
-    }
-    Ok(())
-}
-
-/// The subject line of the release's commit, if the app's repository still has it.
-fn commit_subject(app: &crate::app::App, release: &Release) -> Option<String> {
-    let oid = git2::Oid::from_str(release.commit.as_deref()?).ok()?;
-    let repo = git2::Repository::open_bare(app.repo_dir()).ok()?;
-    let commit = repo.find_commit(oid).ok()?;
-    commit.summary().ok().flatten().map(str::to_owned)
+        )
+    })
 }
 
 pub fn show_output(env: &Env, args: OutputArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let version = parse_version(&args.version)?;
-    if app.store().find(version)?.is_none() {
-        return Err(crate::Error::NoRelease {
-            app: app.name.to_string(),
-            version,
-        }
-        .into());
-    }
-    let path = app.logs_dir().join(format!("v{version}.log"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) => output::print(&text)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::bail!(
-                "v{version} of {} has no stored output (it was not built or launched here)",
-                app.name
-            )
-        }
-        Err(e) => return Err(crate::Error::io("read", path)(e).into()),
-    }
-    Ok(())
+    output::print(&releases::build_output(&app, version)?)
 }
 
 pub fn rollback(env: &Env, args: RollbackArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let target = args.version.as_deref().map(parse_version).transpose()?;
-    match change::rollback(
-        &env.context(&root),
-        &app,
-        target,
-        args.description,
-        &mut observer(),
-    )? {
-        Outcome::Live(release) => {
-            let target = release.rollback_of.unwrap_or_default();
-            output::print(&format!("Rolled back to v{target}\n"))?;
-            Ok(())
-        }
+    let ctx = env.context(&root);
+    match rollback::rollback(&ctx, &app, target, args.description, &mut observer())? {
+        Outcome::Live(release) => output::print(&output::releases::rolled_back(&release)),
         _ => Err(Reported.into()),
     }
 }
@@ -187,14 +122,9 @@ pub fn promote(env: &Env, args: PromoteArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let version = parse_version(&args.version)?;
-    match change::promote(&env.context(&root), &app, version, &mut observer())? {
-        Outcome::Live(_) => {
-            output::print(&format!(
-                "Promoting v{version} on {}... done, v{version} is live\n",
-                app.name
-            ))?;
-            Ok(())
-        }
+    let ctx = env.context(&root);
+    match rollback::promote(&ctx, &app, version, &mut observer())? {
+        Outcome::Live(_) => output::print(&output::releases::promoted(&app.name, version)),
         _ => Err(Reported.into()),
     }
 }
@@ -202,17 +132,6 @@ pub fn promote(env: &Env, args: PromoteArgs) -> anyhow::Result<()> {
 pub fn prune(env: &Env, args: PruneArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let reclaimed = gc::prune(&root, &app, args.keep)?;
-    let releases = match reclaimed.pruned.as_slice() {
-        [] => "no release's slug".to_owned(),
-        [one] => format!("the slug of v{one}"),
-        many => format!("the slugs of {} releases", many.len()),
-    };
-    output::print(&format!(
-        "Pruned {releases} of {}; deleted {} slug files ({})\n",
-        app.name,
-        reclaimed.slugs,
-        crate::size::Size(reclaimed.bytes)
-    ))?;
-    Ok(())
+    let reclaimed = gc::prune(&env.context(&root), &app, args.keep, &mut observer())?;
+    output::print(&output::releases::pruned(&app.name, &reclaimed))
 }

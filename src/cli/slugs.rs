@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::env::Env;
+use crate::base::size::Size;
+use crate::build::compile;
+use crate::model::settings::DEFAULT_MAX_SLUG_SIZE;
 use crate::output::{self, Sideband};
-use crate::root::DEFAULT_MAX_SLUG_SIZE;
-use crate::size::Size;
-use crate::slug;
 
 #[derive(Args)]
 pub struct CompileArgs {
@@ -28,14 +28,9 @@ pub struct CompileArgs {
 pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
     let max: Size = args.max_size.parse().map_err(anyhow::Error::msg)?;
     let mut progress = Sideband::new(std::io::stderr());
-    let slug = slug::compile_to_file(&args.git_dir, &args.rev, &args.output, max, &mut progress)?;
-    output::print(&format!(
-        "{} {} {}\n",
-        slug.sha256,
-        slug.size,
-        args.output.display()
-    ))?;
-    Ok(())
+    let slug =
+        compile::compile_to_file(&args.git_dir, &args.rev, &args.output, max, &mut progress)?;
+    output::print(&output::releases::compiled(&slug, &args.output))
 }
 
 #[derive(Args)]
@@ -43,11 +38,6 @@ pub struct GcArgs {}
 
 pub fn gc(env: &Env, _args: GcArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let reclaimed = crate::gc::gc(&root)?;
-    output::print(&format!(
-        "Deleted {} unreferenced slug files ({})\n",
-        reclaimed.slugs,
-        Size(reclaimed.bytes)
-    ))?;
-    Ok(())
+    let reclaimed = crate::ops::gc::gc(&root)?;
+    output::print(&output::releases::collected(&reclaimed))
 }

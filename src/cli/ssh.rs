@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::env::{Env, current_exe};
-use crate::keys::UserName;
-use crate::ssh;
+use crate::model::name::UserName;
+use crate::ops::ssh;
 
 #[derive(Args)]
 pub struct SshArgs {
@@ -26,9 +26,12 @@ pub fn run(env: &Env, args: SshArgs) -> anyhow::Result<()> {
     let user: UserName = args.user.parse()?;
     let original = match std::env::var_os("SSH_ORIGINAL_COMMAND") {
         None => None,
-        Some(text) => Some(text.into_string().map_err(|_| crate::Error::SshRefused {
-            reason: "the command is not UTF-8".into(),
-        })?),
+        Some(text) => Some(
+            text.into_string()
+                .map_err(|_| crate::ops::Error::SshRefused {
+                    reason: "the command is not UTF-8".into(),
+                })?,
+        ),
     };
     let exec = ssh::authorize(
         &root,

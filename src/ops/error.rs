@@ -1,0 +1,162 @@
+//! What a workflow can fail with: its own refusals, and the errors of the layers below, wrapped.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Anything a slipway command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("refusing to destroy '{name}' without --confirm {name}")]
+    NotConfirmed { name: String },
+
+    #[error("cannot roll back to v{version}: {reason}")]
+    Rollback { version: u32, reason: String },
+
+    #[error("cannot roll back to v{version}: add-ons changed since then ({changes})")]
+    RollbackAddons { version: u32, changes: String },
+
+    #[error("app '{app}' has no release to roll back to")]
+    NothingToRollBack { app: String },
+
+    #[error("cannot promote v{version}: {reason}")]
+    Promote { version: u32, reason: String },
+
+    #[error("no app given")]
+    NoApp,
+
+    #[error("{app} has no current release")]
+    NoCurrentRelease { app: String },
+
+    #[error("v{version} of {app} has no stored output (it was not built or launched here)")]
+    NoBuildOutput { app: String, version: u32 },
+
+    #[error("'{text}' is not an interval of at least one second (try 30s, 5m or 1h)")]
+    BadInterval { text: String },
+
+    #[error("app '{app}' has no add-on '{name}'")]
+    NoAddon { app: String, name: String },
+
+    #[error("app '{app}' already has the add-on '{name}'")]
+    AddonExists { app: String, name: String },
+
+    #[error("{name} is already on the plan {plan}")]
+    SamePlan { name: String, plan: String },
+
+    #[error("add-on {name} would set {key}, which is already set")]
+    AddonConfigConflict { name: String, key: String },
+
+    #[error("the add-on hook failed to {action} {name}: {reason}")]
+    AddonHook {
+        action: &'static str,
+        name: String,
+        reason: String,
+    },
+
+    #[error("{reason}")]
+    SshRefused { reason: String },
+
+    #[error("{} is not a bare git repository: {reason}", path.display())]
+    NotABareRepo { path: PathBuf, reason: String },
+
+    #[error("cannot name an app after the repository {}: {reason}", repo.display())]
+    RepoNameNotAppName { repo: PathBuf, reason: &'static str },
+
+    #[error("the repository {} already deploys app '{app}'", repo.display())]
+    RepoOfOtherApp { repo: PathBuf, app: String },
+
+    #[error("app '{app}' already deploys from {}", repo.display())]
+    AppHasOtherRepo { app: String, repo: PathBuf },
+
+    #[error("{} already exists and is not slipway's hook", path.display())]
+    HookExists { path: PathBuf, chainable: bool },
+
+    #[error("slipway's hook is already installed at {} (for another binary or root)", path.display())]
+    HookInstalled { path: PathBuf },
+
+    #[error("{} is slipway's hook for app '{app}'", path.display())]
+    HookOfOtherApp { path: PathBuf, app: String },
+
+    #[error("slipway's {hook} hook for app '{app}' is installed at {}", path.display())]
+    HookElsewhere {
+        hook: String,
+        app: String,
+        path: PathBuf,
+        repo: PathBuf,
+    },
+
+    #[error("cannot move the existing hook aside: {} already exists", path.display())]
+    AsideTaken { path: PathBuf },
+
+    #[error("{} is a relative symlink, which moving it aside would break", path.display())]
+    RelativeSymlinkHook { path: PathBuf },
+
+    #[error("core.hooksPath of {} comes from {level} git config, so it is shared with other repositories", repo.display())]
+    SharedHooksPath { repo: PathBuf, level: &'static str },
+
+    #[error("hooks directory {} does not exist", path.display())]
+    NoHooksDir { path: PathBuf },
+
+    #[error("slipway has no hook installed in {}", repo.display())]
+    NoHooks { repo: PathBuf },
+
+    #[error("`{command}` failed ({status})")]
+    CommandFailed { command: String, status: String },
+
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error("git: {action}: {}", source.message())]
+    Git { action: String, source: git2::Error },
+
+    #[error(transparent)]
+    Watch(#[from] super::watch::WatchError),
+
+    #[error(transparent)]
+    Model(#[from] crate::model::Error),
+
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+
+    #[error(transparent)]
+    Build(#[from] crate::build::Error),
+
+    #[error(transparent)]
+    Run(#[from] crate::run::Error),
+}
+
+/// `Result` with the workflows' [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with what was being done and to which path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// Wraps a libgit2 error with what was being done.
+    pub fn git(action: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Git { action, source }
+    }
+}
+
+impl From<crate::build::StepError> for Error {
+    fn from(e: crate::build::StepError) -> Error {
+        Error::Build(e.into())
+    }
+}
+
+impl From<crate::build::SourceError> for Error {
+    fn from(e: crate::build::SourceError) -> Error {
+        Error::Build(e.into())
+    }
+}

@@ -1,0 +1,133 @@
+//! `fsck`: checks an app's store and reports every problem in one line.
+//!
+//! It reads every record and hashes every slug in full (no stamps), so it
+//! also finds bit rot. It changes nothing.
+
+use std::collections::HashMap;
+use std::fs;
+
+use crate::base::files::is_temp_name;
+use crate::model::name::AppName;
+use crate::model::release::{Release, Status, version_of_file_name};
+use crate::ops::error::{Error, Result};
+use crate::store::app::App;
+use crate::store::root::Root;
+use crate::store::slugs::SlugStore;
+
+/// What `fsck` found in one app.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Records read.
+    pub releases: usize,
+    /// Distinct slugs checked.
+    pub slugs: usize,
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+/// Checks `app`: every record parses and names its own version, every slug
+/// exists and matches its sha256, `current` names a succeeded release, and no
+/// record is left pending by a killed process.
+///
+/// `verified` remembers slugs already hashed (they are shared between apps).
+pub fn check(
+    app: &App,
+    slugs: &SlugStore,
+    verified: &mut HashMap<String, Option<String>>,
+) -> Result<Report> {
+    let store = app.store();
+    let mut report = Report::default();
+    let dir = store.dir();
+    let mut records: Vec<Release> = Vec::new();
+    for entry in fs::read_dir(dir).map_err(Error::io("read", dir))? {
+        let name = entry.map_err(Error::io("read", dir))?.file_name();
+        let bytes = name.as_encoded_bytes();
+        if is_temp_name(bytes) {
+            continue;
+        }
+        let Some(version) = version_of_file_name(bytes) else {
+            report.problems.push(format!(
+                "releases/{}: not a release record",
+                name.to_string_lossy()
+            ));
+            continue;
+        };
+        match store.find(version) {
+            Ok(Some(release)) => records.push(release),
+            Ok(None) => {}
+            Err(e) => report.problems.push(e.to_string()),
+        }
+    }
+    records.sort_by_key(|r| r.version);
+    report.releases = records.len();
+    let running = app.try_lock()?.is_none();
+    for release in &records {
+        if release.status == Status::Pending && !running {
+            report.problems.push(format!(
+                "v{} is pending but no change is running (the next command on the app marks it failed)",
+                release.version
+            ));
+        }
+        let Some(slug) = &release.slug else {
+            continue;
+        };
+        let outcome = verified.entry(slug.sha256.clone()).or_insert_with(|| {
+            report.slugs += 1;
+            slugs.verify(slug).err().map(|e| e.to_string())
+        });
+        if let Some(problem) = outcome {
+            report
+                .problems
+                .push(format!("v{}: {problem}", release.version));
+        }
+    }
+    match store.current() {
+        Ok(Some(v)) => match records.iter().find(|r| r.version == v) {
+            None => report
+                .problems
+                .push(format!("current names v{v}, which has no readable record")),
+            Some(r) if r.status != Status::Succeeded => {
+                let status = if r.status == Status::Pending {
+                    "pending"
+                } else {
+                    "failed"
+                };
+                report
+                    .problems
+                    .push(format!("current names v{v}, which is {status}"));
+            }
+            Some(r) if r.pruned_slug.is_some() => {
+                report
+                    .problems
+                    .push(format!("current names v{v}, whose slug was pruned"));
+            }
+            Some(_) => {}
+        },
+        Ok(None) => {
+            if records.iter().any(|r| r.status == Status::Succeeded) && app.settings.auto_promote {
+                report
+                    .problems
+                    .push("no current release, though some succeeded".into());
+            }
+        }
+        Err(e) => report.problems.push(e.to_string()),
+    }
+    Ok(report)
+}
+
+/// Checks `only` that app, or every app; slugs shared between apps are hashed once.
+pub fn check_all(root: &Root, only: Option<&AppName>) -> Result<Vec<(AppName, Report)>> {
+    let names = match only {
+        Some(name) => vec![name.clone()],
+        None => crate::store::app::list(root)?,
+    };
+    let slugs = SlugStore::new(root.slugs_dir());
+    let mut verified = HashMap::new();
+    let mut reports = Vec::new();
+    for name in names {
+        let app = App::open(root, &name)?;
+        let report = check(&app, &slugs, &mut verified)?;
+        reports.push((name, report));
+    }
+    Ok(reports)
+}

@@ -1,0 +1,153 @@
+//! Reclaiming disk: `releases:prune` (drop old releases' slugs) and `slugs:gc` (delete unreferenced slugs).
+//!
+//! Slugs are shared by every app, so a slug file is deleted only when no
+//! record of any app refers to it, and only while the root lock (no app can be
+//! created meanwhile) and every app's lock are held: a deploy holds its app's
+//! lock from compiling a slug until its record names it, so none can be in
+//! between.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::Path;
+
+use super::change::{Change, Context};
+use super::error::{Error, Result};
+use crate::base::files;
+use crate::model::event::Observer;
+use crate::model::release::Release;
+use crate::store::app::{self, App, AppLock};
+use crate::store::root::Root;
+
+/// What a prune or gc removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// Versions whose slug was pruned.
+    pub pruned: Vec<u32>,
+    /// Slug files deleted.
+    pub slugs: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
+/// Drops the slugs of `app`'s releases other than the newest `keep`, the current one and the base.
+///
+/// The records stay, with the slug moved to `pruned_slug`; slug files that no
+/// release of any app still uses are then deleted.
+pub fn prune(
+    ctx: &Context,
+    app: &App,
+    keep: usize,
+    observer: &mut dyn Observer,
+) -> Result<Reclaimed> {
+    let pruned = {
+        let change = Change::begin(ctx, app, observer)?;
+        let (store, lock) = (&change.store, change.lock());
+        let current = store.current()?;
+        // The release new ones build on keeps its slug too (with auto-promote off it need not be current).
+        let base = change.base.as_ref().map(|r| r.version);
+        let versions = store.versions()?;
+        let kept: HashSet<u32> = versions
+            .iter()
+            .rev()
+            .take(keep)
+            .copied()
+            .chain(current)
+            .chain(base)
+            .collect();
+        let mut pruned = Vec::new();
+        for &v in versions.iter().filter(|v| !kept.contains(v)) {
+            let Some(mut release) = store.find(v)? else {
+                continue;
+            };
+            if let Some(slug) = release.slug.take() {
+                release.pruned_slug = Some(slug);
+                store.update(lock, &release)?;
+                pruned.push(v);
+            }
+        }
+        pruned
+    };
+    let mut reclaimed = gc(ctx.root)?;
+    reclaimed.pruned = pruned;
+    Ok(reclaimed)
+}
+
+/// Deletes every slug no release of any app refers to, with its by-tree and verified entries.
+pub fn gc(root: &Root) -> Result<Reclaimed> {
+    // The same order as apps:destroy: the root lock, then app locks.
+    let _root_lock = app::lock_apps(root)?;
+    let apps: Vec<App> = app::list(root)?
+        .iter()
+        .map(|name| App::open(root, name))
+        .collect::<crate::store::Result<_>>()?;
+    // Sorted order; deploys hold one lock at a time, so this cannot deadlock.
+    let _locks: Vec<AppLock> = apps
+        .iter()
+        .map(App::lock)
+        .collect::<crate::store::Result<_>>()?;
+    let mut used = HashSet::new();
+    for app in &apps {
+        let store = app.store();
+        for v in store.versions()? {
+            // A record that cannot be read might name any slug: stop rather than guess.
+            if let Some(Release {
+                slug: Some(slug), ..
+            }) = store.find(v)?
+            {
+                used.insert(slug.sha256);
+            }
+        }
+    }
+    let slugs = root.slugs_dir();
+    for dir in [slugs.clone(), slugs.join("by-tree"), slugs.join("verified")] {
+        files::remove_stale_temps(&dir).map_err(Error::io("clean", &dir))?;
+    }
+    let mut reclaimed = Reclaimed::default();
+    for entry in fs::read_dir(&slugs).map_err(Error::io("read", &slugs))? {
+        let path = entry.map_err(Error::io("read", &slugs))?.path();
+        let Some(sha) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".tar.gz"))
+        else {
+            continue;
+        };
+        if used.contains(sha) {
+            continue;
+        }
+        let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        fs::remove_file(&path).map_err(Error::io("remove", &path))?;
+        remove_if_present(&slugs.join("verified").join(sha))?;
+        reclaimed.slugs += 1;
+        reclaimed.bytes += size;
+    }
+    remove_dangling_tree_entries(&slugs)?;
+    files::sync_dir(&slugs).map_err(Error::io("sync", &slugs))?;
+    Ok(reclaimed)
+}
+
+/// Removes `slugs/by-tree/TREE` entries whose slug file is gone.
+fn remove_dangling_tree_entries(slugs: &Path) -> Result<()> {
+    let by_tree = slugs.join("by-tree");
+    let Ok(entries) = fs::read_dir(&by_tree) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry.map_err(Error::io("read", &by_tree))?.path();
+        let target = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.split_whitespace().next().map(str::to_owned));
+        let present = target.is_some_and(|sha| slugs.join(format!("{sha}.tar.gz")).is_file());
+        if !present {
+            remove_if_present(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path)(e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,142 @@
+//! The pre-receive check: compiles the pushed deploy-branch commit before git moves any ref, so a push that cannot build is rejected.
+//!
+//! An app with a build step is built here instead when `build_on` is
+//! pre-receive, and not checked at all otherwise (it builds after the push).
+//!
+//! Until every pre-receive hook accepts a push, git keeps its objects in a
+//! quarantine directory; the caller passes those directories in. The slug is
+//! kept in the store, so post-receive reuses it instead of compiling again.
+
+use std::fs;
+use std::path::PathBuf;
+
+use git2::{Oid, Repository};
+
+use super::change::{Change, Context};
+use super::deploy;
+use super::error::{Error, Result};
+use crate::build::{compile, step};
+use crate::model::event::{Event, Observer};
+use crate::model::refs::RefUpdate;
+use crate::model::release::{SlugRef, short_sha};
+use crate::model::settings::BuildOn;
+use crate::store::app::App;
+use crate::store::notes;
+
+/// What the check decided.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The push does not update the deploy branch: nothing to compile.
+    NothingToCheck,
+    /// The pushed deploy-branch commit compiles into this slug.
+    Compiled(SlugRef),
+    /// It does not compile; the push must be rejected (the reason was reported).
+    Rejected,
+}
+
+/// Compiles the commit a push would put on the deploy branch, reading new objects from `incoming`.
+pub fn check(
+    ctx: &Context,
+    app: &App,
+    updates: &[RefUpdate],
+    incoming: &[PathBuf],
+    observer: &mut dyn Observer,
+) -> Result<Verdict> {
+    let repo_dir = app.repo_dir();
+    let repo = Repository::open_bare(&repo_dir)
+        .map_err(Error::git(format!("open {}", repo_dir.display())))?;
+    let incoming = extra_dirs(&repo, incoming);
+    let odb = repo.odb().map_err(Error::git("open the object database"))?;
+    for dir in &incoming {
+        odb.add_disk_alternate(&dir.to_string_lossy())
+            .map_err(Error::git(format!("read objects in {}", dir.display())))?;
+    }
+    // Refs have not moved yet: a branch this push creates counts as existing.
+    let exists_after = |branch: &str| {
+        let refname = format!("refs/heads/{branch}");
+        match updates.iter().rev().find(|u| u.refname == refname) {
+            Some(update) => !update.is_delete(),
+            None => repo.find_reference(&refname).is_ok(),
+        }
+    };
+    let deploy_ref = format!("refs/heads/{}", app.deploy_branch_where(exists_after));
+    let Some(update) = updates
+        .iter()
+        .rev()
+        .find(|u| u.refname == deploy_ref && !u.is_delete())
+    else {
+        return Ok(Verdict::NothingToCheck);
+    };
+    let short = short_sha(&update.new).to_owned();
+    let commit = Oid::from_str(&update.new)
+        .and_then(|oid| repo.find_commit(oid))
+        .map_err(Error::git(format!("read the pushed commit {short}")))?;
+    let has_step = app.settings.build.is_some() || step::hook_path(ctx.root.dir()).is_some();
+    if has_step && app.settings.build_on != BuildOn::PreReceive {
+        // The build runs after the push: compiling the bare tree would check nothing that deploys.
+        return Ok(Verdict::NothingToCheck);
+    }
+    observer.event(Event::Compiling {
+        short: short.clone(),
+        refname: update.refname.clone(),
+    });
+    let slug = if has_step {
+        prebuild(ctx, app, &repo, &commit, &incoming, observer)
+    } else {
+        let max = app.max_slug_size(ctx.root);
+        compile::get_or_compile_from(&ctx.slugs(), &repo, &commit, &incoming, max, observer)
+            .map_err(Error::from)
+    };
+    match slug {
+        Ok(slug) => Ok(Verdict::Compiled(slug)),
+        Err(e) => {
+            observer.event(Event::Rejected {
+                short,
+                reason: e.to_string(),
+            });
+            Ok(Verdict::Rejected)
+        }
+    }
+}
+
+/// Builds the pushed commit (objects also in `incoming`) under the app lock and notes its slug for post-receive.
+fn prebuild(
+    ctx: &Context,
+    app: &App,
+    repo: &Repository,
+    commit: &git2::Commit,
+    incoming: &[PathBuf],
+    observer: &mut dyn Observer,
+) -> Result<SlugRef> {
+    let change = Change::begin(ctx, app, observer)?;
+    let Some(step) = deploy::build_step(&change) else {
+        // The hook went away since the check above: compile the tree as post-receive will.
+        let max = app.max_slug_size(ctx.root);
+        return Ok(compile::get_or_compile_from(
+            &ctx.slugs(),
+            repo,
+            commit,
+            incoming,
+            max,
+            observer,
+        )?);
+    };
+    let slug = deploy::build_with_step(&change, &step, repo, commit, incoming, observer)?;
+    notes::write(app, change.lock(), &commit.id().to_string(), &slug)?;
+    Ok(slug)
+}
+
+/// The object directories that are not already the repository's own, each once.
+fn extra_dirs(repo: &Repository, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let canonical = |p: &std::path::Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut seen = vec![canonical(&repo.path().join("objects"))];
+    let mut extra = Vec::new();
+    for dir in dirs {
+        let key = canonical(dir);
+        if !seen.contains(&key) {
+            seen.push(key);
+            extra.push(dir.clone());
+        }
+    }
+    extra
+}

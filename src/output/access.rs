@@ -1,0 +1,73 @@
+//! What the access commands print: `keys`, `keys:add`, `keys:remove`, `access`, `access:add`, `access:remove`.
+
+use super::{escape, table};
+use crate::model::name::{AppName, UserName};
+use crate::ops::access::{Access, KeyEntry};
+
+/// `keys`: the table, or how to add the first key.
+pub fn keys(keys: &[KeyEntry]) -> String {
+    if keys.is_empty() {
+        return "no ssh keys yet; add one with `slipway keys:add USER < KEY.pub`\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| {
+            vec![
+                k.user.to_string(),
+                k.fingerprint.clone(),
+                k.kind.clone(),
+                if k.admin { "yes" } else { "no" }.to_owned(),
+                escape(&k.comment).into_owned(),
+            ]
+        })
+        .collect();
+    table(&["User", "Fingerprint", "Type", "Admin", "Comment"], &rows)
+}
+
+/// `keys:add`'s line.
+pub fn key_added(entry: &KeyEntry) -> String {
+    let admin = if entry.admin { " (admin)" } else { "" };
+    format!(
+        "Added {} key {} for {}{admin}\n",
+        entry.kind, entry.fingerprint, entry.user
+    )
+}
+
+/// `keys:remove`'s lines.
+pub fn keys_removed(removed: &[KeyEntry]) -> String {
+    removed
+        .iter()
+        .map(|k| format!("Removed {} key {} of {}\n", k.kind, k.fingerprint, k.user))
+        .collect()
+}
+
+/// `access APP`: who may push to it, and why.
+pub fn access(app: &AppName, users: &[Access]) -> String {
+    if users.is_empty() {
+        return format!(
+            "nobody can access {app} over ssh yet; grant it with `slipway access:add {app} USER`\n"
+        );
+    }
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|a| {
+            let via = match (a.granted, a.admin) {
+                (true, true) => "granted, admin",
+                (true, false) => "granted",
+                (false, _) => "admin",
+            };
+            vec![a.user.to_string(), via.to_owned()]
+        })
+        .collect();
+    table(&["User", "Access"], &rows)
+}
+
+/// `access:add`'s line.
+pub fn granted(app: &AppName, user: &UserName) -> String {
+    format!("Granted {user} access to {app}\n")
+}
+
+/// `access:remove`'s line.
+pub fn revoked(app: &AppName, user: &UserName) -> String {
+    format!("Revoked {user}'s access to {app}\n")
+}

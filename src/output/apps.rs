@@ -1,0 +1,41 @@
+//! What the app commands print: `init`, `apps`, `apps:create`, `apps:destroy`.
+
+use std::path::Path;
+
+use super::escape;
+use crate::model::name::AppName;
+use crate::ops::apps::Destroyed;
+
+/// `init`'s line.
+pub fn initialized(root: &Path) -> String {
+    format!("Initialized slipway root in {}\n", root.display())
+}
+
+/// One app name per line.
+pub fn names(names: &[AppName]) -> String {
+    names.iter().map(|n| format!("{n}\n")).collect()
+}
+
+/// `apps:create`'s lines: the repository and the push that deploys.
+pub fn created(name: &AppName, git_url: &Path) -> String {
+    let url = git_url.display();
+    format!(
+        "Creating {name}... done\n\
+         Git repository: {url}\n\
+         Add it as a remote and push to deploy:\n  \
+           git remote add slipway {url}\n  \
+           git push slipway main\n"
+    )
+}
+
+/// `apps:destroy`'s lines.
+pub fn destroyed(name: &AppName, destroyed: &Destroyed) -> String {
+    let mut text = format!("Destroying {name}... done\n");
+    if let Some((repo, _)) = &destroyed.kept_repo {
+        text.push_str(&format!(
+            "Kept {}: slipway's hooks were taken out and what was there put back\n",
+            escape(&repo.to_string_lossy())
+        ));
+    }
+    text
+}

@@ -1,0 +1,279 @@
+//! A deploy as it streams: the `----->` lines of each event, and the sideband writer that draws them for a pushing git client.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{BANG, INDENT, STEP, escape, help, shell_quote_if_needed};
+use crate::base::size::Size;
+use crate::model::event::{Event, Observer, SkipReason};
+
+/// The complete lines an event prints (each ending in `\n`); `None` for progress ticks.
+pub fn event_lines(event: &Event) -> Option<String> {
+    let text = match event {
+        Event::Waiting { app } => format!("{STEP}Waiting for another change to {app} to finish\n"),
+        Event::Skipped { refname, reason } => {
+            let refname = escape(refname);
+            match reason {
+                SkipReason::NotDeployBranch { deploy_branch } => format!(
+                    "{STEP}Pushed {refname}: not deployed (only {} deploys)\n",
+                    escape(deploy_branch)
+                ),
+                SkipReason::Deleted => format!("{STEP}Deleted {refname}: nothing to deploy\n"),
+            }
+        }
+        Event::AlreadyLive {
+            version,
+            short,
+            live,
+        } => {
+            let state = if *live { "live" } else { "released" };
+            format!("{STEP}{short} is already {state} as v{version}: nothing to deploy\n")
+        }
+        Event::Compiling { short, refname } => {
+            format!("{STEP}Compiling {short} ({})\n", escape(refname))
+        }
+        Event::SubmoduleSkipped { path, commit } => format!(
+            "{BANG}Warning: submodule {path} ({}) skipped: slugs hold only the repository's own files\n",
+            crate::model::release::short_sha(commit)
+        ),
+        Event::Progress { .. } => return None,
+        Event::Compressed { size, reused } => format!(
+            "{STEP}Compressing... done, {}{}\n",
+            Size(*size),
+            if *reused { " (reused)" } else { "" }
+        ),
+        Event::Downloading { .. } => return None,
+        Event::Downloaded { url, size } => {
+            format!(
+                "{STEP}Downloading {}... done, {}\n",
+                escape(url),
+                Size(*size)
+            )
+        }
+        Event::Extracted { entries } => format!("{STEP}Extracting... done, {entries} entries\n"),
+        Event::CompilingSource { name } => format!("{STEP}Compiling {}\n", escape(name)),
+        Event::Building => format!("{STEP}Building...\n"),
+        Event::BuildOutput { line } => format!("{INDENT}{}\n", escape(line)),
+        Event::NotStrict { repo } => format!(
+            "{BANG}Warning: build_on is pre-receive, but the app has no pre-receive hook: built after the push\n\
+             {BANG}help: `slipway hooks:install --git-dir {} --hook pre-receive` rejects pushes that fail to build\n",
+            escape(&shell_quote_if_needed(repo))
+        ),
+        Event::AutoDeploying {
+            app,
+            short,
+            branch,
+            url,
+        } => format!(
+            "{STEP}Auto-deploying {short} to {app} ({} of {})\n",
+            escape(branch),
+            escape(url)
+        ),
+        Event::Launched { version, url } => {
+            let mut text = format!("{STEP}Launching... done, v{version}\n");
+            if let Some(url) = url {
+                let _ = writeln!(text, "{INDENT}{} deployed", escape(url));
+            }
+            text
+        }
+        Event::Released { version } => format!(
+            "{STEP}Released v{version} (not promoted: `slipway releases:promote v{version}` makes it live)\n"
+        ),
+        Event::Failed { error, live } => {
+            let live = match live {
+                Some(v) => format!("v{v} is still live"),
+                None => "nothing is live yet".to_owned(),
+            };
+            let mut text = format!("{BANG}{}; {live}\n", escape(&error.to_string()));
+            if let Some(help) = help::help_any(&*error.0) {
+                let _ = writeln!(text, "{BANG}help: {}", escape(&help));
+            }
+            text
+        }
+        Event::Rejected { short, reason } => format!(
+            "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
+            escape(reason)
+        ),
+        Event::ReleaseCommand { command } => {
+            format!("{STEP}Running release command: {}\n", escape(command))
+        }
+        Event::CommandOutput { line } => format!("{INDENT}{}\n", escape(line)),
+        Event::LaunchFailed {
+            reason,
+            detail,
+            live,
+        } => {
+            let live = match live {
+                Some(v) => format!("v{v} is still live"),
+                None => "nothing is live yet".to_owned(),
+            };
+            let mut text = format!("{BANG}{}; {live}\n", sentence(&escape(reason)));
+            for line in detail {
+                let _ = writeln!(text, "{INDENT}{}", escape(line));
+            }
+            text
+        }
+        Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
+    };
+    Some(text)
+}
+
+/// `text` with its first letter capitalized, as a sentence on its own line starts.
+fn sentence(text: &str) -> String {
+    // "v12 did not ..." keeps its version as written.
+    if text.starts_with('v') && text[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        return text.to_owned();
+    }
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Renders events for a pushing git client: the hook's stderr, which git relays as `remote:` lines.
+///
+/// Progress redraws one line with `\r` (git passes it through); no cursor movement.
+pub struct Sideband<W: Write> {
+    out: W,
+    partial: bool,
+    launch_lines: bool,
+}
+
+impl<W: Write> Sideband<W> {
+    /// Writes every event to `out`.
+    pub fn new(out: W) -> Sideband<W> {
+        Sideband {
+            out,
+            partial: false,
+            launch_lines: true,
+        }
+    }
+
+    /// For commands that print their own result line (`config:set`, `rollback`, ...):
+    /// leaves out the `Launching... done` step and keeps failures and launch output.
+    pub fn without_launch_lines(out: W) -> Sideband<W> {
+        Sideband {
+            launch_lines: false,
+            ..Sideband::new(out)
+        }
+    }
+}
+
+impl<W: Write> Observer for Sideband<W> {
+    fn event(&mut self, event: Event) {
+        // A client that hung up must not stop the deploy: write errors are ignored.
+        if let Event::Progress { done, total } = event {
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
+            let _ = write!(self.out, "\r{STEP}Compressing... {percent}%");
+            let _ = self.out.flush();
+            self.partial = true;
+            return;
+        }
+        if !self.launch_lines && matches!(event, Event::Launched { .. } | Event::Released { .. }) {
+            return;
+        }
+        let Some(text) = event_lines(&event) else {
+            return;
+        };
+        if std::mem::take(&mut self.partial) {
+            let lead = if matches!(event, Event::Compressed { .. }) {
+                "\r"
+            } else {
+                "\n"
+            };
+            let _ = self.out.write_all(lead.as_bytes());
+        }
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+}
+
+/// `----->` lines on stderr, with an indicatif bar for downloads when stderr is a terminal.
+pub struct Terminal {
+    lines: Sideband<std::io::Stderr>,
+    bar: Option<ProgressBar>,
+    tty: bool,
+}
+
+impl Terminal {
+    /// Draws on stderr.
+    pub fn new() -> Terminal {
+        Terminal {
+            lines: Sideband::new(std::io::stderr()),
+            bar: None,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Observer for Terminal {
+    fn event(&mut self, event: Event) {
+        if let Event::Downloading { done, total } = event {
+            if !self.tty {
+                return;
+            }
+            let bar = self.bar.get_or_insert_with(|| {
+                let bar = match total {
+                    Some(total) => ProgressBar::new(total).with_style(
+                        ProgressStyle::with_template(
+                            "-----> Downloading {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ),
+                    None => ProgressBar::new_spinner().with_style(
+                        ProgressStyle::with_template(
+                            "-----> Downloading {spinner} {bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    ),
+                };
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar
+            });
+            bar.set_position(done);
+            return;
+        }
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.lines.event(event);
+    }
+}
+
+impl Default for Terminal {
+    fn default() -> Terminal {
+        Terminal::new()
+    }
+}
+
+/// Deploy events as complete lines on stdout (for `watch`, whose output is a log): no progress redraws.
+pub struct Lines {
+    inner: Sideband<std::io::Stdout>,
+}
+
+impl Lines {
+    /// Writes to stdout.
+    pub fn new() -> Lines {
+        Lines {
+            inner: Sideband::new(std::io::stdout()),
+        }
+    }
+}
+
+impl Default for Lines {
+    fn default() -> Lines {
+        Lines::new()
+    }
+}
+
+impl Observer for Lines {
+    fn event(&mut self, event: Event) {
+        if !matches!(event, Event::Progress { .. } | Event::Downloading { .. }) {
+            self.inner.event(event);
+            let _ = std::io::stdout().flush();
+        }
+    }
+}

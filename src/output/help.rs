@@ -1,0 +1,277 @@
+//! The `help:` line under an error: the obvious next step, composed here at the edge for the errors of every layer.
+
+use crate::build::{self, SourceError, StepError};
+use crate::ops::{self, watch::WatchError};
+use crate::{model, run, store};
+
+/// The obvious next step after `error`, if there is one.
+pub fn help(error: &ops::Error) -> Option<String> {
+    use ops::Error as E;
+    match error {
+        E::Model(e) => model_help(e),
+        E::Store(e) => store_help(e),
+        E::Build(e) => build_help(e),
+        E::Run(e) => run_help(e),
+        E::Watch(e) => watch_help(e),
+        E::NotConfirmed { name } => Some(format!(
+            "this deletes the app's repository and releases; run `slipway apps:destroy {name} --confirm {name}`"
+        )),
+        E::NoAddon { app, .. } => Some(format!("`slipway addons -a {app}` lists its add-ons")),
+        E::RollbackAddons { version, .. } => Some(format!(
+            "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
+        )),
+        E::NoApp => Some(
+            "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
+                .into(),
+        ),
+        E::NotABareRepo { .. } => Some(
+            "pass the repository that pushes go to (a bare repository, such as /srv/git/NAME.git)"
+                .into(),
+        ),
+        E::RepoNameNotAppName { .. } => Some("choose the app's name with --app NAME".into()),
+        E::RepoOfOtherApp { app, .. } => Some(format!(
+            "a repository deploys one app; `slipway apps:destroy {app}` releases it, `slipway hooks:status` lists them all"
+        )),
+        E::AppHasOtherRepo { .. } => {
+            Some("an app deploys from one repository; choose another name with --app NAME".into())
+        }
+        E::HookExists {
+            path,
+            chainable: true,
+        } => Some(format!(
+            "nothing was changed; --chain keeps it (moved to {}) and runs it before slipway",
+            ops::install::chained_original(path).display()
+        )),
+        E::HookExists { .. } => Some(
+            "nothing was changed; rename that file, slipway installs itself under this name".into(),
+        ),
+        E::HookInstalled { .. } => Some(
+            "`slipway hooks:install --force` rewrites slipway's hook to run this binary".into(),
+        ),
+        E::HookOfOtherApp { .. } => Some(
+            "several repositories share this hooks directory; install into one of this repository's own with --hooks-dir DIR"
+                .into(),
+        ),
+        E::HookElsewhere { repo, .. } => Some(format!(
+            "run `slipway hooks:uninstall --git-dir {}` first",
+            super::shell_quote_if_needed(&repo.to_string_lossy())
+        )),
+        E::AsideTaken { .. } => {
+            Some("move that file away (nothing was changed), then install again".into())
+        }
+        E::RelativeSymlinkHook { .. } => Some(
+            "make the symlink absolute, or install into a hooks directory with --hooks-dir DIR".into(),
+        ),
+        E::SharedHooksPath { .. } => Some(
+            "set core.hooksPath in the repository's own config, or install into a hooks directory with --hooks-dir DIR"
+                .into(),
+        ),
+        E::NoHooks { .. } => {
+            Some("`slipway hooks:status` lists the repositories with slipway's hook".into())
+        }
+        E::Io { source, .. } => io_help(source),
+        _ => None,
+    }
+}
+
+/// The help for any error, when it is one of slipway's.
+pub fn help_any(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = error.downcast_ref::<ops::Error>() {
+        return help(e);
+    }
+    if let Some(e) = error.downcast_ref::<store::Error>() {
+        return store_help(e);
+    }
+    if let Some(e) = error.downcast_ref::<build::Error>() {
+        return build_help(e);
+    }
+    if let Some(e) = error.downcast_ref::<run::Error>() {
+        return run_help(e);
+    }
+    if let Some(e) = error.downcast_ref::<model::Error>() {
+        return model_help(e);
+    }
+    None
+}
+
+fn model_help(error: &model::Error) -> Option<String> {
+    use model::Error as E;
+    match error {
+        E::BadAppName { .. } => Some(
+            "app names start with a lowercase letter, then lowercase letters, digits or dashes, at most 30 characters"
+                .into(),
+        ),
+        E::BadConfigKey { .. } => Some(
+            "config var names are letters, digits and underscores, not starting with a digit".into(),
+        ),
+        E::BadConfigAssignment { .. } => {
+            Some("set vars as `slipway config:set KEY=VALUE ...`".into())
+        }
+        E::BadAddon { .. } => {
+            Some("name an add-on as NAME or NAME:PLAN, such as memcachier:100".into())
+        }
+        E::BadScale { .. } => Some("scale as `slipway ps:scale web=2 worker=1 -a APP`".into()),
+        E::BadUserName { .. } => Some(
+            "user names start with a lowercase letter, then lowercase letters, digits, dots, underscores, dashes or @, at most 64 characters"
+                .into(),
+        ),
+        E::BadPublicKey { .. } => Some(
+            "give the one line of a .pub file, such as `slipway keys:add alice < ~/.ssh/id_ed25519.pub`"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+fn store_help(error: &store::Error) -> Option<String> {
+    use store::Error as E;
+    match error {
+        E::Model(e) => model_help(e),
+        E::NotARoot { root } => Some(format!(
+            "create it with `slipway --root {} init`, or point --root / SLIPWAY_ROOT at an existing root",
+            root.display()
+        )),
+        E::UnknownApp { .. } => {
+            Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
+        }
+        E::NoRelease { app, .. } => Some(format!("`slipway releases -a {app}` lists its releases")),
+        E::CorruptRecord { .. } => Some(
+            "`slipway fsck` lists every problem; move the damaged file aside (or restore it from a backup) to go on"
+                .into(),
+        ),
+        E::UnknownUser { name } => Some(format!(
+            "add a key for them first: `slipway keys:add {name} < {name}.pub`"
+        )),
+        E::KeyExists { .. } | E::UnknownKey { .. } => {
+            Some("`slipway keys` lists the keys and their fingerprints".into())
+        }
+        E::NotGranted { app, .. } => Some(format!("`slipway access {app}` lists who can access it")),
+        E::UnsafePath { .. } => Some(
+            "move the root or the slipway binary to a path without double quotes or control characters"
+                .into(),
+        ),
+        E::NoFreePort { .. } => Some(
+            "widen port_range in slipway.yaml, or set `port:` in the app's app.yaml".into(),
+        ),
+        E::Io { source, .. } => io_help(source),
+        _ => None,
+    }
+}
+
+fn build_help(error: &build::Error) -> Option<String> {
+    use build::Error as E;
+    match error {
+        E::Store(e) => store_help(e),
+        E::Step(e) => step_help(e),
+        E::Source(e) => source_help(e),
+        E::SlugTooLarge { .. } => Some(
+            "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
+                .into(),
+        ),
+        E::Io { source, .. } => io_help(source),
+        _ => None,
+    }
+}
+
+fn step_help(error: &StepError) -> Option<String> {
+    match error {
+        StepError::TimedOut { .. } => Some(
+            "make the build faster (SLIPWAY_CACHE_DIR persists between builds), or raise build_timeout in app.yaml"
+                .into(),
+        ),
+        StepError::Spawn { hook: true, .. } => {
+            Some("ROOT/hooks/build must be an executable file with a #! line".into())
+        }
+        StepError::Spawn { .. } | StepError::Failed { .. } => None,
+    }
+}
+
+fn source_help(error: &SourceError) -> Option<String> {
+    match error {
+        SourceError::Refused { .. } => Some(
+            "sources may hold only regular files, directories and symlinks that stay inside them"
+                .into(),
+        ),
+        SourceError::TooLarge { .. } => Some(
+            "if the source is genuine, raise max_source_size in the root's slipway.yaml".into(),
+        ),
+        SourceError::TooManyEntries { .. } => Some(
+            "if the source is genuine, raise max_source_files in the root's slipway.yaml".into(),
+        ),
+        SourceError::Format { .. } | SourceError::BadSource { .. } => {
+            Some("give a directory, or a .tar.gz, .tgz, .tar or .zip file or http(s) URL".into())
+        }
+        SourceError::NeedsCurl { .. } => {
+            Some("install curl, or download the archive yourself and pass the file".into())
+        }
+        _ => None,
+    }
+}
+
+fn run_help(error: &run::Error) -> Option<String> {
+    use run::Error as E;
+    match error {
+        E::Store(e) => store_help(e),
+        E::Model(e) => model_help(e),
+        E::NoProcessType { types, .. } if types.is_empty() => {
+            Some("that release runs no processes; add a Procfile and deploy".into())
+        }
+        E::NoProcessType { types, .. } => Some(format!("its process types: {types}")),
+        E::NotLocal { .. } => Some(
+            "only `launcher: local` (the default) runs processes on this host; see app.yaml".into(),
+        ),
+        E::NothingRunning { app } => {
+            Some(format!("deploy first: `git push` to {app}'s repository"))
+        }
+        E::NoLaunchHook { .. } => Some(
+            "write an executable script there (slipway's hooks/launch-systemd.example is one), or set `launcher: local` in app.yaml"
+                .into(),
+        ),
+        E::Supervisor { app, .. } => Some(format!(
+            "its log is apps/{app}/logs/supervisor.log; `slipway ps:stop -a {app}` then `slipway ps:restart -a {app}` starts it afresh"
+        )),
+        E::Io { source, .. } => io_help(source),
+        _ => None,
+    }
+}
+
+fn watch_help(error: &WatchError) -> Option<String> {
+    match error {
+        WatchError::BadUrl { .. } => Some(
+            "use an https://, ssh://, git:// or file:// URL, user@host:path, or an absolute path"
+                .into(),
+        ),
+        WatchError::NotWatching { app } => Some(format!(
+            "`slipway watch:set -a {app} --repo URL --branch BRANCH` starts watching"
+        )),
+        _ => None,
+    }
+}
+
+fn io_help(error: &std::io::Error) -> Option<String> {
+    (error.raw_os_error() == Some(libc::ENOSPC))
+        .then(|| "free some disk space and push again".to_owned())
+}
+
+/// `error: ...` and, when there is an obvious next step, `help: ...`, as the command line prints a failure.
+///
+/// Each cause is added once: a message that already quotes its source (as
+/// "cannot read X: Is a directory" does) does not repeat it.
+pub fn error_lines(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    let mut text = format!("error: {message}\n");
+    if let Some(help) = error.chain().find_map(help_any) {
+        text.push_str(&format!("help: {help}\n"));
+    }
+    text
+}

@@ -1,0 +1,228 @@
+//! Processes and apps: `ps`, `apps:info`, uptimes.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{escape, json, table, when};
+use std::path::Path;
+
+use crate::base::clock::Clock;
+use crate::model::name::AppName;
+use crate::model::release::Release;
+use crate::run::supervisor::protocol::ProcessStatus;
+use crate::run::supervisor::{Booted, Info, Scaled};
+use crate::store::app::App;
+
+/// "42s", "5m 3s", "2h 5m", "3d 4h": how long a process has been up.
+pub fn uptime(secs: u64) -> String {
+    match secs {
+        ..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m {}s", secs / 60, secs % 60),
+        3_600..86_400 => format!("{}h {}m", secs / 3_600, secs % 3_600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3_600),
+    }
+}
+
+/// The `ps` table: Process, State, Release, PID, Uptime, Command.
+pub fn ps_table(app: &AppName, processes: &[ProcessStatus]) -> String {
+    if processes.is_empty() {
+        return format!("{app} has no processes running\n");
+    }
+    let rows: Vec<Vec<String>> = processes
+        .iter()
+        .map(|p| {
+            vec![
+                p.name(),
+                p.state.clone(),
+                format!("v{}", p.release),
+                p.pid
+                    .map(|pid| pid.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                if p.pid.is_some() {
+                    uptime(p.uptime_secs)
+                } else {
+                    "-".into()
+                },
+                escape(&p.command).into_owned(),
+            ]
+        })
+        .collect();
+    table(
+        &["Process", "State", "Release", "PID", "Uptime", "Command"],
+        &rows,
+    )
+}
+
+/// `ps --json`: one object per process.
+pub fn ps_json(processes: &[ProcessStatus]) -> String {
+    #[derive(Serialize)]
+    struct ProcessJson<'a> {
+        name: String,
+        #[serde(flatten)]
+        process: &'a ProcessStatus,
+    }
+    let items: Vec<ProcessJson> = processes
+        .iter()
+        .map(|process| ProcessJson {
+            name: process.name(),
+            process,
+        })
+        .collect();
+    json(&items)
+}
+
+/// `web at 2, worker at 1`.
+pub fn formation_text(counts: &[(String, u32)]) -> String {
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} at {n}")).collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The `apps:info` block.
+pub fn app_info(app: &App, info: &Info, clock: &Clock) -> String {
+    let current = match &info.current {
+        Some(r) => format!(
+            "{} ({}, {})",
+            r.name(),
+            escape(&r.description),
+            when(r.created_at, clock)
+        ),
+        None => "none".into(),
+    };
+    let processes: Vec<String> = info
+        .formation
+        .iter()
+        .map(|(k, wanted, up)| format!("{k}: {up}/{wanted} up"))
+        .collect();
+    let rows = [
+        ("Current release", current),
+        ("State", info.state.to_owned()),
+        ("Launcher", info.launcher.to_string()),
+        (
+            "URL",
+            info.url
+                .as_deref()
+                .map_or_else(|| "none".into(), |u| escape(u).into_owned()),
+        ),
+        (
+            "Processes",
+            if processes.is_empty() {
+                "none".into()
+            } else {
+                processes.join(", ")
+            },
+        ),
+        (
+            "Git repository",
+            escape(&info.repo.to_string_lossy()).into_owned(),
+        ),
+    ];
+    let mut text = format!("=== {}\n", app.name);
+    for (label, value) in rows {
+        let _ = writeln!(text, "{:<16} {value}", format!("{label}:"));
+    }
+    text
+}
+
+/// `apps:info --json`.
+pub fn app_info_json(app: &App, info: &Info) -> String {
+    #[derive(Serialize)]
+    struct Formation<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        wanted: u32,
+        up: u32,
+    }
+    #[derive(Serialize)]
+    struct InfoJson<'a> {
+        name: &'a str,
+        current: Option<String>,
+        state: &'a str,
+        launcher: String,
+        url: Option<&'a str>,
+        processes: Vec<Formation<'a>>,
+        repo: &'a Path,
+    }
+    json(&InfoJson {
+        name: app.name.as_str(),
+        current: info.current.as_ref().map(Release::name),
+        state: info.state,
+        launcher: info.launcher.to_string(),
+        url: info.url.as_deref(),
+        processes: info
+            .formation
+            .iter()
+            .map(|(kind, wanted, up)| Formation {
+                kind,
+                wanted: *wanted,
+                up: *up,
+            })
+            .collect(),
+        repo: &info.repo,
+    })
+}
+
+/// `ps:scale`'s line; with no changes asked, the counts as they are.
+pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
+    if only_shown {
+        let counts: Vec<String> = scaled
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect();
+        return format!("{}\n", counts.join(" "));
+    }
+    format!(
+        "Scaling processes... done, now running {}\n",
+        formation_text(&scaled.counts)
+    )
+}
+
+/// `ps:restart`'s line.
+pub fn restarted(kind: Option<&str>) -> String {
+    let what = kind.map_or(String::new(), |k| format!("{k} "));
+    format!("Restarting {what}processes... done\n")
+}
+
+/// `ps:stop`'s lines.
+pub fn stopped(app: &AppName, stopped: bool) -> String {
+    if stopped {
+        format!(
+            "Stopping {app}'s processes... done\n(`slipway ps:restart -a {app}` or a deploy starts them again)\n"
+        )
+    } else {
+        format!("{app} has no processes running\n")
+    }
+}
+
+/// Log lines, escaped, one per line.
+pub fn log_lines<S: AsRef<str>>(lines: &[S]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("{}\n", escape(l.as_ref())))
+        .collect()
+}
+
+/// `boot`'s lines, and whether any app failed to start.
+pub fn booted(results: &[(AppName, Booted)]) -> (String, bool) {
+    let mut text = String::new();
+    let mut failed = false;
+    for (name, outcome) in results {
+        match outcome {
+            Booted::Running => text.push_str(&format!("Starting {name}... done\n")),
+            Booted::Skipped(why) => text.push_str(&format!("Skipping {name}: {why}\n")),
+            Booted::Failed(e) => {
+                failed = true;
+                text.push_str(&format!("Starting {name}... failed: {e}\n"));
+            }
+        }
+    }
+    if results.is_empty() {
+        text.push_str("No apps\n");
+    }
+    (text, failed)
+}

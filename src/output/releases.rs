@@ -1,0 +1,290 @@
+//! Releases, config vars and add-ons: tables, `releases:info`, JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{escape, json, table, when};
+use crate::base::clock::Clock;
+use crate::base::size::Size;
+use crate::model::config::Config;
+use crate::model::name::AppName;
+use crate::model::release::{Addon, Release, Status};
+use crate::ops::change::Outcome;
+use crate::ops::gc::Reclaimed;
+use crate::ops::releases::{Info, Listing};
+
+/// The `releases` table: Rel, Change, By, When; newest first as given.
+///
+/// Failed and pending releases say so; the live release is marked when it is
+/// not the newest (after a promote, or while auto-promote is off).
+pub fn releases_table(releases: &[Release], current: Option<u32>, clock: &Clock) -> String {
+    let newest = releases.iter().map(|r| r.version).max();
+    let rows: Vec<Vec<String>> = releases
+        .iter()
+        .map(|r| {
+            let mut change = escape(&r.description).into_owned();
+            match r.status {
+                Status::Succeeded if current == Some(r.version) && newest != current => {
+                    change.push_str(" (current)");
+                }
+                Status::Succeeded => {}
+                Status::Pending => change.push_str(" (pending)"),
+                Status::Failed => change.push_str(" (failed)"),
+            }
+            vec![
+                r.name(),
+                change,
+                escape(&r.user).into_owned(),
+                when(r.created_at, clock),
+            ]
+        })
+        .collect();
+    table(&["Rel", "Change", "By", "When"], &rows)
+}
+
+/// `KEY => value` lines, the arrows aligned, each line starting with `indent` (the first with `first`).
+fn arrows(first: &str, indent: &str, pairs: &[(&str, &str)]) -> String {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        let lead = if i == 0 { first } else { indent };
+        let _ = writeln!(out, "{lead}{key:<width$} => {}", escape(value));
+    }
+    out
+}
+
+/// `heroku config`: a `=== APP Config Vars` header and aligned `KEY: value` lines.
+pub fn config_listing(app: &str, config: &Config) -> String {
+    if config.is_empty() {
+        return format!("{app} has no config vars\n");
+    }
+    let width = config.keys().map(|k| k.len() + 1).max().unwrap_or(0);
+    let mut out = format!("=== {app} Config Vars\n");
+    for (key, value) in config {
+        let label = format!("{key}:");
+        let _ = writeln!(out, "{label:<width$} {}", escape(value));
+    }
+    out
+}
+
+/// `KEY='value'` lines that a POSIX shell reads back exactly.
+pub fn config_shell(config: &Config) -> String {
+    let safe = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@%+=".contains(c))
+    };
+    config
+        .iter()
+        .map(|(k, v)| {
+            if safe(v) {
+                format!("{k}={v}\n")
+            } else {
+                format!("{k}={}\n", super::shell_quote(v))
+            }
+        })
+        .collect()
+}
+
+/// The lines `config:set` prints before its result: `  KEY => value`, aligned.
+pub fn config_assignments(vars: &[(String, String)]) -> String {
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    format!("Adding config vars:\n{}", arrows("  ", "  ", &pairs))
+}
+
+/// The `addons` table: Add-on, Plan, Config vars.
+pub fn addons_table(app: &str, addons: &[Addon]) -> String {
+    if addons.is_empty() {
+        return format!("{app} has no add-ons\n");
+    }
+    let rows: Vec<Vec<String>> = addons
+        .iter()
+        .map(|a| {
+            let vars: Vec<&str> = a.config.keys().map(String::as_str).collect();
+            vec![a.name.clone(), a.plan.clone(), vars.join(", ")]
+        })
+        .collect();
+    table(&["Add-on", "Plan", "Config vars"], &rows)
+}
+
+/// The `releases:info` block, as Heroku prints it, plus status and commit.
+pub fn release_info(
+    release: &Release,
+    current: Option<u32>,
+    subject: Option<&str>,
+    clock: &Clock,
+) -> String {
+    const LABEL: usize = 13;
+    let mut out = format!("=== Release v{}\n", release.version);
+    let mut field = |label: &str, value: &str| {
+        let label = format!("{label}:");
+        let _ = writeln!(out, "{label:<LABEL$}{value}");
+    };
+    field("Change", &escape(&release.description));
+    field("By", &escape(&release.user));
+    field("When", &when(release.created_at, clock));
+    let status = match release.status {
+        Status::Succeeded if current == Some(release.version) => "succeeded (current)",
+        Status::Succeeded => "succeeded",
+        Status::Pending => "pending",
+        Status::Failed => "failed",
+    };
+    field("Status", status);
+    if let Some(short) = release.short_commit() {
+        let commit = match subject {
+            Some(subject) => format!("{short} {}", escape(subject)),
+            None => short.to_owned(),
+        };
+        field("Commit", &commit);
+    }
+    if !release.addons.is_empty() {
+        let names: Vec<String> = release
+            .addons
+            .iter()
+            .map(|a| format!("{}:{}", a.name, a.plan))
+            .collect();
+        field("Addons", &escape(&names.join(", ")));
+    }
+    if !release.config.is_empty() {
+        let pairs: Vec<(&str, &str)> = release
+            .config
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let first = format!("{:<LABEL$}", "Config:");
+        out.push_str(&arrows(&first, &" ".repeat(LABEL), &pairs));
+    }
+    out
+}
+
+/// Said after a release that auto-promote did not make live.
+pub fn not_promoted(version: u32) -> String {
+    format!(
+        "v{version} is not live yet (auto_promote is off): `slipway releases:promote v{version}` makes it live\n"
+    )
+}
+
+/// A release as `--json` shows it: the record plus whether it is current.
+#[derive(Serialize)]
+pub struct ReleaseJson<'a> {
+    #[serde(flatten)]
+    release: &'a Release,
+    current: bool,
+}
+
+/// Records as a JSON array, each with `current: true|false`.
+pub fn releases_json(releases: &[Release], current: Option<u32>) -> String {
+    let items: Vec<ReleaseJson> = releases
+        .iter()
+        .map(|release| ReleaseJson {
+            release,
+            current: current == Some(release.version),
+        })
+        .collect();
+    json(&items)
+}
+
+/// `releases`: the table, or a line saying there are none.
+pub fn listing(app: &AppName, listing: &Listing, clock: &Clock) -> String {
+    if listing.releases.is_empty() {
+        format!("{app} has no releases yet\n")
+    } else {
+        releases_table(&listing.releases, listing.current, clock)
+    }
+}
+
+/// `releases:info --json`: the record, whether it is current, and its commit's subject.
+pub fn info_json(info: &Info) -> String {
+    #[derive(Serialize)]
+    struct InfoJson<'a> {
+        #[serde(flatten)]
+        release: &'a Release,
+        current: bool,
+        commit_subject: Option<&'a str>,
+    }
+    json(&InfoJson {
+        release: &info.release,
+        current: info.current == Some(info.release.version),
+        commit_subject: info.commit_subject.as_deref(),
+    })
+}
+
+/// `rollback`'s line.
+pub fn rolled_back(release: &Release) -> String {
+    format!(
+        "Rolled back to v{}\n",
+        release.rollback_of.unwrap_or_default()
+    )
+}
+
+/// `releases:promote`'s line.
+pub fn promoted(app: &AppName, version: u32) -> String {
+    format!("Promoting v{version} on {app}... done, v{version} is live\n")
+}
+
+/// `releases:prune`'s line.
+pub fn pruned(app: &AppName, reclaimed: &Reclaimed) -> String {
+    let releases = match reclaimed.pruned.as_slice() {
+        [] => "no release's slug".to_owned(),
+        [one] => format!("the slug of v{one}"),
+        many => format!("the slugs of {} releases", many.len()),
+    };
+    format!(
+        "Pruned {releases} of {app}; deleted {} slug files ({})\n",
+        reclaimed.slugs,
+        Size(reclaimed.bytes)
+    )
+}
+
+/// `slugs:gc`'s line.
+pub fn collected(reclaimed: &Reclaimed) -> String {
+    format!(
+        "Deleted {} unreferenced slug files ({})\n",
+        reclaimed.slugs,
+        Size(reclaimed.bytes)
+    )
+}
+
+/// The result line of a change that made a release: "Updating vars and restarting myapp... done, v11".
+///
+/// `None` when nothing changed (`unchanged` says why); an error when the release failed (already reported).
+pub fn changed(
+    app: &AppName,
+    outcome: &Option<Outcome>,
+    doing: &str,
+    unchanged: &str,
+) -> Option<String> {
+    Some(match outcome {
+        None => format!("{unchanged}; no new release\n"),
+        Some(Outcome::Live(r)) => format!("{doing} {app}... done, v{}\n", r.version),
+        Some(Outcome::Recorded(r)) => format!(
+            "{doing} {app}... done, v{}\n{}",
+            r.version,
+            not_promoted(r.version)
+        ),
+        Some(_) => return None,
+    })
+}
+
+/// "Adding memcachier to myapp... done, v12 (free)"; `None` when the release failed (already reported).
+pub fn addon_changed(outcome: &Option<Outcome>, doing: &str, suffix: &str) -> Option<String> {
+    match outcome {
+        Some(Outcome::Live(r)) => Some(format!("{doing} done, v{}{suffix}\n", r.version)),
+        Some(Outcome::Recorded(r)) => Some(format!(
+            "{doing} done, v{}{suffix}\n{}",
+            r.version,
+            not_promoted(r.version)
+        )),
+        _ => None,
+    }
+}
+
+/// `slugs:compile`'s line: sha256, size and file, for scripts.
+pub fn compiled(slug: &crate::model::release::SlugRef, path: &std::path::Path) -> String {
+    format!("{} {} {}\n", slug.sha256, slug.size, path.display())
+}

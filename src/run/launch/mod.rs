@@ -1,0 +1,123 @@
+//! Launchers: what turns a recorded release into running processes.
+//!
+//! A deploy records a pending release, then asks the app's launcher to start
+//! it. Only if that succeeds does `current` move to it; then the launcher is
+//! told to switch traffic over ([`Started::switch`]). A launch that fails
+//! leaves the live release serving.
+
+pub mod env;
+mod exec;
+mod local;
+mod none;
+pub mod serve_static;
+pub mod unpack;
+
+use std::path::Path;
+
+use crate::base::process::{self, Finished, Job};
+use crate::base::span::Span;
+use crate::model::event::{Event, Observer};
+use crate::model::release::Release;
+use crate::model::settings::LauncherKind;
+use crate::run::error::{Error, Result};
+use crate::store::app::{App, AppLock};
+use crate::store::root::Root;
+use crate::store::slugs::SlugStore;
+
+/// Everything a launcher needs to start a release.
+pub struct Launch<'a> {
+    /// The root the app lives in.
+    pub root: &'a Root,
+    /// The app being launched.
+    pub app: &'a App,
+    /// Proof that the caller holds the app lock.
+    pub lock: &'a AppLock,
+    /// The release to start (pending, with its slug).
+    pub release: &'a Release,
+    /// The release that is live now, if any; it keeps running if the launch fails.
+    pub previous: Option<&'a Release>,
+    /// Where the release's slug is.
+    pub slugs: &'a SlugStore,
+    /// The slipway binary, for the supervisor and `SLIPWAY_BIN`.
+    pub exe: &'a Path,
+}
+
+/// What makes a started release take over, once `current` names it.
+type Switch = Box<dyn FnOnce(&mut dyn Observer)>;
+
+/// A release that started and passed its checks, waiting for `current` to name it.
+pub struct Started {
+    /// Where the app can be reached, shown after `Launching... done`.
+    pub url: Option<String>,
+    switch: Option<Switch>,
+}
+
+impl Started {
+    /// A release that needs nothing more once it is current.
+    pub fn ready(url: Option<String>) -> Started {
+        Started { url, switch: None }
+    }
+
+    /// A release that takes over (traffic, stopping the previous one) when `switch` runs.
+    pub fn with_switch(
+        url: Option<String>,
+        switch: impl FnOnce(&mut dyn Observer) + 'static,
+    ) -> Started {
+        Started {
+            url,
+            switch: Some(Box::new(switch)),
+        }
+    }
+
+    /// Called once `current` names the release. Dropping a `Started` instead abandons the release.
+    pub fn switch(self, observer: &mut dyn Observer) {
+        if let Some(switch) = self.switch {
+            switch(observer);
+        }
+    }
+}
+
+/// Starts releases.
+pub trait Launcher {
+    /// Starts `launch.release` and checks it; returns once it can take over, or an error if it never will.
+    fn launch(&self, launch: &Launch, observer: &mut dyn Observer) -> Result<Started>;
+}
+
+/// The launcher of this kind.
+pub fn launcher(kind: LauncherKind) -> Box<dyn Launcher> {
+    match kind {
+        LauncherKind::None => Box::new(none::RecordOnly),
+        LauncherKind::Local => Box::new(local::Local),
+        LauncherKind::Exec => Box::new(exec::Exec),
+    }
+}
+
+/// Runs a step of a launch (the release phase, the `exec` launcher's hook), its output going to the client.
+///
+/// `what` names it in failures ("release command failed (exit 1)"); `cannot_run` in a failure to start it.
+fn run_step(
+    job: Job,
+    what: &str,
+    cannot_run: &str,
+    timeout: Span,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    let failed = |reason: String| Error::LaunchFailed {
+        reason,
+        detail: Vec::new(),
+    };
+    let finished = job
+        .timeout(timeout.get())
+        .run(&mut |_, line| observer.event(Event::CommandOutput { line }))
+        .map_err(|e| failed(format!("cannot run {cannot_run}: {e}")))?;
+    match finished {
+        Finished::Exited(status) if status.success() => Ok(()),
+        Finished::Exited(status) => Err(failed(format!(
+            "{what} failed ({})",
+            process::describe(status)
+        ))),
+        Finished::TimedOut | Finished::Stopped => {
+            Err(failed(format!("{what} did not finish within {timeout}")))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The slipway root: where apps and slugs live, and reading the admin settings in `slipway.yaml`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+use crate::base::{files, tempdir};
+use crate::model::settings::RootSettings;
+
+/// An initialized root directory.
+#[derive(Clone, Debug)]
+pub struct Root {
+    dir: PathBuf,
+    /// Settings read from `slipway.yaml`.
+    pub settings: RootSettings,
+}
+
+impl Root {
+    /// Creates the root's directories (idempotent) and opens it.
+    pub fn init(dir: &Path) -> Result<Root> {
+        let dir = absolute(dir)?;
+        for sub in [dir.join("apps"), dir.join("slugs").join("by-tree")] {
+            fs::create_dir_all(&sub).map_err(Error::io("create", &sub))?;
+        }
+        Root::open(&dir)
+    }
+
+    /// Opens an existing root, reading its settings.
+    pub fn open(dir: &Path) -> Result<Root> {
+        let dir = absolute(dir)?;
+        if !dir.join("apps").is_dir() || !dir.join("slugs").is_dir() {
+            return Err(Error::NotARoot { root: dir });
+        }
+        let settings = read_yaml(&dir.join("slipway.yaml"))?.unwrap_or_default();
+        Ok(Root { dir, settings })
+    }
+
+    /// The root directory itself (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `ROOT/apps`.
+    pub fn apps_dir(&self) -> PathBuf {
+        self.dir.join("apps")
+    }
+
+    /// `ROOT/keys.json`: ssh keys and app access.
+    pub fn keys_path(&self) -> PathBuf {
+        self.dir.join("keys.json")
+    }
+
+    /// The authorized_keys file slipway maintains: `authorized_keys` from `slipway.yaml`, else `ROOT/authorized_keys`.
+    pub fn authorized_keys_path(&self) -> PathBuf {
+        match &self.settings.authorized_keys {
+            Some(path) => self.dir.join(path),
+            None => self.dir.join("authorized_keys"),
+        }
+    }
+
+    /// `ROOT/slugs`, content-addressed slugs shared by every app.
+    pub fn slugs_dir(&self) -> PathBuf {
+        self.dir.join("slugs")
+    }
+
+    /// `ROOT/tmp`, private to the root's owner, created if needed and cleared of what killed commands left there.
+    pub fn scratch_dir(&self) -> Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = self.dir.join("tmp");
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("create", &dir)(e)),
+        }
+        files::remove_stale_temps(&dir).map_err(Error::io("clean", &dir))?;
+        tempdir::remove_stale(&dir).map_err(Error::io("clean", &dir))?;
+        Ok(dir)
+    }
+}
+
+/// The default root: `/var/lib/slipway` for root, else the user's data directory.
+pub fn default_dir() -> PathBuf {
+    if is_superuser() {
+        return PathBuf::from("/var/lib/slipway");
+    }
+    directories::ProjectDirs::from("", "", "slipway")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("/var/lib/slipway"))
+}
+
+#[allow(unsafe_code)]
+fn is_superuser() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf> {
+    std::path::absolute(dir).map_err(Error::io("resolve", dir))
+}
+
+/// Reads a YAML settings file; a missing file is `None`.
+pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path)(e)),
+    };
+    let invalid = |e: serde_yaml::Error| Error::Settings {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // A file holding only comments is an empty mapping, not an error.
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(invalid)?;
+    if value.is_null() {
+        value = serde_yaml::Value::Mapping(Default::default());
+    }
+    serde_yaml::from_value(value).map(Some).map_err(invalid)
+}
