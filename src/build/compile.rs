@@ -372,8 +372,10 @@ pub fn tune_libgit2() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         #[allow(unsafe_code)]
-        // SAFETY: libgit2's global options are not synchronized; this runs once,
-        // from the main thread, before any repository is opened.
+        // SAFETY: git2 offers these only as `unsafe` because libgit2's global
+        // options are not synchronized (there is no safe wrapper to use
+        // instead). This runs once, from the main thread, before any
+        // repository is opened or any other thread exists.
         unsafe {
             let _ = git2::opts::set_mwindow_size(4 * 1024 * 1024);
             let _ = git2::opts::set_mwindow_mapped_limit(32 * 1024 * 1024);

@@ -541,8 +541,9 @@ fn write_manifest(app: &App, _lock: &AppLock, hooks: &[Installed]) -> Result<()>
     let manifest = Manifest {
         hooks: hooks.to_vec(),
     };
-    files::write_atomic(&path, crate::output::json(&manifest).as_bytes(), 0o644)
-        .map_err(Error::io("write", &path))
+    let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    bytes.push(b'\n');
+    files::write_atomic(&path, &bytes, 0o644).map_err(Error::io("write", &path))
 }
 
 /// What uninstalling did to one hook.

@@ -82,18 +82,12 @@ impl Root {
 
 /// The default root: `/var/lib/slipway` for root, else the user's data directory.
 pub fn default_dir() -> PathBuf {
-    if is_superuser() {
+    if crate::base::sys::is_superuser() {
         return PathBuf::from("/var/lib/slipway");
     }
     directories::ProjectDirs::from("", "", "slipway")
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from("/var/lib/slipway"))
-}
-
-#[allow(unsafe_code)]
-fn is_superuser() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf> {
