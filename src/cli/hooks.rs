@@ -8,7 +8,7 @@ use super::Reported;
 use super::env::{Env, current_exe};
 use super::hook::HookName;
 use crate::model::name::AppName;
-use crate::ops::install::{self, InstallRequest};
+use crate::ops::hooks::{self, InstallRequest};
 use crate::output;
 
 #[derive(Args)]
@@ -58,19 +58,19 @@ pub fn install(env: &Env, args: InstallArgs) -> anyhow::Result<()> {
         force: args.force,
         exe: current_exe()?,
     };
-    let report = install::install(&root, &request)?;
+    let report = hooks::install(&root, &request)?;
     output::print(&output::hooks::installed(&report))
 }
 
 pub fn uninstall(env: &Env, args: UninstallArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let done = install::uninstall(&root, &args.git_dir)?;
+    let done = hooks::uninstall(&root, &args.git_dir)?;
     output::print(&output::hooks::uninstalled(&done))
 }
 
 pub fn status(env: &Env, args: StatusArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let statuses = install::status(&root)?;
+    let statuses = hooks::status(&root)?;
     output::print(&if args.json {
         output::hooks::hooks_json(&statuses, root.dir())
     } else {

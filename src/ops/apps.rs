@@ -4,14 +4,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
-use super::install;
+use super::hooks;
 use crate::base::files;
 use crate::model::name::AppName;
 use crate::run::supervisor;
+use crate::store::Error as StoreError;
 use crate::store::app::{self, App};
+use crate::store::hooks::install_shim;
 use crate::store::keys;
 use crate::store::root::Root;
-use crate::store::{Error as StoreError, hooks};
 
 /// What `apps:create` made.
 #[derive(Debug)]
@@ -90,7 +91,7 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
             git2::Repository::init_opts(&repo_dir, &opts)
                 .map_err(Error::git(format!("init {}", repo_dir.display())))?;
             // The shim names the final location, not the staging directory.
-            hooks::install_shim(&repo_dir, exe, root.dir(), name)?;
+            install_shim(&repo_dir, exe, root.dir(), name)?;
         }
         NewRepo::Adopted(repo_dir) => {
             let line = adopted_repo_setting(repo_dir)?;
@@ -140,7 +141,7 @@ fn default_settings(name: &AppName) -> String {
 #[derive(Debug)]
 pub struct Destroyed {
     /// An adopted repository, kept: slipway's hooks were taken out of it and what was there put back.
-    pub kept_repo: Option<(PathBuf, Vec<install::Removed>)>,
+    pub kept_repo: Option<(PathBuf, Vec<hooks::Removed>)>,
 }
 
 /// Deletes an app: its repository, releases and logs. Slugs stay until `slugs:gc`.
@@ -155,7 +156,7 @@ pub fn destroy(root: &Root, name: &AppName) -> Result<Destroyed> {
     // A later app of the same name must not inherit this one's ssh grants.
     keys::forget_app_locked(root, name)?;
     let kept_repo = match app.adopted_repo() {
-        Some(repo) => Some((repo.to_path_buf(), install::remove_all(&app, &lock)?)),
+        Some(repo) => Some((repo.to_path_buf(), hooks::remove_all(&app, &lock)?)),
         None => None,
     };
     let apps = root.apps_dir();

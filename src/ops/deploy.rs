@@ -8,7 +8,7 @@ use git2::{Commit, Repository};
 
 use super::change::{self, Change, Context, Origin, Outcome};
 use super::error::{Error, Result};
-use super::install;
+use super::hooks;
 use crate::build::compile;
 use crate::build::step::{self, Build, Step};
 use crate::model::event::{Event, Observer, SkipReason};
@@ -180,7 +180,7 @@ pub fn slug_of_commit(
 }
 
 fn has_pre_receive_hook(app: &App) -> bool {
-    install::installed_hooks(app)
+    hooks::installed_hooks(app)
         .is_ok_and(|hooks| hooks.iter().any(|h| h.hook == HookKind::PreReceive))
 }
 

@@ -9,7 +9,8 @@ pub mod deploy;
 pub mod error;
 pub mod fsck;
 pub mod gc;
-pub mod install;
+pub mod hooks;
+
 pub mod prereceive;
 pub mod ps;
 pub mod quickstart;

@@ -40,7 +40,7 @@ pub fn help(error: &ops::Error) -> Option<String> {
             chainable: true,
         } => Some(format!(
             "nothing was changed; --chain keeps it (moved to {}) and runs it before slipway",
-            ops::install::chained_original(path).display()
+            ops::hooks::chained_original(path).display()
         )),
         E::HookExists { .. } => Some(
             "nothing was changed; rename that file, slipway installs itself under this name".into(),

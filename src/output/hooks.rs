@@ -8,9 +8,7 @@ use std::fmt::Write as _;
 
 use super::{BANG, escape, json, shell_quote_if_needed, table};
 use crate::model::refs::HookKind;
-use crate::ops::install::{
-    Change, Health, HookStatus, InstallReport, Layout, Removal, Uninstalled,
-};
+use crate::ops::hooks::{Change, Health, HookStatus, InstallReport, Layout, Removal, Uninstalled};
 use crate::store::app::App;
 
 /// What a hook prints when git runs it for a repository that is not its app's (a shared hooks directory).

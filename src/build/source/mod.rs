@@ -7,6 +7,7 @@
 
 mod download;
 mod extract;
+mod untar;
 mod zip;
 
 use std::fs;
