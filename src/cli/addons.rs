@@ -3,10 +3,9 @@
 use clap::Args;
 
 use super::env::{AppArg, AppJsonArgs, Env};
-use super::{Reported, observer};
+use super::{observer, print_or_reported};
 use crate::model::addon::{Action, Spec};
 use crate::model::config::parse_assignment;
-use crate::ops::change::Outcome;
 use crate::ops::config;
 use crate::output;
 
@@ -55,7 +54,7 @@ pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     output::print(&if args.json {
         output::json(&addons)
     } else {
-        output::releases::addons_table(app.name.as_str(), &addons)
+        output::config::addons_table(app.name.as_str(), &addons)
     })
 }
 
@@ -68,73 +67,38 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
         .iter()
         .map(|a| parse_assignment(a))
         .collect::<Result<Vec<_>, _>>()?;
-    let outcome = config::addon_add(
-        &env.context(&root),
-        &app,
-        &spec,
-        &extra,
-        args.description,
-        &mut observer(),
-    )?;
-    let plan = spec
-        .plan
-        .as_deref()
-        .unwrap_or(crate::model::addon::DEFAULT_PLAN);
-    report(
-        outcome,
-        &format!("Adding {} to {}...", spec.name, app.name),
-        &format!(" ({plan})"),
-    )
+    let ctx = env.context(&root);
+    let outcome = config::addon_add(&ctx, &app, &spec, &extra, args.description, &mut observer())?;
+    print_or_reported(output::config::addon_added(&app.name, &spec, &outcome))
 }
 
 pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let outcome = config::addon_remove(
-        &env.context(&root),
-        &app,
-        &args.name,
-        args.description,
-        &mut observer(),
-    )?;
-    report(
-        outcome,
-        &format!("Removing {} from {}...", args.name, app.name),
-        "",
-    )
+    let ctx = env.context(&root);
+    let outcome = config::addon_remove(&ctx, &app, &args.name, args.description, &mut observer())?;
+    print_or_reported(output::config::addon_removed(
+        &app.name, &args.name, &outcome,
+    ))
 }
 
 pub fn upgrade(env: &Env, args: PlanArgs) -> anyhow::Result<()> {
-    change_plan(env, args, Action::Upgrade, "Upgrading")
+    change_plan(env, args, Action::Upgrade)
 }
 
 pub fn downgrade(env: &Env, args: PlanArgs) -> anyhow::Result<()> {
-    change_plan(env, args, Action::Downgrade, "Downgrading")
+    change_plan(env, args, Action::Downgrade)
 }
 
-fn change_plan(env: &Env, args: PlanArgs, action: Action, verb: &str) -> anyhow::Result<()> {
+fn change_plan(env: &Env, args: PlanArgs, action: Action) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let spec: Spec = args.spec.parse()?;
-    let outcome = config::addon_change_plan(
-        &env.context(&root),
-        &app,
-        &spec,
-        action,
-        args.description,
-        &mut observer(),
-    )?;
-    report(
-        outcome,
-        &format!("{verb} {} to {} on {}...", spec.name, args.spec, app.name),
-        "",
-    )
-}
-
-/// "Adding memcachier to myapp... done, v12 (free)".
-fn report(outcome: Option<Outcome>, doing: &str, suffix: &str) -> anyhow::Result<()> {
-    match output::releases::addon_changed(&outcome, doing, suffix) {
-        Some(text) => output::print(&text),
-        None => Err(Reported.into()),
-    }
+    let ctx = env.context(&root);
+    let outcome =
+        config::addon_change_plan(&ctx, &app, &spec, action, args.description, &mut observer())?;
+    let downgrade = action == Action::Downgrade;
+    print_or_reported(output::config::plan_changed(
+        &app.name, &spec, downgrade, &outcome,
+    ))
 }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::env::{AppArg, Env};
-use super::{changed, observer};
+use super::{observer, print_or_reported};
 use crate::model::config::{check_key, parse_assignment};
 use crate::ops::config;
 use crate::output;
@@ -59,9 +59,9 @@ pub fn show(env: &Env, args: ShowArgs) -> anyhow::Result<()> {
     output::print(&if args.json {
         output::json(&config)
     } else if args.shell {
-        output::releases::config_shell(&config)
+        output::config::config_shell(&config)
     } else {
-        output::releases::config_listing(app.name.as_str(), &config)
+        output::config::config_listing(app.name.as_str(), &config)
     })
 }
 
@@ -84,15 +84,10 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
         vars.retain(|(k, _)| *k != key);
         vars.push((key, value));
     }
-    output::print(&output::releases::config_assignments(&vars))?;
+    output::print(&output::config::config_assignments(&vars))?;
     let ctx = env.context(&root);
     let outcome = config::config_set(&ctx, &app, &vars, args.description, &mut observer())?;
-    changed(
-        &app,
-        outcome,
-        "Updating vars and restarting",
-        "No config vars changed: each already had that value",
-    )
+    print_or_reported(output::config::set_result(&app.name, &outcome))
 }
 
 pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
@@ -100,11 +95,7 @@ pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let ctx = env.context(&root);
     let outcome = config::config_unset(&ctx, &app, &args.keys, args.description, &mut observer())?;
-    let what = format!("Unsetting {} and restarting", args.keys.join(", "));
-    changed(
-        &app,
-        outcome,
-        &what,
-        "No config vars changed: none of them was set",
-    )
+    print_or_reported(output::config::unset_result(
+        &app.name, &args.keys, &outcome,
+    ))
 }

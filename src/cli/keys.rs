@@ -49,7 +49,7 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
     let user: UserName = args.user.parse()?;
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        bail!("keys:add reads the public key from stdin: `slipway keys:add {user} < {user}.pub`");
+        bail!("{}", output::access::needs_stdin(&user));
     }
     let mut bytes = Vec::new();
     let limit = pubkey::MAX_LINE as u64 + 1;

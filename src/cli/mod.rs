@@ -22,6 +22,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::output;
+
 pub use self::env::Env;
 
 /// slipway: git push to deploy, on your own server.
@@ -197,15 +199,10 @@ fn observer() -> crate::output::Sideband<std::io::Stderr> {
     crate::output::Sideband::without_launch_lines(std::io::stderr())
 }
 
-/// Prints the result of a config change: "Updating vars and restarting myapp... done, v11".
-fn changed(
-    app: &crate::store::app::App,
-    outcome: Option<crate::ops::change::Outcome>,
-    doing: &str,
-    unchanged: &str,
-) -> anyhow::Result<()> {
-    match crate::output::releases::changed(&app.name, &outcome, doing, unchanged) {
-        Some(text) => crate::output::print(&text),
+/// Prints a command's result line, or fails quietly when there is none (the failure was already reported).
+fn print_or_reported(text: Option<String>) -> anyhow::Result<()> {
+    match text {
+        Some(text) => output::print(&text),
         None => Err(Reported.into()),
     }
 }

@@ -80,6 +80,12 @@ pub fn prepare(dir: &Path, exe: &Path) -> Result<Workspace> {
     })
 }
 
+/// The sample page's heading for release `version`: a first hello, or a hello again.
+pub fn greeting(version: u32, again: bool) -> String {
+    let again = if again { " again" } else { "" };
+    format!("Hello{again} from slipway (v{version})")
+}
+
 /// Writes the sample app with `greeting` in its page and commits it with `message`.
 pub fn commit_sample(checkout: &Path, greeting: &str, message: &str) -> Result<()> {
     for (name, text) in SAMPLE {

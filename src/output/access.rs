@@ -71,3 +71,8 @@ pub fn granted(app: &AppName, user: &UserName) -> String {
 pub fn revoked(app: &AppName, user: &UserName) -> String {
     format!("Revoked {user}'s access to {app}\n")
 }
+
+/// Why `keys:add` at a terminal does nothing.
+pub fn needs_stdin(user: &UserName) -> String {
+    format!("keys:add reads the public key from stdin: `slipway keys:add {user} < {user}.pub`")
+}

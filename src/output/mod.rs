@@ -7,10 +7,12 @@
 
 pub mod access;
 pub mod apps;
+pub mod config;
 pub mod events;
 pub mod help;
 pub mod hooks;
 pub mod ps;
+pub mod quickstart;
 pub mod releases;
 pub mod table;
 pub mod upkeep;

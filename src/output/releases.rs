@@ -7,10 +7,8 @@ use serde::Serialize;
 use super::{escape, json, table, when};
 use crate::base::clock::Clock;
 use crate::base::size::Size;
-use crate::model::config::Config;
 use crate::model::name::AppName;
-use crate::model::release::{Addon, Release, Status};
-use crate::ops::change::Outcome;
+use crate::model::release::{Release, Status};
 use crate::ops::gc::Reclaimed;
 use crate::ops::releases::{Info, Listing};
 
@@ -41,75 +39,6 @@ pub fn releases_table(releases: &[Release], current: Option<u32>, clock: &Clock)
         })
         .collect();
     table(&["Rel", "Change", "By", "When"], &rows)
-}
-
-/// `KEY => value` lines, the arrows aligned, each line starting with `indent` (the first with `first`).
-fn arrows(first: &str, indent: &str, pairs: &[(&str, &str)]) -> String {
-    let width = pairs
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        let lead = if i == 0 { first } else { indent };
-        let _ = writeln!(out, "{lead}{key:<width$} => {}", escape(value));
-    }
-    out
-}
-
-/// `heroku config`: a `=== APP Config Vars` header and aligned `KEY: value` lines.
-pub fn config_listing(app: &str, config: &Config) -> String {
-    if config.is_empty() {
-        return format!("{app} has no config vars\n");
-    }
-    let width = config.keys().map(|k| k.len() + 1).max().unwrap_or(0);
-    let mut out = format!("=== {app} Config Vars\n");
-    for (key, value) in config {
-        let label = format!("{key}:");
-        let _ = writeln!(out, "{label:<width$} {}", escape(value));
-    }
-    out
-}
-
-/// `KEY='value'` lines that a POSIX shell reads back exactly.
-pub fn config_shell(config: &Config) -> String {
-    let safe = |v: &str| {
-        !v.is_empty()
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@%+=".contains(c))
-    };
-    config
-        .iter()
-        .map(|(k, v)| {
-            if safe(v) {
-                format!("{k}={v}\n")
-            } else {
-                format!("{k}={}\n", super::shell_quote(v))
-            }
-        })
-        .collect()
-}
-
-/// The lines `config:set` prints before its result: `  KEY => value`, aligned.
-pub fn config_assignments(vars: &[(String, String)]) -> String {
-    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    format!("Adding config vars:\n{}", arrows("  ", "  ", &pairs))
-}
-
-/// The `addons` table: Add-on, Plan, Config vars.
-pub fn addons_table(app: &str, addons: &[Addon]) -> String {
-    if addons.is_empty() {
-        return format!("{app} has no add-ons\n");
-    }
-    let rows: Vec<Vec<String>> = addons
-        .iter()
-        .map(|a| {
-            let vars: Vec<&str> = a.config.keys().map(String::as_str).collect();
-            vec![a.name.clone(), a.plan.clone(), vars.join(", ")]
-        })
-        .collect();
-    table(&["Add-on", "Plan", "Config vars"], &rows)
 }
 
 /// The `releases:info` block, as Heroku prints it, plus status and commit.
@@ -250,41 +179,22 @@ pub fn collected(reclaimed: &Reclaimed) -> String {
     )
 }
 
-/// The result line of a change that made a release: "Updating vars and restarting myapp... done, v11".
-///
-/// `None` when nothing changed (`unchanged` says why); an error when the release failed (already reported).
-pub fn changed(
-    app: &AppName,
-    outcome: &Option<Outcome>,
-    doing: &str,
-    unchanged: &str,
-) -> Option<String> {
-    Some(match outcome {
-        None => format!("{unchanged}; no new release\n"),
-        Some(Outcome::Live(r)) => format!("{doing} {app}... done, v{}\n", r.version),
-        Some(Outcome::Recorded(r)) => format!(
-            "{doing} {app}... done, v{}\n{}",
-            r.version,
-            not_promoted(r.version)
-        ),
-        Some(_) => return None,
-    })
-}
-
-/// "Adding memcachier to myapp... done, v12 (free)"; `None` when the release failed (already reported).
-pub fn addon_changed(outcome: &Option<Outcome>, doing: &str, suffix: &str) -> Option<String> {
-    match outcome {
-        Some(Outcome::Live(r)) => Some(format!("{doing} done, v{}{suffix}\n", r.version)),
-        Some(Outcome::Recorded(r)) => Some(format!(
-            "{doing} done, v{}{suffix}\n{}",
-            r.version,
-            not_promoted(r.version)
-        )),
-        _ => None,
-    }
-}
-
 /// `slugs:compile`'s line: sha256, size and file, for scripts.
 pub fn compiled(slug: &crate::model::release::SlugRef, path: &std::path::Path) -> String {
     format!("{} {} {}\n", slug.sha256, slug.size, path.display())
+}
+
+/// `KEY => value` lines, the arrows aligned, each line starting with `indent` (the first with `first`).
+pub(super) fn arrows(first: &str, indent: &str, pairs: &[(&str, &str)]) -> String {
+    let width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        let lead = if i == 0 { first } else { indent };
+        let _ = writeln!(out, "{lead}{key:<width$} => {}", escape(value));
+    }
+    out
 }
