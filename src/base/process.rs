@@ -64,6 +64,7 @@ pub struct Job {
     command: Command,
     timeout: Option<Duration>,
     stderr_apart: bool,
+    stdout_to: Option<std::fs::File>,
     stop: Option<Arc<AtomicBool>>,
 }
 
@@ -76,6 +77,7 @@ impl Job {
             command,
             timeout: None,
             stderr_apart: false,
+            stdout_to: None,
             stop: None,
         }
     }
@@ -131,6 +133,12 @@ impl Job {
         self
     }
 
+    /// Sends stdout to `file` (for binary output, such as `git archive`); stderr is still reported line by line.
+    pub fn stdout_to(mut self, file: std::fs::File) -> Job {
+        self.stdout_to = Some(file);
+        self
+    }
+
     /// Kills it (and its group) as soon as `flag` is raised.
     pub fn stop_when(mut self, flag: Arc<AtomicBool>) -> Job {
         self.stop = Some(flag);
@@ -150,10 +158,11 @@ impl Job {
     pub fn run(mut self, on_line: &mut dyn FnMut(Stream, String)) -> io::Result<Finished> {
         let (tx, rx) = mpsc::sync_channel::<(Stream, String)>(QUEUE);
         let (out_reader, out_writer) = io::pipe()?;
-        self.command
-            .stdin(Stdio::null())
-            .stdout(out_writer.try_clone()?)
-            .process_group(0);
+        self.command.stdin(Stdio::null()).process_group(0);
+        match self.stdout_to.take() {
+            Some(file) => self.command.stdout(file),
+            None => self.command.stdout(out_writer.try_clone()?),
+        };
         let err_reader = if self.stderr_apart {
             let (reader, writer) = io::pipe()?;
             self.command.stderr(writer);

@@ -21,6 +21,7 @@ const GRACE: Duration = Duration::from_secs(60);
 pub struct TempDir {
     path: PathBuf,
     _lock: File,
+    keep: bool,
 }
 
 impl TempDir {
@@ -32,7 +33,11 @@ impl TempDir {
                 Ok(()) => {
                     let lock = File::open(&path)?;
                     lock.lock()?;
-                    return Ok(TempDir { path, _lock: lock });
+                    return Ok(TempDir {
+                        path,
+                        _lock: lock,
+                        keep: false,
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -44,11 +49,18 @@ impl TempDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Leaves the directory in place (it was renamed to where it belongs).
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
     }
 }
 

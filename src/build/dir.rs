@@ -34,16 +34,60 @@ pub struct DirPlan {
     pub(super) plan: Plan,
 }
 
+/// The `.slugignore` at the top of `root`, if it has one.
+fn slugignore(root: &Path) -> Result<SlugIgnore> {
+    match fs::symlink_metadata(root.join(".slugignore")) {
+        Ok(meta) if meta.is_file() => {
+            let path = root.join(".slugignore");
+            Ok(SlugIgnore::parse(
+                &fs::read(&path).map_err(Error::io("read", &path))?,
+            ))
+        }
+        _ => Ok(SlugIgnore::default()),
+    }
+}
+
+/// Deletes what `root`'s `.slugignore` names, as Heroku does before buildpacks run.
+pub fn remove_ignored(root: &Path) -> Result<()> {
+    let ignore = slugignore(root)?;
+    remove_ignored_in(root, &ignore, &mut Vec::new())
+}
+
+fn remove_ignored_in(dir: &Path, ignore: &SlugIgnore, prefix: &mut Vec<u8>) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(Error::io("read", dir))? {
+        let entry = entry.map_err(Error::io("read", dir))?;
+        let path = entry.path();
+        let is_dir = entry
+            .file_type()
+            .map_err(Error::io("read", &path))?
+            .is_dir();
+        let depth = prefix.len();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(entry.file_name().as_bytes());
+        let result = if ignore.is_ignored(prefix, is_dir) {
+            if is_dir {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            }
+            .map_err(Error::io("remove", &path))
+        } else if is_dir {
+            remove_ignored_in(&path, ignore, prefix)
+        } else {
+            Ok(())
+        };
+        prefix.truncate(depth);
+        result?;
+    }
+    Ok(())
+}
+
 impl DirPlan {
     /// Lists the entries of `root` that the slug will hold, refusing what a slug cannot contain.
     pub fn scan(root: &Path) -> Result<DirPlan> {
-        let ignore = match fs::symlink_metadata(root.join(".slugignore")) {
-            Ok(meta) if meta.is_file() => {
-                let path = root.join(".slugignore");
-                SlugIgnore::parse(&fs::read(&path).map_err(Error::io("read", &path))?)
-            }
-            _ => SlugIgnore::default(),
-        };
+        let ignore = slugignore(root)?;
         let mut walk = Walk {
             root,
             ignore,
@@ -80,6 +124,38 @@ pub fn compile_dir_at(
         reused: false,
     });
     Ok(slug)
+}
+
+/// Copies the directory `source` into the existing, empty `dest`: what a slug of it would hold, checked the same way.
+pub fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, symlink};
+    let plan = DirPlan::scan(source)?;
+    for entry in &plan.plan.entries {
+        let target = dest.join(OsStr::from_bytes(&entry.path));
+        match (&entry.kind, &entry.source) {
+            (Kind::Dir, _) => fs::DirBuilder::new()
+                .mode(0o755)
+                .create(&target)
+                .map_err(Error::io("create", &target))?,
+            (Kind::Symlink, Source::Target(link)) => {
+                symlink(OsStr::from_bytes(link), &target).map_err(Error::io("create", &target))?
+            }
+            (Kind::File { executable }, Source::Path(path)) => {
+                let mut from = open_planned(path, entry.size).map_err(Error::io("read", path))?;
+                let mode = if *executable { 0o755 } else { 0o644 };
+                let mut to = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&target)
+                    .map_err(Error::io("create", &target))?;
+                io::copy(&mut from, &mut to).map_err(Error::io("write", &target))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Opens a planned file without following symlinks; it must still have the planned size.

@@ -34,10 +34,51 @@ pub enum Error {
     Step(#[from] StepError),
 
     #[error(transparent)]
+    Buildpack(#[from] BuildpackError),
+
+    #[error(transparent)]
     Source(#[from] SourceError),
 
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+}
+
+/// Why buildpacks could not build an app.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildpackError {
+    #[error("cannot fetch the buildpack {buildpack}: {reason}")]
+    Fetch { buildpack: String, reason: String },
+
+    #[error("{buildpack} is not a buildpack: {reason}")]
+    NotABuildpack { buildpack: String, reason: String },
+
+    #[error("App not compatible with buildpack: {buildpack}")]
+    NotCompatible { buildpack: String },
+
+    #[error("failed to compile {name} app ({status})")]
+    CompileFailed {
+        name: String,
+        status: String,
+        tail: Vec<String>,
+    },
+
+    #[error("the buildpack {buildpack} failed in bin/{script} ({status})")]
+    ScriptFailed {
+        buildpack: String,
+        script: &'static str,
+        status: String,
+    },
+
+    #[error("the buildpack {buildpack}: {source}")]
+    BadRelease {
+        buildpack: String,
+        source: crate::model::Error,
+    },
+
+    #[error("the build took longer than {timeout}")]
+    TimedOut {
+        timeout: crate::model::settings::BuildTimeout,
+    },
 }
 
 /// `Result` with the build's [`Error`].

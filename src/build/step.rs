@@ -1,32 +1,22 @@
-//! The build step: runs the app's `build` command (or the admin's `ROOT/hooks/build`) on a checkout of a commit, and makes the slug from what it leaves.
+//! The build step: the app's `build` command (or the admin's `ROOT/hooks/build`), run in the build directory after any buildpacks.
 //!
-//! The commit is written from the object database into a private scratch
-//! directory, removed afterwards whatever happens. The build runs there with
-//! only the release's config vars, `SLIPWAY_APP`, `SLIPWAY_BUILD_DIR`,
-//! `SLIPWAY_CACHE_DIR` (kept between builds), `PATH` and `HOME` as
-//! environment, through the one process runner ([`Job`]): its output is
-//! reported line by line, and when it exits (or times out) anything it left
-//! running is killed. Built slugs are never taken from or put in the by-tree
-//! cache: the same tree may build differently twice.
+//! It runs with only the release's config vars, `SLIPWAY_APP`,
+//! `SLIPWAY_BUILD_DIR`, `SLIPWAY_CACHE_DIR` (kept between builds), `PATH`
+//! and `HOME` as environment, through the one process runner ([`Job`]): its
+//! output is reported line by line, and when it exits (or times out)
+//! anything it left running is killed.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use git2::{Commit, Repository};
-
-use super::dir::{self, DirPlan};
-use super::error::{Error, Result};
 use crate::base::process::{self, Finished, Job};
-use crate::base::size::Size;
-use crate::base::tempdir::TempDir;
 use crate::base::text::escape;
 use crate::model::config::Config;
 use crate::model::event::{Event, Observer};
 use crate::model::name::AppName;
-use crate::model::release::SlugRef;
 use crate::model::settings::{BuildCommand, BuildTimeout};
-use crate::store::slugs::SlugStore;
 
 /// The `PATH` a build gets (a config var `PATH` replaces it).
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -85,73 +75,38 @@ pub fn hook_path(root_dir: &Path) -> Option<PathBuf> {
     (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(path)
 }
 
-/// Everything a build needs besides the commit: whose it is, what it sees, where it works and what it may make.
+/// Where and with what a build step runs.
 #[derive(Debug)]
-pub struct Build<'a> {
+pub struct Request<'a> {
     /// The app being built (`SLIPWAY_APP`).
     pub app: &'a AppName,
-    /// The config vars the build sees as its environment.
+    /// The config vars the build step sees as its environment.
     pub config: &'a Config,
-    /// A private directory to make the build's scratch directory in.
-    pub scratch: &'a Path,
+    /// The directory it builds in place (`SLIPWAY_BUILD_DIR`).
+    pub build_dir: &'a Path,
+    /// `HOME` (scratch).
+    pub home: &'a Path,
     /// Kept between builds of this app (`SLIPWAY_CACHE_DIR`).
     pub cache: &'a Path,
-    /// Where the slug goes.
-    pub slugs: &'a SlugStore,
-    /// The largest slug allowed.
-    pub max_size: Size,
+    /// What is left of the build's time.
+    pub time_left: Duration,
 }
 
-/// Checks `commit` out into a scratch directory, runs `step` there and compiles the result.
-///
-/// `incoming` are extra object directories (git's quarantine, in pre-receive).
-pub fn build_commit(
-    build: &Build,
-    step: &Step,
-    repo: &Repository,
-    commit: &Commit,
-    incoming: &[PathBuf],
-    observer: &mut dyn Observer,
-) -> Result<SlugRef> {
+/// Runs the build step in the build directory, reporting its output line by line.
+pub fn run(step: &Step, request: &Request, observer: &mut dyn Observer) -> Result<(), StepError> {
     observer.event(Event::Building);
-    let scratch =
-        Scratch(TempDir::new_in(build.scratch).map_err(Error::io("create in", build.scratch))?);
-    let build_dir = scratch.0.path().join("app");
-    let home = scratch.0.path().join("home");
-    for dir in [&build_dir, &home] {
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(dir)
-            .map_err(Error::io("create", dir))?;
-    }
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .recursive(true)
-        .create(build.cache)
-        .map_err(Error::io("create", build.cache))?;
-    super::checkout(repo, commit, incoming, &build_dir, observer)?;
-
     let job = match &step.program {
         Program::Shell(command) => Job::new("/bin/sh").arg("-c").arg(command),
-        Program::Hook(path) => Job::new(path).arg(&build_dir).arg(build.cache),
+        Program::Hook(path) => Job::new(path).arg(request.build_dir).arg(request.cache),
     }
-    .current_dir(&build_dir)
+    .current_dir(request.build_dir)
     .env("PATH", PATH)
-    .env("HOME", &home)
-    .envs(build.config)
-    .env("SLIPWAY_APP", build.app.as_str())
-    .env("SLIPWAY_BUILD_DIR", &build_dir)
-    .env("SLIPWAY_CACHE_DIR", build.cache)
-    .timeout(step.timeout.0.get());
-    run(step, job, observer)?;
-
-    let plan = DirPlan::scan(&build_dir)?;
-    let mtime = commit.time().seconds().max(0) as u64;
-    dir::compile_dir_at(build.slugs, &plan, mtime, build.max_size, observer)
-}
-
-/// Runs the build, reporting its output line by line.
-fn run(step: &Step, job: Job, observer: &mut dyn Observer) -> Result<(), StepError> {
+    .env("HOME", request.home)
+    .envs(request.config)
+    .env("SLIPWAY_APP", request.app.as_str())
+    .env("SLIPWAY_BUILD_DIR", request.build_dir)
+    .env("SLIPWAY_CACHE_DIR", request.cache)
+    .timeout(request.time_left.min(step.timeout.0.get()));
     let hook = match &step.program {
         Program::Hook(path) => Some(escape(&path.display().to_string()).into_owned()),
         Program::Shell(_) => None,
@@ -171,31 +126,5 @@ fn run(step: &Step, job: Job, observer: &mut dyn Observer) -> Result<(), StepErr
         Finished::TimedOut | Finished::Stopped => Err(StepError::TimedOut {
             timeout: step.timeout,
         }),
-    }
-}
-
-/// The scratch directory of one build; removed on drop even if the build made parts of it read-only.
-struct Scratch(TempDir);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let path = self.0.path();
-        if fs::remove_dir_all(path).is_err() {
-            make_writable(path);
-            let _ = fs::remove_dir_all(path);
-        }
-    }
-}
-
-/// Gives the owner full access to `dir` and every directory under it (never following symlinks).
-fn make_writable(dir: &Path) {
-    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            make_writable(&entry.path());
-        }
     }
 }

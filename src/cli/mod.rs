@@ -4,6 +4,7 @@ mod access;
 mod addons;
 mod apps;
 mod boot;
+mod buildpacks;
 mod config;
 mod env;
 mod fsck;
@@ -144,6 +145,23 @@ enum Command {
     Hook(hook::HookArgs),
     /// Create a demo root, app and pushes, and show the releases
     Quickstart(quickstart::Args),
+    /// List an app's buildpacks
+    Buildpacks(env::AppJsonArgs),
+    /// Set the buildpack (at --index N), used from the next deploy
+    #[command(name = "buildpacks:set")]
+    BuildpacksSet(buildpacks::SetArgs),
+    /// Add a buildpack (last, or at --index N)
+    #[command(name = "buildpacks:add")]
+    BuildpacksAdd(buildpacks::SetArgs),
+    /// Remove a buildpack, by URL or --index N
+    #[command(name = "buildpacks:remove")]
+    BuildpacksRemove(buildpacks::RemoveArgs),
+    /// Forget the app's buildpacks: the next deploy detects them
+    #[command(name = "buildpacks:clear")]
+    BuildpacksClear(buildpacks::AppOnlyArgs),
+    /// Empty the app's build cache (the next build starts from scratch)
+    #[command(name = "buildpacks:clear-cache")]
+    BuildpacksClearCache(buildpacks::AppOnlyArgs),
     /// List an app's processes
     Ps(env::AppJsonArgs),
     /// Set how many processes of each type run (web=2 worker=1)
@@ -257,6 +275,12 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::Hook(args) => hook::run(env, args),
         Command::Quickstart(args) => quickstart::run(env, args),
         Command::AppsInfo(args) => apps::info(env, args),
+        Command::Buildpacks(args) => buildpacks::list(env, args),
+        Command::BuildpacksSet(args) => buildpacks::set(env, args),
+        Command::BuildpacksAdd(args) => buildpacks::add(env, args),
+        Command::BuildpacksRemove(args) => buildpacks::remove(env, args),
+        Command::BuildpacksClear(args) => buildpacks::clear(env, args),
+        Command::BuildpacksClearCache(args) => buildpacks::clear_cache(env, args),
         Command::Ps(args) => ps::list(env, args),
         Command::PsScale(args) => ps::scale(env, args),
         Command::PsRestart(args) | Command::Restart(args) => ps::restart(env, args),

@@ -37,6 +37,12 @@ pub enum Error {
         reason: &'static str,
     },
 
+    #[error("'{text}' is not a buildpack: {reason}")]
+    BadBuildpack { text: String, reason: &'static str },
+
+    #[error("the buildpack's bin/release printed invalid YAML: {reason}")]
+    BadReleaseYaml { reason: String },
+
     #[error("not a usable ssh public key: {reason}")]
     BadPublicKey { reason: String },
 }

@@ -38,6 +38,19 @@ pub enum Event {
     CompilingSource { name: String },
     /// The app's build step starts, on a checkout of the commit.
     Building,
+    /// A buildpack is being fetched (cloned or downloaded) for the first time.
+    FetchingBuildpack { buildpack: String },
+    /// Buildpacks will build the app: what exactly runs, in order.
+    UsingBuildpacks { resolved: Vec<String> },
+    /// The buildpack that detected the app, by the name its `bin/detect` printed.
+    AppDetected { name: String },
+    /// One line a buildpack's `bin/compile` printed.
+    BuildpackOutput { line: String },
+    /// The process types the slug runs: from its Procfile, and defaults from buildpacks.
+    ProcessTypes {
+        declared: Vec<String>,
+        defaults: Vec<String>,
+    },
     /// One line the build printed (stdout or stderr, without its newline).
     BuildOutput { line: String },
     /// `build_on` is pre-receive, but no pre-receive hook built the commit: it is built now, after the push.
@@ -56,7 +69,7 @@ pub enum Event {
     /// A release failed; `live` is the release that stays current.
     Failed { error: Failure, live: Option<u32> },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
-    Rejected { short: String, reason: String },
+    Rejected { short: String, error: Failure },
     /// The Procfile's `release:` command is starting.
     ReleaseCommand { command: String },
     /// A line of output from the release command or the `exec` launcher's hook.

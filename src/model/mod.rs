@@ -2,6 +2,7 @@
 
 pub mod addon;
 pub mod base64;
+pub mod buildpack;
 pub mod config;
 pub mod error;
 pub mod event;

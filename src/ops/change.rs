@@ -14,8 +14,9 @@ use std::path::PathBuf;
 
 use super::error::{Error, Result};
 use crate::base::clock::Clock;
+use crate::build::pipeline::Built;
 use crate::model::event::{Event, Observer};
-use crate::model::release::{Kind, Release, SlugRef, Status};
+use crate::model::release::{Kind, Release, Status};
 use crate::run::launch::{self, Launch};
 use crate::store::app::{App, AppLock};
 use crate::store::releases::Store;
@@ -161,7 +162,7 @@ impl<'a> Change<'a> {
         origin: Origin,
         description: String,
         observer: &mut dyn Observer,
-        build: impl FnOnce(&Change, &mut dyn Observer) -> Result<SlugRef>,
+        build: impl FnOnce(&Change, &mut dyn Observer) -> Result<Built>,
     ) -> Result<Outcome> {
         let draft = Release {
             commit: origin.commit,
@@ -172,7 +173,13 @@ impl<'a> Change<'a> {
         let mut release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
         match build(self, &mut observer) {
-            Ok(slug) => release.slug = Some(slug),
+            Ok(built) => {
+                release.slug = Some(built.slug);
+                // Buildpacks' defaults never override what the app set.
+                for (key, value) in built.config_defaults {
+                    release.config.entry(key).or_insert(value);
+                }
+            }
             Err(e) => return self.fail(release, e, &mut observer),
         }
         self.launch(release, &mut observer)

@@ -8,15 +8,10 @@ use git2::{Commit, Repository};
 
 use super::change::{self, Change, Context, Origin, Outcome};
 use super::error::{Error, Result};
-use super::hooks;
-use crate::build::compile;
-use crate::build::step::{self, Build, Step};
 use crate::model::event::{Event, Observer, SkipReason};
-use crate::model::refs::{HookKind, RefUpdate};
-use crate::model::release::{SlugRef, short_sha};
-use crate::model::settings::BuildOn;
+use crate::model::refs::RefUpdate;
+use crate::model::release::short_sha;
 use crate::store::app::App;
-use crate::store::notes;
 
 /// Handles the ref updates of one push: deploys the deploy branch if it was pushed.
 pub fn push(
@@ -99,90 +94,6 @@ pub fn deploy_commit(
             short: short_sha(&sha).to_owned(),
             refname: refname.to_owned(),
         });
-        slug_of_commit(change, repo, commit, observer)
+        super::build::slug_of_commit(change, repo, commit, observer)
     })
 }
-
-/// The app's build step: `build:` in app.yaml, else the admin's `ROOT/hooks/build`; `None` without either.
-pub fn build_step(change: &Change) -> Option<Step> {
-    let settings = &change.app.settings;
-    Step::new(
-        settings.build.as_ref(),
-        step::hook_path(change.ctx.root.dir()),
-        settings.build_timeout,
-    )
-}
-
-/// Builds `commit` with `step` in `change`'s app, reading objects also from `incoming`.
-pub fn build_with_step(
-    change: &Change,
-    step: &Step,
-    repo: &Repository,
-    commit: &Commit,
-    incoming: &[std::path::PathBuf],
-    observer: &mut dyn Observer,
-) -> Result<SlugRef> {
-    let scratch = change.ctx.root.scratch_dir()?;
-    let cache = change.app.dir().join("cache");
-    let slugs = change.ctx.slugs();
-    let build = Build {
-        app: &change.app.name,
-        config: change
-            .base
-            .as_ref()
-            .map_or(&EMPTY_CONFIG, |base| &base.config),
-        scratch: &scratch,
-        cache: &cache,
-        slugs: &slugs,
-        max_size: change.app.max_slug_size(change.ctx.root),
-    };
-    Ok(step::build_commit(
-        &build, step, repo, commit, incoming, observer,
-    )?)
-}
-
-/// The slug a deploy of `commit` runs: built if the app has a build step, else compiled (or reused by tree).
-///
-/// With `build_on: pre-receive` the slug the pre-receive hook built is taken
-/// instead of building again.
-pub fn slug_of_commit(
-    change: &Change,
-    repo: &Repository,
-    commit: &Commit,
-    observer: &mut dyn Observer,
-) -> Result<SlugRef> {
-    let (ctx, app) = (change.ctx, change.app);
-    let slugs = ctx.slugs();
-    let Some(step) = build_step(change) else {
-        return Ok(compile::get_or_compile(
-            &slugs,
-            repo,
-            commit,
-            app.max_slug_size(ctx.root),
-            observer,
-        )?);
-    };
-    if app.settings.build_on == BuildOn::PreReceive {
-        if let Some(slug) = notes::take(app, &slugs, &commit.id().to_string()) {
-            observer.event(Event::Compressed {
-                size: slug.size,
-                reused: true,
-            });
-            return Ok(slug);
-        }
-        if !has_pre_receive_hook(app) {
-            observer.event(Event::NotStrict {
-                repo: app.repo_dir().display().to_string(),
-            });
-        }
-    }
-    build_with_step(change, &step, repo, commit, &[], observer)
-}
-
-fn has_pre_receive_hook(app: &App) -> bool {
-    hooks::installed_hooks(app)
-        .is_ok_and(|hooks| hooks.iter().any(|h| h.hook == HookKind::PreReceive))
-}
-
-/// The config a build sees before any release set one.
-static EMPTY_CONFIG: crate::model::config::Config = crate::model::config::Config::new();

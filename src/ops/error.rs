@@ -24,6 +24,18 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("the app has {count} buildpacks; say which to replace with --index")]
+    SeveralBuildpacks { count: usize },
+
+    #[error("the buildpack {buildpack} is already set on the app")]
+    BuildpackExists { buildpack: String },
+
+    #[error("the app has no buildpack {buildpack}")]
+    NoSuchBuildpack { buildpack: String },
+
+    #[error("there is no buildpack at index {index} (the app has {count})")]
+    BuildpackIndex { index: usize, count: usize },
+
     #[error("{app} has no current release")]
     NoCurrentRelease { app: String },
 

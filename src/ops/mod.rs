@@ -3,6 +3,8 @@
 pub mod access;
 pub mod addons;
 pub mod apps;
+pub mod build;
+pub mod buildpacks;
 pub mod change;
 pub mod config;
 pub mod deploy;

@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use git2::{Oid, Repository};
 
+use super::build;
 use super::change::{Change, Context};
-use super::deploy;
 use super::error::{Error, Result};
-use crate::build::{compile, step};
+use crate::build::compile;
 use crate::model::event::{Event, Observer};
 use crate::model::refs::RefUpdate;
 use crate::model::release::{SlugRef, short_sha};
@@ -71,8 +71,9 @@ pub fn check(
     let commit = Oid::from_str(&update.new)
         .and_then(|oid| repo.find_commit(oid))
         .map_err(Error::git(format!("read the pushed commit {short}")))?;
-    let has_step = app.settings.build.is_some() || step::hook_path(ctx.root.dir()).is_some();
-    if has_step && app.settings.build_on != BuildOn::PreReceive {
+    let change = Change::begin(ctx, app, observer)?;
+    let plan = build::plan_for_commit(&change, &repo, &commit)?;
+    if plan.is_some() && app.settings.build_on != BuildOn::PreReceive {
         // The build runs after the push: compiling the bare tree would check nothing that deploys.
         return Ok(Verdict::NothingToCheck);
     }
@@ -80,50 +81,41 @@ pub fn check(
         short: short.clone(),
         refname: update.refname.clone(),
     });
-    let slug = if has_step {
-        prebuild(ctx, app, &repo, &commit, &incoming, observer)
-    } else {
-        let max = app.max_slug_size(ctx.root);
-        compile::get_or_compile_from(&ctx.slugs(), &repo, &commit, &incoming, max, observer)
-            .map_err(Error::from)
+    let built = match plan {
+        Some((choice, step)) => {
+            build::build_commit(&change, choice, step, &repo, &commit, &incoming, observer)
+                .and_then(|built| {
+                    let sha = commit.id().to_string();
+                    notes::write(
+                        app,
+                        change.lock(),
+                        &sha,
+                        &built.slug,
+                        &built.config_defaults,
+                    )?;
+                    Ok(built)
+                })
+        }
+        None => {
+            let max = app.max_slug_size(ctx.root);
+            compile::get_or_compile_from(&ctx.slugs(), &repo, &commit, &incoming, max, observer)
+                .map(|slug| crate::build::pipeline::Built {
+                    slug,
+                    config_defaults: Default::default(),
+                })
+                .map_err(Error::from)
+        }
     };
-    match slug {
-        Ok(slug) => Ok(Verdict::Compiled(slug)),
+    match built {
+        Ok(built) => Ok(Verdict::Compiled(built.slug)),
         Err(e) => {
             observer.event(Event::Rejected {
                 short,
-                reason: e.to_string(),
+                error: e.into(),
             });
             Ok(Verdict::Rejected)
         }
     }
-}
-
-/// Builds the pushed commit (objects also in `incoming`) under the app lock and notes its slug for post-receive.
-fn prebuild(
-    ctx: &Context,
-    app: &App,
-    repo: &Repository,
-    commit: &git2::Commit,
-    incoming: &[PathBuf],
-    observer: &mut dyn Observer,
-) -> Result<SlugRef> {
-    let change = Change::begin(ctx, app, observer)?;
-    let Some(step) = deploy::build_step(&change) else {
-        // The hook went away since the check above: compile the tree as post-receive will.
-        let max = app.max_slug_size(ctx.root);
-        return Ok(compile::get_or_compile_from(
-            &ctx.slugs(),
-            repo,
-            commit,
-            incoming,
-            max,
-            observer,
-        )?);
-    };
-    let slug = deploy::build_with_step(&change, &step, repo, commit, incoming, observer)?;
-    notes::write(app, change.lock(), &commit.id().to_string(), &slug)?;
-    Ok(slug)
 }
 
 /// The object directories that are not already the repository's own, each once.

@@ -3,9 +3,10 @@
 //! Nothing is recorded until the source has been fetched, unpacked and
 //! checked, so a refused source leaves no release, no slug and no temp files.
 
+use super::build;
 use super::change::{Change, Context, Origin, Outcome};
 use super::error::Result;
-use crate::build::dir::{self, DirPlan};
+use crate::build::dir::DirPlan;
 use crate::build::source::{self, Limits, Spec};
 use crate::model::event::{Event, Observer};
 use crate::store::app::App;
@@ -25,7 +26,8 @@ pub fn create_release(
     let scratch = ctx.root.scratch_dir()?;
     // Held until the release is made: the unpacked tree and the download live in it.
     let fetched = source::fetch(spec, &scratch, limits, observer)?;
-    let plan = DirPlan::scan(&fetched.dir)?;
+    // Refused here, before anything is recorded, if it holds what a slug cannot.
+    DirPlan::scan(&fetched.dir)?;
     let description = description.unwrap_or_else(|| format!("Deploy from {name}"));
     let change = Change::begin(ctx, app, observer)?;
     change.deploy(
@@ -34,8 +36,7 @@ pub fn create_release(
         observer,
         |change, observer| {
             observer.event(Event::CompilingSource { name: name.clone() });
-            let max = change.app.max_slug_size(ctx.root);
-            Ok(dir::compile_dir(&ctx.slugs(), &plan, max, observer)?)
+            build::build_dir(change, &fetched.dir, observer)
         },
     )
 }

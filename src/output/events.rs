@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{BANG, INDENT, STEP, escape, help, shell_quote_if_needed};
 use crate::base::size::Size;
+use crate::build::{self, BuildpackError};
 use crate::model::event::{Event, Observer, SkipReason};
+use crate::ops;
 
 /// The complete lines an event prints (each ending in `\n`); `None` for progress ticks.
 pub fn event_lines(event: &Event) -> Option<String> {
@@ -55,6 +57,29 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Extracted { entries } => format!("{STEP}Extracting... done, {entries} entries\n"),
         Event::CompilingSource { name } => format!("{STEP}Compiling {}\n", escape(name)),
         Event::Building => format!("{STEP}Building...\n"),
+        Event::FetchingBuildpack { buildpack } => {
+            format!("{STEP}Fetching buildpack {}\n", escape(buildpack))
+        }
+        Event::UsingBuildpacks { resolved } => match resolved.as_slice() {
+            [one] => format!("{STEP}Using buildpack: {}\n", escape(one)),
+            many => {
+                let mut text = format!("{STEP}Using buildpacks:\n");
+                for (i, buildpack) in many.iter().enumerate() {
+                    let _ = writeln!(text, "{INDENT}{}. {}", i + 1, escape(buildpack));
+                }
+                text
+            }
+        },
+        Event::AppDetected { name } => format!("{STEP}{} app detected\n", escape(name)),
+        Event::BuildpackOutput { line } => {
+            let line = escape(line);
+            if line.starts_with(STEP) || line.starts_with(INDENT) || line.starts_with(BANG) {
+                format!("{line}\n")
+            } else {
+                format!("{INDENT}{line}\n")
+            }
+        }
+        Event::ProcessTypes { declared, defaults } => process_types(declared, defaults),
         Event::BuildOutput { line } => format!("{INDENT}{}\n", escape(line)),
         Event::NotStrict { repo } => format!(
             "{BANG}Warning: build_on is pre-receive, but the app has no pre-receive hook: built after the push\n\
@@ -86,16 +111,22 @@ pub fn event_lines(event: &Event) -> Option<String> {
                 Some(v) => format!("v{v} is still live"),
                 None => "nothing is live yet".to_owned(),
             };
-            let mut text = format!("{BANG}{}; {live}\n", escape(&error.to_string()));
+            let mut text = match compile_failure(&*error.0) {
+                Some(lines) => format!("{lines}{BANG}{}\n", sentence(&live)),
+                None => format!("{BANG}{}; {live}\n", escape(&error.to_string())),
+            };
             if let Some(help) = help::help_any(&*error.0) {
                 let _ = writeln!(text, "{BANG}help: {}", escape(&help));
             }
             text
         }
-        Event::Rejected { short, reason } => format!(
-            "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
-            escape(reason)
-        ),
+        Event::Rejected { short, error } => match compile_failure(&*error.0) {
+            Some(lines) => lines,
+            None => format!(
+                "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
+                escape(&error.to_string())
+            ),
+        },
         Event::ReleaseCommand { command } => {
             format!("{STEP}Running release command: {}\n", escape(command))
         }
@@ -118,6 +149,63 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
     };
     Some(text)
+}
+
+/// Heroku's "Push rejected, failed to compile" lines, with the buildpack's last output, when `error` is a failed compile.
+fn compile_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let build = match error.downcast_ref::<ops::Error>() {
+        Some(ops::Error::Build(build)) => build,
+        Some(_) => return None,
+        None => error.downcast_ref::<build::Error>()?,
+    };
+    let build::Error::Buildpack(BuildpackError::CompileFailed { name, status, tail }) = build
+    else {
+        return None;
+    };
+    let mut text = format!(
+        "{BANG}Push rejected, failed to compile {} app.\n",
+        escape(name)
+    );
+    if !tail.is_empty() {
+        let _ = writeln!(text, "{BANG}bin/compile ended ({status}) after:");
+        for line in tail {
+            let _ = writeln!(text, "{INDENT}{}", escape(line.trim_start()));
+        }
+    }
+    Some(text)
+}
+
+/// Heroku's "Discovering process types" step, saying plainly when nothing will run.
+fn process_types(declared: &[String], defaults: &[String]) -> String {
+    let list = |kinds: &[String]| {
+        kinds
+            .iter()
+            .map(|k| escape(k).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!("{STEP}Discovering process types\n");
+    if declared.is_empty() && defaults.is_empty() {
+        let _ = writeln!(
+            text,
+            "{INDENT}No Procfile and no default process types: nothing will run (add a Procfile)"
+        );
+        return text;
+    }
+    let procfile = if declared.is_empty() {
+        "(none)".to_owned()
+    } else {
+        list(declared)
+    };
+    let _ = writeln!(text, "{INDENT}Procfile declares types -> {procfile}");
+    if !defaults.is_empty() {
+        let _ = writeln!(
+            text,
+            "{INDENT}Default types for buildpack -> {}",
+            list(defaults)
+        );
+    }
+    text
 }
 
 /// `text` with its first letter capitalized, as a sentence on its own line starts.

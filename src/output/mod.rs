@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod apps;
+pub mod buildpacks;
 pub mod config;
 pub mod events;
 pub mod help;

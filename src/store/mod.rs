@@ -4,6 +4,7 @@
 //! every change to one app happens under its lock ([`app::AppLock`]).
 
 pub mod app;
+pub mod buildpacks;
 pub mod error;
 pub mod formation;
 pub mod hooks;

@@ -134,6 +134,21 @@ impl Spec {
     }
 }
 
+/// Unpacks the archive at `path` into `dest` with the hostile-input-safe extractor; returns the root of what it held.
+pub fn extract_archive(path: &Path, name: &str, dest: &Path, limits: Limits) -> Result<PathBuf> {
+    extract::extract(path, name, dest, limits, &mut crate::model::event::Quiet)
+}
+
+/// Downloads `url` into `out`, at most `max` bytes; returns the number of bytes.
+pub fn download_to(
+    url: &str,
+    out: &mut TempFile,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<u64> {
+    download::download(url, out, max, observer)
+}
+
 /// A source, fetched and unpacked: the directory to compile, and the temp files that hold it.
 #[derive(Debug)]
 pub struct Fetched {

@@ -25,6 +25,15 @@ pub fn base(release: &Release, app_dir: &Path, exe: &Path) -> BTreeMap<String, S
     env
 }
 
+/// `command` as `sh -c` runs it after sourcing the buildpacks' `.profile.d/*.sh` (run from the app directory, as Heroku does before every process).
+pub fn with_profile(command: &str) -> String {
+    format!(
+        "if [ -d .profile.d ]; then for slipway_profile in .profile.d/*.sh; do \
+         if [ -r \"$slipway_profile\" ]; then . \"$slipway_profile\"; fi; done; \
+         unset slipway_profile; fi; {command}"
+    )
+}
+
 /// Config vars as an env file: `KEY="VALUE"` lines, readable by `sh` (`set -a; . FILE`) and systemd's `EnvironmentFile=`.
 ///
 /// Inside the double quotes, `\\`, `\"`, `\$` and `` \` `` stand for those

@@ -122,7 +122,7 @@ fn release_phase(
     });
     let job = Job::new("/bin/sh")
         .arg("-c")
-        .arg(cmd)
+        .arg(env::with_profile(cmd))
         .current_dir(app_dir)
         .envs(env)
         .env("DYNO", "release.1");
