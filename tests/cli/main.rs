@@ -6,6 +6,7 @@ mod common;
 mod addons;
 mod apps;
 mod build;
+mod buildpacks;
 mod config;
 mod hook;
 mod hooks;

@@ -194,7 +194,7 @@ fn git(
             git_job()
                 .arg("--git-dir")
                 .arg(&mirror)
-                .args(["archive", "--format=tar", &commit])
+                .args(["archive", "--format=tar", "--prefix=buildpack/", &commit])
                 .stdout_to(file),
             &fail,
         )?;
@@ -281,7 +281,11 @@ fn tarball(
 /// Unpacks `archive` into `dest` through a temp directory in `parent`, with the hostile-input-safe extractor.
 fn unpack(archive: &Path, name: &str, parent: &Path, dest: &Path, limits: Limits) -> Result<()> {
     let stage = TempDir::new_in(parent).map_err(Error::io("create in", parent))?;
-    let root = source::extract_archive(archive, name, stage.path(), limits)?;
+    let mut root = source::extract_archive(archive, name, stage.path(), limits)?;
+    // An archive of just `bin/` had that one directory taken for a wrapper.
+    if root.file_name().is_some_and(|n| n == "bin") && !root.join("bin").is_dir() {
+        root = stage.path().to_path_buf();
+    }
     fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .map_err(Error::io("write", &root))?;
     fs::rename(&root, dest).map_err(Error::io("write", dest))?;
