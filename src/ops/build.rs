@@ -190,10 +190,10 @@ pub fn plan_for_commit(
 pub fn build_dir(change: &Change, dir: &Path, observer: &mut dyn Observer) -> Result<Built> {
     let choice = buildpacks_for_dir(change, dir)?;
     let step = build_step(change);
-    if choice.is_some() || step.is_some() {
-        if let Some(built) = run_pipeline(change, choice, step, Input::Dir(dir), observer)? {
-            return Ok(built);
-        }
+    if (choice.is_some() || step.is_some())
+        && let Some(built) = run_pipeline(change, choice, step, Input::Dir(dir), observer)?
+    {
+        return Ok(built);
     }
     let procfile = std::fs::read(dir.join("Procfile")).ok();
     observer.event(process_types(procfile.as_deref()));
