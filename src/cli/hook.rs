@@ -69,7 +69,7 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
             let incoming = incoming_object_dirs();
             match prereceive::check(&ctx, &app, &updates, &incoming, &mut sideband)? {
                 Verdict::Rejected => Err(Reported.into()),
-                Verdict::NothingToCheck | Verdict::Compiled(_) => Ok(()),
+                Verdict::NothingToCheck | Verdict::Compiled(_) | Verdict::Deployed => Ok(()),
             }
         }
     }

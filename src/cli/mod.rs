@@ -6,6 +6,7 @@ mod apps;
 mod boot;
 mod buildpacks;
 mod config;
+mod deploy;
 mod env;
 mod fsck;
 mod hook;
@@ -107,6 +108,8 @@ enum Command {
     /// List the repositories with slipway's hook, and whether each still works
     #[command(name = "hooks:status")]
     HooksStatus(hooks::StatusArgs),
+    /// Build and release a commit again without a push (default: the deploy branch's tip)
+    Deploy(deploy::DeployArgs),
     /// Make a release from a source directory, archive file or http(s) URL
     #[command(name = "releases:create")]
     ReleasesCreate(source::CreateArgs),
@@ -261,6 +264,7 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::HooksUninstall(args) => hooks::uninstall(env, args),
         Command::HooksStatus(args) => hooks::status(env, args),
         Command::ReleasesCreate(args) => source::create(env, args),
+        Command::Deploy(args) => deploy::run(env, args),
         Command::WatchSet(args) => watch::set(env, args),
         Command::WatchUnset(args) => watch::unset(env, args),
         Command::Watch(args) => watch::run(env, args),

@@ -53,8 +53,8 @@ pub enum Event {
     },
     /// One line the build printed (stdout or stderr, without its newline).
     BuildOutput { line: String },
-    /// `build_on` is pre-receive, but no pre-receive hook built the commit: it is built now, after the push.
-    NotStrict { repo: String },
+    /// `build_on` or `deploy_on` (`setting`) is pre-receive, but no pre-receive hook ran: it happens now, after the push.
+    NotStrict { repo: String, setting: &'static str },
     /// A watched branch moved: its new tip deploys to the app.
     AutoDeploying {
         app: String,
@@ -66,16 +66,21 @@ pub enum Event {
     Launched { version: u32, url: Option<String> },
     /// The release was recorded but, with auto-promote off, is not live.
     Released { version: u32 },
-    /// A release failed; `live` is the release that stays current.
-    Failed { error: Failure, live: Option<u32> },
+    /// A release of `app` failed; `live` is the release that stays current.
+    Failed {
+        app: String,
+        error: Failure,
+        live: Option<u32>,
+    },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
     Rejected { short: String, error: Failure },
     /// The Procfile's `release:` command is starting.
     ReleaseCommand { command: String },
     /// A line of output from the release command or the `exec` launcher's hook.
     CommandOutput { line: String },
-    /// The release did not start; `live` is the release that stays current.
+    /// A release of `app` did not start; `live` is the release that stays current.
     LaunchFailed {
+        app: String,
         reason: String,
         detail: Vec<String>,
         live: Option<u32>,

@@ -127,7 +127,9 @@ pub struct AppSettings {
     /// A shell command that builds a checkout of each deployed commit (else `ROOT/hooks/build`, if any).
     pub build: Option<BuildCommand>,
     /// Whether the build runs after refs move (the default) or before, rejecting a push that fails.
-    pub build_on: BuildOn,
+    pub build_on: Phase,
+    /// Whether the whole deploy (build, release, launch) runs after refs move or before, rejecting a push whose deploy fails.
+    pub deploy_on: Phase,
     /// How long a build may run before it is killed (default 15 minutes).
     pub build_timeout: BuildTimeout,
 }
@@ -147,20 +149,21 @@ impl Default for AppSettings {
             release_timeout: Span::secs(3600),
             stop_grace: Span::secs(30),
             build: None,
-            build_on: BuildOn::default(),
+            build_on: Phase::default(),
+            deploy_on: Phase::default(),
             build_timeout: BuildTimeout::default(),
         }
     }
 }
 
-/// When the build runs (`build_on:` in app.yaml).
+/// Which git hook does a step: after refs moved, or before (`build_on:`, `deploy_on:` in app.yaml).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum BuildOn {
-    /// After refs moved, as part of the deploy: a failed build is a failed release.
+pub enum Phase {
+    /// After refs moved (post-receive): a failure is a failed release, and the push still succeeds.
     #[default]
     PostReceive,
-    /// Before refs move, in the pre-receive hook: a failed build rejects the push.
+    /// Before refs move (pre-receive): a failure rejects the push.
     PreReceive,
 }
 

@@ -7,10 +7,11 @@ use super::error::{Error, Result};
 use super::hooks;
 use crate::base::files;
 use crate::model::name::AppName;
+use crate::model::refs::HookKind;
 use crate::run::supervisor;
 use crate::store::Error as StoreError;
 use crate::store::app::{self, App};
-use crate::store::hooks::install_shim;
+use crate::store::hooks::install_shims;
 use crate::store::keys;
 use crate::store::root::Root;
 
@@ -90,8 +91,15 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
             opts.bare(true).initial_head("main").no_reinit(true);
             git2::Repository::init_opts(&repo_dir, &opts)
                 .map_err(Error::git(format!("init {}", repo_dir.display())))?;
-            // The shim names the final location, not the staging directory.
-            install_shim(&repo_dir, exe, root.dir(), name)?;
+            // The shims name the final location, not the staging directory.
+            let hooks = [HookKind::PreReceive, HookKind::PostReceive];
+            install_shims(&repo_dir, exe, root.dir(), name, &hooks)?;
+            settings_text.push_str(
+                "# The whole deploy (build, release, launch) runs before refs move: a push\n\
+                 # whose deploy fails is rejected, and `git push` says so with its exit status.\n\
+                 # post-receive: deploy after the push is accepted (it always exits 0).\n\
+                 deploy_on: pre-receive\n",
+            );
         }
         NewRepo::Adopted(repo_dir) => {
             let line = adopted_repo_setting(repo_dir)?;

@@ -24,7 +24,7 @@ use crate::model::config::Config;
 use crate::model::event::{Event, Observer};
 use crate::model::procfile::Procfile;
 use crate::model::refs::HookKind;
-use crate::model::settings::BuildOn;
+use crate::model::settings::Phase;
 use crate::store::app::App;
 use crate::store::{buildpacks, notes};
 
@@ -120,6 +120,7 @@ pub fn slug_of_commit(
     change: &Change,
     repo: &Repository,
     commit: &Commit,
+    incoming: &[PathBuf],
     observer: &mut dyn Observer,
 ) -> Result<Built> {
     let app = change.app;
@@ -129,9 +130,9 @@ pub fn slug_of_commit(
     let choice = buildpacks_for_tree(change, repo, &tree)?;
     let step = build_step(change);
     if choice.is_none() && step.is_none() {
-        return compile_tree(change, repo, commit, &[], observer);
+        return compile_tree(change, repo, commit, incoming, observer);
     }
-    if app.settings.build_on == BuildOn::PreReceive {
+    if app.settings.build_on == Phase::PreReceive {
         if let Some(built) = notes::take(app, &change.ctx.slugs(), &commit.id().to_string()) {
             observer.event(Event::Compressed {
                 size: built.0.size,
@@ -145,10 +146,11 @@ pub fn slug_of_commit(
         if !has_pre_receive_hook(app) {
             observer.event(Event::NotStrict {
                 repo: app.repo_dir().display().to_string(),
+                setting: "build_on",
             });
         }
     }
-    build_commit(change, choice, step, repo, commit, &[], observer)
+    build_commit(change, choice, step, repo, commit, incoming, observer)
 }
 
 /// Builds `commit` (objects also in `incoming`) with `choice` and `step`; the tree as it is when nothing built it.

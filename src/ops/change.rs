@@ -233,11 +233,13 @@ impl<'a> Change<'a> {
                     let live = store.current()?;
                     observer.event(match e {
                         crate::run::Error::LaunchFailed { reason, detail } => Event::LaunchFailed {
+                            app: self.app.name.to_string(),
                             reason,
                             detail,
                             live,
                         },
                         other => Event::Failed {
+                            app: self.app.name.to_string(),
                             error: Error::from(other).into(),
                             live,
                         },
@@ -278,6 +280,7 @@ impl<'a> Change<'a> {
         release.status = Status::Failed;
         self.store.update(&self.lock, &release)?;
         observer.event(Event::Failed {
+            app: self.app.name.to_string(),
             error: error.into(),
             live: self.store.current()?,
         });

@@ -11,6 +11,7 @@ use super::error::{Error, Result};
 use crate::model::event::{Event, Observer, SkipReason};
 use crate::model::refs::RefUpdate;
 use crate::model::release::short_sha;
+use crate::model::settings::Phase;
 use crate::store::app::App;
 
 /// Handles the ref updates of one push: deploys the deploy branch if it was pushed.
@@ -57,7 +58,12 @@ pub fn push(
         .peel_to_commit()
         .map_err(Error::git(format!("read the tip of {deploy_ref}")))?;
     let sha = commit.id().to_string();
+    let strict = app.settings.deploy_on == Phase::PreReceive;
     if let Some(version) = change::already_deployed(change.base.as_ref(), &sha) {
+        if strict {
+            // Deployed by this push's pre-receive hook, which said so.
+            return Ok(Outcome::AlreadyLive(version));
+        }
         observer.event(Event::AlreadyLive {
             version,
             short: short_sha(&sha).to_owned(),
@@ -65,8 +71,22 @@ pub fn push(
         });
         return Ok(Outcome::AlreadyLive(version));
     }
+    if strict {
+        observer.event(Event::NotStrict {
+            repo: app.repo_dir().display().to_string(),
+            setting: "deploy_on",
+        });
+    }
     let description = format!("Deploy {}", short_sha(&sha));
-    deploy_commit(&change, &repo, &commit, &deploy_ref, description, observer)
+    deploy_commit(
+        &change,
+        &repo,
+        &commit,
+        &deploy_ref,
+        &[],
+        description,
+        observer,
+    )
 }
 
 /// Opens the app's bare repository.
@@ -75,12 +95,13 @@ pub fn open_repo(app: &App) -> Result<Repository> {
     Repository::open_bare(&repo_dir).map_err(Error::git(format!("open {}", repo_dir.display())))
 }
 
-/// Builds `commit` into a new release of `change` and launches it.
+/// Builds `commit` (objects also in `incoming`) into a new release of `change` and launches it.
 pub fn deploy_commit(
     change: &Change,
     repo: &Repository,
     commit: &Commit,
     refname: &str,
+    incoming: &[std::path::PathBuf],
     description: String,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
@@ -94,6 +115,59 @@ pub fn deploy_commit(
             short: short_sha(&sha).to_owned(),
             refname: refname.to_owned(),
         });
-        super::build::slug_of_commit(change, repo, commit, observer)
+        super::build::slug_of_commit(change, repo, commit, incoming, observer)
     })
+}
+
+/// `deploy`: builds and releases `rev` (default: the deploy branch's tip) again, as a new release, without a push.
+///
+/// For a deploy that failed for reasons outside the code (config, add-ons, a
+/// port, a dependency server), or to rebuild with changed buildpacks; the
+/// repository's refs are never changed.
+pub fn redeploy(
+    ctx: &Context,
+    app: &App,
+    rev: Option<&str>,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    let repo = open_repo(app)?;
+    let deploy_ref = format!("refs/heads/{}", app.deploy_branch(&repo));
+    let (refname, commit) = match rev {
+        None => {
+            let commit = repo
+                .find_reference(&deploy_ref)
+                .and_then(|r| r.peel_to_commit())
+                .map_err(|_| Error::NothingPushed {
+                    app: app.name.to_string(),
+                    branch: deploy_ref.trim_start_matches("refs/heads/").to_owned(),
+                })?;
+            (deploy_ref, commit)
+        }
+        Some(rev) => {
+            let object = repo
+                .revparse_single(rev)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|_| crate::build::Error::UnknownRevision {
+                    rev: crate::base::text::escape(rev).into_owned(),
+                    repo: app.repo_dir(),
+                })?;
+            let refname = repo
+                .resolve_reference_from_short_name(rev)
+                .ok()
+                .and_then(|r| r.name().ok().map(str::to_owned))
+                .unwrap_or_else(|| rev.to_owned());
+            (refname, object)
+        }
+    };
+    let change = Change::begin(ctx, app, observer)?;
+    let description = format!("Deploy {}", short_sha(&commit.id().to_string()));
+    deploy_commit(
+        &change,
+        &repo,
+        &commit,
+        &refname,
+        &[],
+        description,
+        observer,
+    )
 }

@@ -24,6 +24,12 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("{app} has nothing to deploy: its {branch} branch was never pushed")]
+    NothingPushed { app: String, branch: String },
+
+    #[error("{refname} moved while this push was on its way")]
+    BranchMoved { refname: String },
+
     #[error("the app has {count} buildpacks; say which to replace with --index")]
     SeveralBuildpacks { count: usize },
 

@@ -1,7 +1,10 @@
-//! The pre-receive check: compiles the pushed deploy-branch commit before git moves any ref, so a push that cannot build is rejected.
+//! Pre-receive: what runs before git moves any ref, so that a push whose deploy (or build) fails is rejected.
 //!
-//! An app with a build step is built here instead when `build_on` is
-//! pre-receive, and not checked at all otherwise (it builds after the push).
+//! With `deploy_on: pre-receive` the whole deploy runs here: build, record,
+//! launch, health check; a failure rejects the push and no ref moves. With
+//! `build_on: pre-receive` only the build runs here, and post-receive
+//! launches it. Otherwise the tree is compiled, to reject a push that cannot
+//! be a slug (an app whose build runs after the push is not checked).
 //!
 //! Until every pre-receive hook accepts a push, git keeps its objects in a
 //! quarantine directory; the caller passes those directories in. The slug is
@@ -13,13 +16,14 @@ use std::path::PathBuf;
 use git2::{Oid, Repository};
 
 use super::build;
-use super::change::{Change, Context};
+use super::change::{self, Change, Context, Outcome};
+use super::deploy;
 use super::error::{Error, Result};
 use crate::build::compile;
 use crate::model::event::{Event, Observer};
 use crate::model::refs::RefUpdate;
 use crate::model::release::{SlugRef, short_sha};
-use crate::model::settings::BuildOn;
+use crate::model::settings::Phase;
 use crate::store::app::App;
 use crate::store::notes;
 
@@ -30,7 +34,9 @@ pub enum Verdict {
     NothingToCheck,
     /// The pushed deploy-branch commit compiles into this slug.
     Compiled(SlugRef),
-    /// It does not compile; the push must be rejected (the reason was reported).
+    /// The pushed commit was deployed (`deploy_on: pre-receive`), or already runs.
+    Deployed,
+    /// It does not compile or did not deploy; the push must be rejected (the reason was reported).
     Rejected,
 }
 
@@ -72,8 +78,11 @@ pub fn check(
         .and_then(|oid| repo.find_commit(oid))
         .map_err(Error::git(format!("read the pushed commit {short}")))?;
     let change = Change::begin(ctx, app, observer)?;
+    if app.settings.deploy_on == Phase::PreReceive {
+        return deploy_now(&change, &repo, &commit, update, &incoming, observer);
+    }
     let plan = build::plan_for_commit(&change, &repo, &commit)?;
-    if plan.is_some() && app.settings.build_on != BuildOn::PreReceive {
+    if plan.is_some() && app.settings.build_on != Phase::PreReceive {
         // The build runs after the push: compiling the bare tree would check nothing that deploys.
         return Ok(Verdict::NothingToCheck);
     }
@@ -116,6 +125,49 @@ pub fn check(
             Ok(Verdict::Rejected)
         }
     }
+}
+
+/// `deploy_on: pre-receive`: deploys the pushed commit now; the push goes through only if it went live (or was recorded).
+fn deploy_now(
+    change: &Change,
+    repo: &Repository,
+    commit: &git2::Commit,
+    update: &RefUpdate,
+    incoming: &[PathBuf],
+    observer: &mut dyn Observer,
+) -> Result<Verdict> {
+    // Another push may have moved the branch since this one was made: git would refuse
+    // it after the deploy, leaving a release live for a commit the branch does not hold.
+    let now = repo
+        .refname_to_id(&update.refname)
+        .map_or_else(|_| "0".repeat(update.old.len()), |oid| oid.to_string());
+    if now != update.old {
+        observer.event(Event::Rejected {
+            short: short_sha(&update.new).to_owned(),
+            error: Error::BranchMoved {
+                refname: update.refname.clone(),
+            }
+            .into(),
+        });
+        return Ok(Verdict::Rejected);
+    }
+    if change::already_deployed(change.base.as_ref(), &update.new).is_some() {
+        return Ok(Verdict::Deployed);
+    }
+    let description = format!("Deploy {}", short_sha(&update.new));
+    let outcome = deploy::deploy_commit(
+        change,
+        repo,
+        commit,
+        &update.refname,
+        incoming,
+        description,
+        observer,
+    )?;
+    Ok(match outcome {
+        Outcome::Failed(_) => Verdict::Rejected,
+        _ => Verdict::Deployed,
+    })
 }
 
 /// The object directories that are not already the repository's own, each once.

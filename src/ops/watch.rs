@@ -289,6 +289,7 @@ pub fn check(
         &repo,
         &commit,
         &deploy_ref,
+        &[],
         description(&commit),
         observer,
     )?;

@@ -81,11 +81,17 @@ pub fn event_lines(event: &Event) -> Option<String> {
         }
         Event::ProcessTypes { declared, defaults } => process_types(declared, defaults),
         Event::BuildOutput { line } => format!("{INDENT}{}\n", escape(line)),
-        Event::NotStrict { repo } => format!(
-            "{BANG}Warning: build_on is pre-receive, but the app has no pre-receive hook: built after the push\n\
-             {BANG}help: `slipway hooks:install --git-dir {} --hook pre-receive` rejects pushes that fail to build\n",
-            escape(&shell_quote_if_needed(repo))
-        ),
+        Event::NotStrict { repo, setting } => {
+            let (done, verb) = match *setting {
+                "build_on" => ("built", "build"),
+                _ => ("deployed", "deploy"),
+            };
+            format!(
+                "{BANG}Warning: {setting} is pre-receive, but the app has no pre-receive hook: {done} after the push\n\
+                 {BANG}help: `slipway hooks:install --git-dir {} --hook pre-receive` rejects pushes that fail to {verb}\n",
+                escape(&shell_quote_if_needed(repo))
+            )
+        }
         Event::AutoDeploying {
             app,
             short,
@@ -106,7 +112,7 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Released { version } => format!(
             "{STEP}Released v{version} (not promoted: `slipway releases:promote v{version}` makes it live)\n"
         ),
-        Event::Failed { error, live } => {
+        Event::Failed { app, error, live } => {
             let live = match live {
                 Some(v) => format!("v{v} is still live"),
                 None => "nothing is live yet".to_owned(),
@@ -118,20 +124,30 @@ pub fn event_lines(event: &Event) -> Option<String> {
             if let Some(help) = help::help_any(&*error.0) {
                 let _ = writeln!(text, "{BANG}help: {}", escape(&help));
             }
+            let _ = writeln!(text, "{BANG}help: {}", retry_help(app));
             text
         }
         Event::Rejected { short, error } => match compile_failure(&*error.0) {
             Some(lines) => lines,
-            None => format!(
-                "{BANG}{}\n{BANG}Push rejected: {short} does not compile\n",
-                escape(&error.to_string())
-            ),
+            None => {
+                let mut text = format!("{BANG}{}\n", escape(&error.to_string()));
+                if let Some(help) = help::help_any(&*error.0) {
+                    let _ = writeln!(text, "{BANG}help: {}", escape(&help));
+                }
+                let built = matches!(error.0.downcast_ref(), Some(ops::Error::Build(_)));
+                let _ = match built {
+                    true => writeln!(text, "{BANG}Push rejected: {short} does not compile"),
+                    false => writeln!(text, "{BANG}Push rejected"),
+                };
+                text
+            }
         },
         Event::ReleaseCommand { command } => {
             format!("{STEP}Running release command: {}\n", escape(command))
         }
         Event::CommandOutput { line } => format!("{INDENT}{}\n", escape(line)),
         Event::LaunchFailed {
+            app,
             reason,
             detail,
             live,
@@ -144,11 +160,23 @@ pub fn event_lines(event: &Event) -> Option<String> {
             for line in detail {
                 let _ = writeln!(text, "{INDENT}{}", escape(line));
             }
+            let _ = writeln!(
+                text,
+                "{BANG}help: `slipway logs -a {app}` shows what it printed; {}",
+                retry_help(app)
+            );
             text
         }
         Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
     };
     Some(text)
+}
+
+/// How to try a failed release again without a new commit.
+fn retry_help(app: &str) -> String {
+    format!(
+        "`slipway deploy -a {app}` deploys the same commit again (after a fix outside the code)"
+    )
 }
 
 /// Heroku's "Push rejected, failed to compile" lines, with the buildpack's last output, when `error` is a failed compile.

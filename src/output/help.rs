@@ -20,6 +20,10 @@ pub fn help(error: &ops::Error) -> Option<String> {
         E::RollbackAddons { version, .. } => Some(format!(
             "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
         )),
+        E::NothingPushed { app, branch } => Some(format!(
+            "push first: `git push slipway {branch}`, with the remote `slipway` pointing at {app}'s repository"
+        )),
+        E::BranchMoved { .. } => Some("pull (or fetch and rebase), then push again".into()),
         E::NoApp => Some(
             "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
                 .into(),

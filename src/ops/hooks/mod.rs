@@ -103,18 +103,22 @@ pub fn installed_hooks(app: &App) -> Result<Vec<Installed>> {
             if app.adopted_repo().is_some() {
                 return Ok(Vec::new());
             }
-            let shim = app.repo_dir().join("hooks").join("post-receive");
-            let ours = fs::read(&shim).is_ok_and(|bytes| is_slipway_hook(&bytes));
-            Ok(ours
-                .then(|| Installed {
-                    hook: HookKind::PostReceive,
-                    layout: Layout::Shim,
-                    path: shim,
-                    original: None,
-                    created_dirs: Vec::new(),
-                })
+            // The shims `apps:create` wrote into the app's own repository.
+            let shims = [HookKind::PreReceive, HookKind::PostReceive]
                 .into_iter()
-                .collect())
+                .filter_map(|hook| {
+                    let shim = app.repo_dir().join("hooks").join(hook.as_str());
+                    let ours = fs::read(&shim).is_ok_and(|bytes| is_slipway_hook(&bytes));
+                    ours.then_some(Installed {
+                        hook,
+                        layout: Layout::Shim,
+                        path: shim,
+                        original: None,
+                        created_dirs: Vec::new(),
+                    })
+                })
+                .collect();
+            Ok(shims)
         }
         Err(e) => Err(Error::io("read", path)(e)),
     }
