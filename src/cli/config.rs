@@ -84,7 +84,8 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
         vars.retain(|(k, _)| *k != key);
         vars.push((key, value));
     }
-    output::print(&output::config::config_assignments(&vars))?;
+    let current = config::config_vars(&app)?;
+    output::print(&output::config::config_assignments(&vars, &current))?;
     let ctx = env.context(&root);
     let outcome = config::config_set(&ctx, &app, &vars, args.description, &mut observer())?;
     print_or_reported(output::config::set_result(&app.name, &outcome))

@@ -41,7 +41,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<()> {
     let ctx = env.context(&ws.root);
     output::print(&say::config_step(APP))?;
     let vars = [("GREETING_STYLE".to_owned(), "friendly".to_owned())];
-    output::print(&output::config::config_assignments(&vars))?;
+    let current = config::config_vars(&ws.app)?;
+    output::print(&output::config::config_assignments(&vars, &current))?;
     let outcome = config::config_set(&ctx, &ws.app, &vars, None, &mut observer())?;
     print_or_reported(output::config::set_result(&ws.app.name, &outcome))?;
 

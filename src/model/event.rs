@@ -13,6 +13,8 @@ pub enum Event {
     Waiting { app: String },
     /// A pushed ref that does not deploy.
     Skipped { refname: String, reason: SkipReason },
+    /// With no `deploy_branch` set, pushing `to` (main) made it the deploy branch instead of `from` (master).
+    DeployBranchChanged { from: String, to: String },
     /// The deploy branch's tip is already what runs.
     AlreadyLive {
         version: u32,

@@ -24,6 +24,11 @@ pub fn push(
     let repo = open_repo(app)?;
     let branch = app.deploy_branch(&repo);
     let deploy_ref = format!("refs/heads/{branch}");
+    if app.settings.deploy_on != Phase::PreReceive
+        && let Some(notice) = branch_change(app, &repo, updates)
+    {
+        observer.event(notice);
+    }
     let mut deploy = false;
     for update in updates {
         let reason = if update.is_delete() {
@@ -87,6 +92,23 @@ pub fn push(
         description,
         observer,
     )
+}
+
+/// The notice that this push made `main` the deploy branch instead of `master`, if it did.
+///
+/// With no `deploy_branch` set, an app deploys `main`, or `master` while only
+/// it exists: a push that creates `main` moves the deploys over, which is news.
+pub fn branch_change(app: &App, repo: &Repository, updates: &[RefUpdate]) -> Option<Event> {
+    let created_main = updates
+        .iter()
+        .any(|u| u.refname == "refs/heads/main" && u.old.bytes().all(|b| b == b'0'));
+    let changed = app.settings.deploy_branch.is_none()
+        && created_main
+        && repo.find_reference("refs/heads/master").is_ok();
+    changed.then(|| Event::DeployBranchChanged {
+        from: "master".into(),
+        to: "main".into(),
+    })
 }
 
 /// Opens the app's bare repository.

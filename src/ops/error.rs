@@ -24,6 +24,9 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("the quickstart's checkout {} has changes of yours ({files}), which its sample commits would overwrite", checkout.display())]
+    CheckoutEdited { checkout: PathBuf, files: String },
+
     #[error("{app} has nothing to deploy: its {branch} branch was never pushed")]
     NothingPushed { app: String, branch: String },
 

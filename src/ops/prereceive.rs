@@ -79,6 +79,9 @@ pub fn check(
         .map_err(Error::git(format!("read the pushed commit {short}")))?;
     let change = Change::begin(ctx, app, observer)?;
     if app.settings.deploy_on == Phase::PreReceive {
+        if let Some(notice) = deploy::branch_change(app, &repo, updates) {
+            observer.event(notice);
+        }
         return deploy_now(&change, &repo, &commit, update, &incoming, observer);
     }
     let plan = build::plan_for_commit(&change, &repo, &commit)?;

@@ -56,7 +56,9 @@ pub fn prepare(dir: &Path, exe: &Path) -> Result<Workspace> {
         Err(e) => return Err(e.into()),
     };
     let checkout = root.dir().parent().unwrap_or(root.dir()).join("checkout");
-    if !checkout.join(".git").is_dir() {
+    if checkout.join(".git").is_dir() {
+        refuse_edits(&checkout)?;
+    } else {
         let repo = app.repo_dir();
         let has_history = git2::Repository::open_bare(&repo)
             .map(|r| r.find_reference("refs/heads/main").is_ok())
@@ -77,6 +79,28 @@ pub fn prepare(dir: &Path, exe: &Path) -> Result<Workspace> {
         root,
         app,
         checkout,
+    })
+}
+
+/// Refuses to go on when the checkout holds changes the quickstart's commits would overwrite.
+fn refuse_edits(checkout: &Path) -> Result<()> {
+    let repo = git2::Repository::open(checkout)
+        .map_err(Error::git(format!("open {}", checkout.display())))?;
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true).include_ignored(false);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .map_err(Error::git(format!("read the status of {}", checkout.display())))?;
+    let changed: Vec<String> = statuses
+        .iter()
+        .filter_map(|s| s.path().ok().map(str::to_owned))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::CheckoutEdited {
+        checkout: checkout.to_path_buf(),
+        files: crate::base::text::escape(&changed.join(", ")).into_owned(),
     })
 }
 

@@ -12,6 +12,8 @@ pub struct Listing {
     pub releases: Vec<Release>,
     /// The version `current` names.
     pub current: Option<u32>,
+    /// How many releases the app has in all.
+    pub total: usize,
 }
 
 /// The newest `limit` releases of `app`, newest first.
@@ -23,6 +25,7 @@ pub fn list(app: &App, limit: usize) -> Result<Listing> {
     Ok(Listing {
         releases: store.newest(limit)?,
         current: store.current()?,
+        total: store.versions()?.len(),
     })
 }
 

@@ -24,7 +24,7 @@ pub fn created(name: &AppName, git_url: &Path) -> String {
          Git repository: {url}\n\
          Add it as a remote and push to deploy:\n  \
            git remote add slipway {url}\n  \
-           git push slipway main\n"
+           git push slipway main          (if your branch is master: git push slipway master:main)\n"
     )
 }
 

@@ -44,7 +44,11 @@ pub fn config_shell(config: &Config) -> String {
 }
 
 /// The lines `config:set` prints before its result: `  KEY => value`, aligned.
-pub fn config_assignments(vars: &[(String, String)]) -> String {
+pub fn config_assignments(vars: &[(String, String)], current: &Config) -> String {
+    if vars.iter().all(|(k, v)| current.get(k) == Some(v)) {
+        // Nothing changes: the result line alone says so.
+        return String::new();
+    }
     let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     format!("Adding config vars:\n{}", arrows("  ", "  ", &pairs))
 }

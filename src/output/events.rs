@@ -18,10 +18,18 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Skipped { refname, reason } => {
             let refname = escape(refname);
             match reason {
-                SkipReason::NotDeployBranch { deploy_branch } => format!(
-                    "{STEP}Pushed {refname}: not deployed (only {} deploys)\n",
-                    escape(deploy_branch)
-                ),
+                SkipReason::NotDeployBranch { deploy_branch } => {
+                    let branch = escape(deploy_branch);
+                    let mut text =
+                        format!("{STEP}Pushed {refname}: not deployed (only {branch} deploys)\n");
+                    if let Some(pushed) = refname.strip_prefix("refs/heads/") {
+                        let _ = writeln!(
+                            text,
+                            "{INDENT}To deploy it: git push slipway {pushed}:{branch}"
+                        );
+                    }
+                    text
+                }
                 SkipReason::Deleted => format!("{STEP}Deleted {refname}: nothing to deploy\n"),
             }
         }
@@ -36,6 +44,15 @@ pub fn event_lines(event: &Event) -> Option<String> {
         Event::Compiling { short, refname } => {
             format!("{STEP}Compiling {short} ({})\n", escape(refname))
         }
+        Event::DeployBranchChanged { from, to } => format!(
+            "{STEP}The deploy branch is now {} ({} deployed until {} was pushed); \
+             set deploy_branch: {} in app.yaml to keep {}\n",
+            escape(to),
+            escape(from),
+            escape(to),
+            escape(from),
+            escape(from)
+        ),
         Event::SubmoduleSkipped { path, commit } => format!(
             "{BANG}Warning: submodule {path} ({}) skipped: slugs hold only the repository's own files\n",
             crate::model::release::short_sha(commit)

@@ -120,8 +120,11 @@ pub fn releases_json(releases: &[Release], current: Option<u32>) -> String {
 
 /// `releases`: the table, or a line saying there are none.
 pub fn listing(app: &AppName, listing: &Listing, clock: &Clock) -> String {
-    if listing.releases.is_empty() {
+    if listing.total == 0 {
         format!("{app} has no releases yet\n")
+    } else if listing.releases.is_empty() {
+        // `releases -n 0`: none asked for.
+        String::new()
     } else {
         releases_table(&listing.releases, listing.current, clock)
     }
