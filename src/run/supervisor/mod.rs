@@ -8,6 +8,8 @@
 pub mod forward;
 pub mod health;
 pub mod logs;
+#[allow(dead_code)] // Not yet driven by the daemon (next commit).
+mod machine;
 pub mod protocol;
 pub mod server;
 
