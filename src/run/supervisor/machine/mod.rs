@@ -132,6 +132,11 @@ impl State {
         self.live_gen().map(|g| g.release.version)
     }
 
+    /// Whether generation `id` is still there.
+    pub fn contains(&self, id: GenId) -> bool {
+        self.gens.iter().any(|g| g.id == id)
+    }
+
     /// Retiring generations still waiting for their connections to drain.
     pub fn draining(&self) -> Vec<GenId> {
         self.gens
