@@ -13,15 +13,19 @@ use crate::store::slugs::SlugStore;
 /// Why a release cannot be started.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum StartError {
+    /// It has no record.
     #[error("release v{0} does not exist")]
     NoRelease(u32),
 
+    /// It has no code to run.
     #[error("v{0} has no slug")]
     NoSlug(u32),
 
+    /// The app's stable port is taken.
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Listen { port: u16, source: io::Error },
 
+    /// Reading, unpacking or parsing it failed.
     #[error(transparent)]
     Run(#[from] crate::run::Error),
 }

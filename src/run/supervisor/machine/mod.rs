@@ -101,8 +101,10 @@ pub fn step(state: &mut State, event: Event, now: Instant) -> Vec<Action> {
         }
         Event::Shutdown => state.shut_down(now, &mut out),
         Event::Spawned { run, pid } => {
-            if let Some((generation, i)) = state.find_run(run) {
-                generation.procs[i].pid = Some(pid);
+            if let Some((generation, i)) = state.find_run(run)
+                && let Some(p) = generation.procs.get_mut(i)
+            {
+                p.pid = Some(pid);
             }
         }
         Event::SpawnFailed { run, reason, retry } => {
@@ -231,7 +233,7 @@ impl State {
 
     /// Whether `generation` takes traffic and keeps its processes running.
     fn is_live(&self, generation: &Gen) -> bool {
-        self.live == Some(generation.id) && generation.phase == Phase::Live && !self.shutting_down
+        generation.is_live(self.live, self.shutting_down)
     }
 
     /// The generation holding the process whose current run is `run`, and where in it.
@@ -246,8 +248,7 @@ impl State {
     fn poll(&mut self, now: Instant, out: &mut Vec<Action>) {
         let (live, shutting_down) = (self.live, self.shutting_down);
         for generation in &mut self.gens {
-            let is_live =
-                live == Some(generation.id) && generation.phase == Phase::Live && !shutting_down;
+            let is_live = generation.is_live(live, shutting_down);
             generation.poll(is_live, now, &mut self.ids, out);
         }
         self.gens.retain(|g| {
