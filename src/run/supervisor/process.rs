@@ -197,3 +197,89 @@ fn copy_output(
     }
     output.end();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    fn release(dir: &std::path::Path) -> ReleaseInfo {
+        ReleaseInfo {
+            version: 1,
+            dir: dir.to_path_buf(),
+            env: BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]),
+            procfile: Default::default(),
+            health_path: None,
+            health_timeout: Duration::from_secs(1),
+            stop_grace: Duration::from_secs(1),
+        }
+    }
+
+    /// Reaps until something exited (at most 10 s).
+    fn reaped(processes: &mut Processes) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = processes.reap();
+            if !events.is_empty() || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn an_exited_process_is_reaped_with_all_its_last_output_and_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut processes = Processes::new(LogBook::new(dir.path().to_path_buf()));
+        let script = "echo $DYNO on $PORT; for i in 1 2 3 4 5 6 7 8 9; do echo line $i; done; echo gone >&2; exit 3";
+        let spawned = processes.spawn(RunId(7), "web.1", script, Some(5005), &release(dir.path()));
+        assert!(matches!(spawned, Event::Spawned { run: RunId(7), .. }));
+        let events = reaped(&mut processes);
+        let [Event::Exited { run, how, tail }] = &events[..] else {
+            panic!("{events:?}")
+        };
+        assert_eq!((run, how.as_str()), (&RunId(7), "exit 3"));
+        // The last eight lines, the one written just before it exited included.
+        assert_eq!(tail.len(), 8);
+        assert_eq!(tail.first().map(String::as_str), Some("line 3"));
+        assert_eq!(tail.last().map(String::as_str), Some("gone"));
+        let log = std::fs::read_to_string(dir.path().join("web.1.log")).unwrap();
+        assert!(log.contains(" app[web.1]: web.1 on 5005\n"), "{log}");
+    }
+
+    #[test]
+    fn a_signal_reaches_the_whole_group_and_none_is_sent_once_reaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut processes = Processes::new(LogBook::new(dir.path().to_path_buf()));
+        // The shell waits for a child of its own: SIGTERM must reach both.
+        processes.spawn(
+            RunId(1),
+            "worker.1",
+            "sleep 30 & wait",
+            None,
+            &release(dir.path()),
+        );
+        processes.signal(RunId(1), Signal::Term);
+        let events = reaped(&mut processes);
+        assert!(
+            matches!(&events[..], [Event::Exited { how, .. }] if how == "killed by signal 15"),
+            "{events:?}"
+        );
+        // Gone from the table: a late signal goes nowhere.
+        processes.signal(RunId(1), Signal::Kill);
+        assert!(processes.reap().is_empty());
+
+        let failed = processes.spawn(
+            RunId(2),
+            "web.1",
+            "true",
+            None,
+            &release(&dir.path().join("missing")),
+        );
+        assert!(
+            matches!(failed, Event::SpawnFailed { retry: false, .. }),
+            "{failed:?}"
+        );
+    }
+}

@@ -41,3 +41,79 @@ pub(super) fn reply(state: &State, now: Instant, port: Option<u16>) -> Reply {
         ..Reply::ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::formation::Formation;
+    use crate::run::supervisor::health::Check;
+    use crate::run::supervisor::machine::{Action, Answer, Event, ReleaseInfo, ReqId, step};
+
+    fn release(version: u32) -> ReleaseInfo {
+        ReleaseInfo {
+            version,
+            dir: "/srv/app".into(),
+            env: Default::default(),
+            procfile: crate::model::procfile::Procfile::parse(b"web: serve\n").unwrap(),
+            health_path: None,
+            health_timeout: std::time::Duration::from_secs(5),
+            stop_grace: std::time::Duration::from_secs(5),
+        }
+    }
+
+    /// Launches and switches to `version`, answering every spawn and check as the daemon would.
+    fn deploy(state: &mut State, version: u32, port: u16, now: Instant) {
+        let req = ReqId(u64::from(version));
+        let launch = Event::Launch {
+            req,
+            release: release(version),
+            formation: Formation::default(),
+            ports: vec![port],
+        };
+        let mut events = std::collections::VecDeque::from([launch]);
+        while let Some(event) = events.pop_front() {
+            for action in step(state, event, now) {
+                match action {
+                    Action::Spawn { run, .. } => events.push_back(Event::Spawned {
+                        run,
+                        pid: port.into(),
+                    }),
+                    Action::Check { run, .. } => events.push_back(Event::Checked {
+                        run,
+                        check: Check::Healthy,
+                    }),
+                    Action::Reply {
+                        answer: Answer::Launched(generation),
+                        ..
+                    } => events.push_back(Event::Switch { req, generation }),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_replaced_release_shows_as_stopping_and_only_the_live_one_as_live() {
+        let (mut state, start) = (State::default(), Instant::now());
+        deploy(&mut state, 1, 5001, start);
+        deploy(&mut state, 2, 5002, start);
+        let reply = reply(
+            &state,
+            start + std::time::Duration::from_secs(90),
+            Some(5000),
+        );
+        assert_eq!((reply.live, reply.port), (Some(2), Some(5000)));
+        let seen: Vec<(u32, &str, bool, Option<u32>, u64)> = reply
+            .processes
+            .iter()
+            .map(|p| (p.release, p.state.as_str(), p.live, p.pid, p.uptime_secs))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "stopping", false, Some(5001), 90),
+                (2, "up", true, Some(5002), 90)
+            ]
+        );
+    }
+}
