@@ -5,11 +5,17 @@
 //! and answering on `apps/NAME/supervisor.sock`; see [`protocol`]. Starting it
 //! is idempotent: a second one finds the lock taken and exits.
 
+mod control;
 pub mod forward;
 pub mod health;
 pub mod logs;
+mod machine;
+mod prepare;
+mod process;
 pub mod protocol;
 pub mod server;
+mod status;
+mod traffic;
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
