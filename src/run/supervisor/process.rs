@@ -96,7 +96,7 @@ impl Processes {
         };
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
-            .arg(command)
+            .arg(crate::run::launch::env::with_profile(command))
             .current_dir(&release.dir)
             .env_clear()
             .envs(&release.env)
