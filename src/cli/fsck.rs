@@ -13,11 +13,19 @@ pub struct FsckArgs {
     /// Check only this app [default: every app]
     #[arg(short = 'a', long = "app", value_name = "APP")]
     app: Option<String>,
+    /// Repair the app whose current release is damaged: its newest intact succeeded release goes live as a new version
+    #[arg(long, requires = "app")]
+    repair: bool,
 }
 
 pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let only: Option<AppName> = args.app.as_deref().map(str::parse).transpose()?;
+    if args.repair {
+        let app = env.app(&root, args.app.as_deref().unwrap_or_default())?;
+        let repaired = fsck::repair(&env.context(&root), &app, &mut super::observer())?;
+        return super::print_or_reported(output::upkeep::repaired(&app.name, &repaired));
+    }
     let reports = fsck::check_all(&root, only.as_ref())?;
     output::print(&output::upkeep::fsck(&reports))?;
     if reports.iter().any(|(_, r)| !r.problems.is_empty()) {

@@ -3,6 +3,8 @@
 //! The library sends [`Event`]s to an [`Observer`]; `output` decides how they
 //! look on a terminal, through git's sideband, or in a release's build log.
 
+use super::release::Version;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ pub enum Event {
     DeployBranchChanged { from: String, to: String },
     /// The deploy branch's tip is already what runs.
     AlreadyLive {
-        version: u32,
+        version: Version,
         short: String,
         /// Whether that release is current (with auto-promote off it may only be recorded).
         live: bool,
@@ -65,14 +67,17 @@ pub enum Event {
         url: String,
     },
     /// The release is live.
-    Launched { version: u32, url: Option<String> },
+    Launched {
+        version: Version,
+        url: Option<String>,
+    },
     /// The release was recorded but, with auto-promote off, is not live.
-    Released { version: u32 },
+    Released { version: Version },
     /// A release of `app` failed; `live` is the release that stays current.
     Failed {
         app: String,
         error: Failure,
-        live: Option<u32>,
+        live: Option<Version>,
     },
     /// The pushed commit did not compile, so the push is rejected (pre-receive).
     Rejected { short: String, error: Failure },
@@ -85,7 +90,7 @@ pub enum Event {
         app: String,
         reason: String,
         detail: Vec<String>,
-        live: Option<u32>,
+        live: Option<Version>,
     },
     /// Something went wrong that did not stop the deploy.
     Warning { message: String },

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::error::{Error, Result};
 
 /// Where a release is in its life.
+/// A release number: the N of vN. Never reused, never wraps (refused at the limit).
+pub type Version = u64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -60,7 +63,7 @@ pub struct Addon {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
     /// The N of vN.
-    pub version: u32,
+    pub version: Version,
     /// "Deploy 3f2c1a9", "Config add FOO", "Rollback to v40", ...
     pub description: String,
     /// Who made it.
@@ -91,7 +94,7 @@ pub struct Release {
     pub kind: Kind,
     /// For rollbacks: the version copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollback_of: Option<u32>,
+    pub rollback_of: Option<Version>,
 }
 
 impl Release {
@@ -112,9 +115,9 @@ pub fn short_sha(sha: &str) -> &str {
 }
 
 /// Parses `v12` or `12`.
-pub fn parse_version(text: &str) -> Result<u32> {
+pub fn parse_version(text: &str) -> Result<Version> {
     let digits = text.strip_prefix('v').unwrap_or(text);
-    match digits.parse::<u32>() {
+    match digits.parse::<Version>() {
         Ok(n) if n > 0 && !digits.starts_with('+') => Ok(n),
         _ => Err(Error::BadVersion {
             text: crate::base::text::escape(text).into_owned(),
@@ -123,7 +126,7 @@ pub fn parse_version(text: &str) -> Result<u32> {
 }
 
 /// The version of a record file name (`v12.json`); `None` for anything else.
-pub fn version_of_file_name(name: &[u8]) -> Option<u32> {
+pub fn version_of_file_name(name: &[u8]) -> Option<Version> {
     let digits = name.strip_prefix(b"v")?.strip_suffix(b".json")?;
     if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
         return None;

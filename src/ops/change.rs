@@ -16,8 +16,10 @@ use super::error::{Error, Result};
 use crate::base::clock::Clock;
 use crate::build::pipeline::Built;
 use crate::model::event::{Event, Observer};
+use crate::model::release::Version;
 use crate::model::release::{Kind, Release, Status};
 use crate::run::launch::{self, Launch};
+use crate::store::Error as StoreError;
 use crate::store::app::{App, AppLock};
 use crate::store::releases::Store;
 use crate::store::root::Root;
@@ -53,7 +55,7 @@ pub enum Outcome {
     /// No pushed ref deploys (another branch, a tag, a deletion).
     NothingToDeploy,
     /// The deploy branch's tip already runs in this release.
-    AlreadyLive(u32),
+    AlreadyLive(Version),
     /// A new release is live.
     Live(Release),
     /// A new release is recorded but not live: auto-promote is off.
@@ -104,6 +106,24 @@ impl<'a> Change<'a> {
         })
     }
 
+    /// Like [`Change::begin`], without reading the base release: for repairing an app whose `current` is damaged.
+    pub fn begin_repair(
+        ctx: &'a Context<'a>,
+        app: &'a App,
+        observer: &mut dyn Observer,
+    ) -> Result<Change<'a>> {
+        let lock = lock_app(app, observer)?;
+        let store = app.store();
+        store.recover(&lock)?;
+        Ok(Change {
+            ctx,
+            app,
+            store,
+            base: None,
+            lock,
+        })
+    }
+
     /// Proof that this change holds the app lock.
     pub fn lock(&self) -> &AppLock {
         &self.lock
@@ -111,7 +131,7 @@ impl<'a> Change<'a> {
 
     /// The release `current` points at, if any.
     pub fn current(&self) -> Result<Option<Release>> {
-        current_release(&self.store)
+        current_release(&self.store, self.app)
     }
 
     /// A pending release that copies the base (slug, config, add-ons, commit) with a new kind and description.
@@ -287,7 +307,7 @@ impl<'a> Change<'a> {
         Ok(Outcome::Failed(release))
     }
 
-    fn build_log<'o>(&self, version: u32, observer: &'o mut dyn Observer) -> BuildLog<'o> {
+    fn build_log<'o>(&self, version: Version, observer: &'o mut dyn Observer) -> BuildLog<'o> {
         BuildLog::open(
             self.app.logs_dir().join(format!("v{version}.log")),
             self.ctx.log_lines,
@@ -301,7 +321,7 @@ impl<'a> Change<'a> {
 /// A tip deployed there is not deployed again: with auto-promote off the
 /// base is the newest release, not the live one, so racing pushes of one tip
 /// make one release either way.
-pub fn already_deployed(base: Option<&Release>, commit: &str) -> Option<u32> {
+pub fn already_deployed(base: Option<&Release>, commit: &str) -> Option<Version> {
     base.filter(|base| base.commit.as_deref() == Some(commit))
         .map(|b| b.version)
 }
@@ -312,17 +332,27 @@ pub fn already_deployed(base: Option<&Release>, commit: &str) -> Option<u32> {
 /// with it off, Convox's (new releases build on the latest, promote picks what runs).
 pub fn base_release(app: &App, store: &Store) -> Result<Option<Release>> {
     if app.settings.auto_promote {
-        current_release(store)
+        current_release(store, app)
     } else {
         Ok(store.latest_succeeded(None)?)
     }
 }
 
 /// The release `current` points at, if any.
-pub fn current_release(store: &Store) -> Result<Option<Release>> {
-    match store.current()? {
-        Some(v) => Ok(store.find(v)?),
-        None => Ok(None),
+///
+/// A `current` that names a missing record is an error, never "no release":
+/// building on nothing would make a release without the app's config.
+pub fn current_release(store: &Store, app: &App) -> Result<Option<Release>> {
+    let Some(version) = store.current()? else {
+        return Ok(None);
+    };
+    match store.find(version)? {
+        Some(release) => Ok(Some(release)),
+        None => Err(StoreError::CurrentMissing {
+            app: app.name.to_string(),
+            version,
+        }
+        .into()),
     }
 }
 

@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::model::release::Version;
+
 /// Anything a slipway command can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -10,19 +12,22 @@ pub enum Error {
     NotConfirmed { name: String },
 
     #[error("cannot roll back to v{version}: {reason}")]
-    Rollback { version: u32, reason: String },
+    Rollback { version: Version, reason: String },
 
     #[error("cannot roll back to v{version}: add-ons changed since then ({changes})")]
-    RollbackAddons { version: u32, changes: String },
+    RollbackAddons { version: Version, changes: String },
 
     #[error("app '{app}' has no release to roll back to")]
     NothingToRollBack { app: String },
 
     #[error("cannot promote v{version}: {reason}")]
-    Promote { version: u32, reason: String },
+    Promote { version: Version, reason: String },
 
     #[error("no app given")]
     NoApp,
+
+    #[error("app '{app}' has no intact succeeded release to repair from")]
+    NothingToRepairFrom { app: String },
 
     #[error("the quickstart's checkout {} has changes of yours ({files}), which its sample commits would overwrite", checkout.display())]
     CheckoutEdited { checkout: PathBuf, files: String },
@@ -49,7 +54,7 @@ pub enum Error {
     NoCurrentRelease { app: String },
 
     #[error("v{version} of {app} has no stored output (it was not built or launched here)")]
-    NoBuildOutput { app: String, version: u32 },
+    NoBuildOutput { app: String, version: Version },
 
     #[error("'{text}' is not an interval of at least one second (try 30s, 5m or 1h)")]
     BadInterval { text: String },

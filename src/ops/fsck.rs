@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 use std::fs;
 
+use super::change::{Change, Context, Outcome};
 use crate::base::files::is_temp_name;
+use crate::model::event::Observer;
 use crate::model::name::AppName;
-use crate::model::release::{Release, Status, version_of_file_name};
+use crate::model::release::{Kind, Release, Status, Version, version_of_file_name};
 use crate::ops::error::{Error, Result};
 use crate::store::app::App;
 use crate::store::root::Root;
@@ -42,7 +44,7 @@ pub fn check(
     for entry in fs::read_dir(dir).map_err(Error::io("read", dir))? {
         let name = entry.map_err(Error::io("read", dir))?.file_name();
         let bytes = name.as_encoded_bytes();
-        if is_temp_name(bytes) {
+        if is_temp_name(bytes) || bytes == b".last" {
             continue;
         }
         let Some(version) = version_of_file_name(bytes) else {
@@ -130,4 +132,68 @@ pub fn check_all(root: &Root, only: Option<&AppName>) -> Result<Vec<(AppName, Re
         reports.push((name, report));
     }
     Ok(reports)
+}
+
+/// What `fsck --repair` did.
+#[derive(Debug)]
+pub enum Repaired {
+    /// `current` names an intact, succeeded release: nothing to do.
+    NothingToRepair,
+    /// A new release copying `from` went live (or failed to start: the outcome says).
+    Restored { from: Version, outcome: Outcome },
+}
+
+/// Repairs an app whose `current` names a missing, unreadable or failed record: the newest
+/// intact succeeded release is copied into a new release that goes live.
+///
+/// Nothing is lost: damaged records stay where they are for inspection, and
+/// the new version is above every number ever given out.
+pub fn repair(ctx: &Context, app: &App, observer: &mut dyn Observer) -> Result<Repaired> {
+    let change = Change::begin_repair(ctx, app, observer)?;
+    let store = &change.store;
+    let current = store.current();
+    if let Ok(Some(v)) = current
+        && let Ok(Some(release)) = store.find(v)
+        && release.status == Status::Succeeded
+    {
+        return Ok(Repaired::NothingToRepair);
+    }
+    if let Ok(None) = current {
+        return Ok(Repaired::NothingToRepair);
+    }
+    let slugs = ctx.slugs();
+    let mut source = None;
+    for v in store.versions()?.into_iter().rev() {
+        let Ok(Some(release)) = store.find(v) else {
+            continue;
+        };
+        let intact = release.status == Status::Succeeded
+            && release
+                .slug
+                .as_ref()
+                .is_none_or(|slug| slugs.verify(slug).is_ok());
+        if intact {
+            source = Some(release);
+            break;
+        }
+    }
+    let Some(source) = source else {
+        return Err(Error::NothingToRepairFrom {
+            app: app.name.to_string(),
+        });
+    };
+    let damaged = match current {
+        Ok(Some(v)) => format!("v{v} was damaged"),
+        _ => "current was unreadable".to_owned(),
+    };
+    let description = format!("Repair: copy of v{} ({damaged})", source.version);
+    let draft = Release {
+        rollback_of: Some(source.version),
+        ..change.draft_from(Some(&source), Kind::Rollback, description)
+    };
+    let outcome = change.record_live(draft, observer)?;
+    Ok(Repaired::Restored {
+        from: source.version,
+        outcome,
+    })
 }

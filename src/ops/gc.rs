@@ -15,6 +15,7 @@ use super::error::{Error, Result};
 use crate::base::files;
 use crate::model::event::Observer;
 use crate::model::release::Release;
+use crate::model::release::Version;
 use crate::store::app::{self, App, AppLock};
 use crate::store::root::Root;
 
@@ -22,7 +23,7 @@ use crate::store::root::Root;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reclaimed {
     /// Versions whose slug was pruned.
-    pub pruned: Vec<u32>,
+    pub pruned: Vec<Version>,
     /// Slug files deleted.
     pub slugs: usize,
     /// Their total size in bytes.
@@ -46,7 +47,7 @@ pub fn prune(
         // The release new ones build on keeps its slug too (with auto-promote off it need not be current).
         let base = change.base.as_ref().map(|r| r.version);
         let versions = store.versions()?;
-        let kept: HashSet<u32> = versions
+        let kept: HashSet<Version> = versions
             .iter()
             .rev()
             .take(keep)

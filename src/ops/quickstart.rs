@@ -90,7 +90,10 @@ fn refuse_edits(checkout: &Path) -> Result<()> {
     options.include_untracked(true).include_ignored(false);
     let statuses = repo
         .statuses(Some(&mut options))
-        .map_err(Error::git(format!("read the status of {}", checkout.display())))?;
+        .map_err(Error::git(format!(
+            "read the status of {}",
+            checkout.display()
+        )))?;
     let changed: Vec<String> = statuses
         .iter()
         .filter_map(|s| s.path().ok().map(str::to_owned))
@@ -105,7 +108,7 @@ fn refuse_edits(checkout: &Path) -> Result<()> {
 }
 
 /// The sample page's heading for release `version`: a first hello, or a hello again.
-pub fn greeting(version: u32, again: bool) -> String {
+pub fn greeting(version: crate::model::release::Version, again: bool) -> String {
     let again = if again { " again" } else { "" };
     format!("Hello{again} from slipway (v{version})")
 }

@@ -2,6 +2,7 @@
 
 use super::error::{Error, Result};
 use crate::model::release::Release;
+use crate::model::release::Version;
 use crate::store::Error as StoreError;
 use crate::store::app::App;
 
@@ -11,7 +12,7 @@ pub struct Listing {
     /// Newest first.
     pub releases: Vec<Release>,
     /// The version `current` names.
-    pub current: Option<u32>,
+    pub current: Option<Version>,
     /// How many releases the app has in all.
     pub total: usize,
 }
@@ -20,7 +21,8 @@ pub struct Listing {
 ///
 /// Releases a killed change left pending are settled first, unless a change is running.
 pub fn list(app: &App, limit: usize) -> Result<Listing> {
-    app.recover_if_idle()?;
+    // Best effort: a read never fails because it could not write (a full disk, a read-only root).
+    let _ = app.recover_if_idle();
     let store = app.store();
     Ok(Listing {
         releases: store.newest(limit)?,
@@ -35,14 +37,15 @@ pub struct Info {
     /// The record.
     pub release: Release,
     /// The version `current` names.
-    pub current: Option<u32>,
+    pub current: Option<Version>,
     /// The subject line of its commit, if the repository still has it.
     pub commit_subject: Option<String>,
 }
 
 /// Release `version` of `app` (default: the current one).
-pub fn info(app: &App, version: Option<u32>) -> Result<Info> {
-    app.recover_if_idle()?;
+pub fn info(app: &App, version: Option<Version>) -> Result<Info> {
+    // Best effort: a read never fails because it could not write (a full disk, a read-only root).
+    let _ = app.recover_if_idle();
     let store = app.store();
     let current = store.current()?;
     let Some(version) = version.or(current) else {
@@ -71,7 +74,7 @@ fn commit_subject(app: &App, release: &Release) -> Option<String> {
 }
 
 /// What the push (build and launch) of release `version` printed.
-pub fn build_output(app: &App, version: u32) -> Result<String> {
+pub fn build_output(app: &App, version: Version) -> Result<String> {
     if app.store().find(version)?.is_none() {
         return Err(StoreError::NoRelease {
             app: app.name.to_string(),

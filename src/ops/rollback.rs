@@ -6,6 +6,7 @@ use super::change::{Change, Context, Outcome};
 use super::error::{Error, Result};
 use crate::model::addon;
 use crate::model::event::Observer;
+use crate::model::release::Version;
 use crate::model::release::{Kind, Release, Status};
 use crate::store::Error as StoreError;
 use crate::store::app::App;
@@ -18,7 +19,7 @@ use crate::store::app::App;
 pub fn rollback(
     ctx: &Context,
     app: &App,
-    target: Option<u32>,
+    target: Option<Version>,
     description: Option<String>,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
@@ -87,7 +88,7 @@ pub fn rollback(
 pub fn promote(
     ctx: &Context,
     app: &App,
-    version: u32,
+    version: Version,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
     let change = Change::begin(ctx, app, observer)?;

@@ -31,7 +31,7 @@ use crate::base::text::escape;
 use crate::build::source::redact_url;
 use crate::model::event::{Event, Observer};
 use crate::model::name::AppName;
-use crate::model::release::short_sha;
+use crate::model::release::{Version, short_sha};
 use crate::store::app::{self, App};
 use crate::store::root::Root;
 
@@ -222,7 +222,7 @@ pub enum Watched {
     /// The branch has not moved since the last round handled it.
     Unchanged { short: String },
     /// The branch moved to a commit that is already live.
-    AlreadyLive { short: String, version: u32 },
+    AlreadyLive { short: String, version: Version },
     /// The branch moved and its tip was deployed (the outcome says whether it launched).
     Deployed(Box<Outcome>),
     /// `stop` was raised during the fetch; nothing changed.

@@ -144,9 +144,13 @@ fn store_help(error: &store::Error) -> Option<String> {
         }
         E::NoRelease { app, .. } => Some(format!("`slipway releases -a {app}` lists its releases")),
         E::CorruptRecord { .. } => Some(
-            "`slipway fsck` lists every problem; move the damaged file aside (or restore it from a backup) to go on"
+            "`slipway fsck` lists every problem; restore the file from a backup, or `slipway fsck --repair -a APP` puts the newest intact release live again as a new version (nothing is deleted)"
                 .into(),
         ),
+        E::CurrentMissing { app, .. } => Some(format!(
+            "`slipway fsck --repair -a {app}` puts the newest intact release live again as a new version (nothing is deleted)"
+        )),
+        E::VersionsExhausted => Some("this app cannot make more releases; create a new app".into()),
         E::UnknownUser { name } => Some(format!(
             "add a key for them first: `slipway keys:add {name} < {name}.pub`"
         )),

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::escape;
+use crate::model::release::Version;
 
 /// Where the demo lives.
 pub fn intro(root: &str, app: &str, repo: &Path) -> String {
@@ -54,7 +55,7 @@ pub fn served(served: Option<(&str, &str)>, exe: &Path, root: &str, app: &str) -
 }
 
 /// What to try next.
-pub fn next_steps(checkout: &Path, exe: &Path, root: &str, app: &str, first: u32) -> String {
+pub fn next_steps(checkout: &Path, exe: &Path, root: &str, app: &str, first: Version) -> String {
     let exe = exe.display();
     format!(
         "\nNext, try:\n  \

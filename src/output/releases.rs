@@ -8,6 +8,7 @@ use super::{escape, json, table, when};
 use crate::base::clock::Clock;
 use crate::base::size::Size;
 use crate::model::name::AppName;
+use crate::model::release::Version;
 use crate::model::release::{Release, Status};
 use crate::ops::gc::Reclaimed;
 use crate::ops::releases::{Info, Listing};
@@ -16,7 +17,7 @@ use crate::ops::releases::{Info, Listing};
 ///
 /// Failed and pending releases say so; the live release is marked when it is
 /// not the newest (after a promote, or while auto-promote is off).
-pub fn releases_table(releases: &[Release], current: Option<u32>, clock: &Clock) -> String {
+pub fn releases_table(releases: &[Release], current: Option<Version>, clock: &Clock) -> String {
     let newest = releases.iter().map(|r| r.version).max();
     let rows: Vec<Vec<String>> = releases
         .iter()
@@ -44,7 +45,7 @@ pub fn releases_table(releases: &[Release], current: Option<u32>, clock: &Clock)
 /// The `releases:info` block, as Heroku prints it, plus status and commit.
 pub fn release_info(
     release: &Release,
-    current: Option<u32>,
+    current: Option<Version>,
     subject: Option<&str>,
     clock: &Clock,
 ) -> String {
@@ -92,7 +93,7 @@ pub fn release_info(
 }
 
 /// Said after a release that auto-promote did not make live.
-pub fn not_promoted(version: u32) -> String {
+pub fn not_promoted(version: Version) -> String {
     format!(
         "v{version} is not live yet (auto_promote is off): `slipway releases:promote v{version}` makes it live\n"
     )
@@ -107,7 +108,7 @@ pub struct ReleaseJson<'a> {
 }
 
 /// Records as a JSON array, each with `current: true|false`.
-pub fn releases_json(releases: &[Release], current: Option<u32>) -> String {
+pub fn releases_json(releases: &[Release], current: Option<Version>) -> String {
     let items: Vec<ReleaseJson> = releases
         .iter()
         .map(|release| ReleaseJson {
@@ -155,7 +156,7 @@ pub fn rolled_back(release: &Release) -> String {
 }
 
 /// `releases:promote`'s line.
-pub fn promoted(app: &AppName, version: u32) -> String {
+pub fn promoted(app: &AppName, version: Version) -> String {
     format!("Promoting v{version} on {app}... done, v{version} is live\n")
 }
 

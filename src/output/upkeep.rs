@@ -2,7 +2,8 @@
 
 use super::escape;
 use crate::model::name::AppName;
-use crate::ops::fsck::Report;
+use crate::ops::change::Outcome;
+use crate::ops::fsck::{Repaired, Report};
 
 /// `fsck`: one ok line per healthy app, one line per problem otherwise.
 pub fn fsck(reports: &[(AppName, Report)]) -> String {
@@ -19,4 +20,21 @@ pub fn fsck(reports: &[(AppName, Report)]) -> String {
         }
     }
     text
+}
+
+/// `fsck --repair`'s line; `None` when the new release failed to start (already reported).
+pub fn repaired(app: &AppName, repaired: &Repaired) -> Option<String> {
+    match repaired {
+        Repaired::NothingToRepair => Some(format!(
+            "{app}: current names an intact, succeeded release; nothing to repair\n"
+        )),
+        Repaired::Restored {
+            from,
+            outcome: Outcome::Live(r),
+        } => Some(format!(
+            "Repaired {app}: v{} copies v{from} and is live; the damaged records were left as they are\n",
+            r.version
+        )),
+        Repaired::Restored { .. } => None,
+    }
 }

@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::model::release::Version;
+
 /// A release that could not be started or controlled.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -15,7 +17,7 @@ pub enum Error {
     #[error("the Procfile of v{version} has no process type '{kind}'")]
     NoProcessType {
         kind: String,
-        version: u32,
+        version: Version,
         types: String,
     },
 

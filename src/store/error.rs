@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::model::release::Version;
 use crate::model::settings::PortRange;
 
 /// A failure of the store: a missing or damaged record, a file that cannot be read or written.
@@ -18,13 +19,19 @@ pub enum Error {
     AppExists { name: String },
 
     #[error("app '{app}' has no release v{version}")]
-    NoRelease { app: String, version: u32 },
+    NoRelease { app: String, version: Version },
 
     #[error("release record {} is corrupt: {reason}", path.display())]
     CorruptRecord { path: PathBuf, reason: String },
 
     #[error("settings file {} is invalid: {reason}", path.display())]
     Settings { path: PathBuf, reason: String },
+
+    #[error("no more release versions: the next would pass the limit")]
+    VersionsExhausted,
+
+    #[error("app '{app}' has no record of v{version}, the release `current` names")]
+    CurrentMissing { app: String, version: Version },
 
     #[error("slug {sha256} is missing from {}", dir.display())]
     SlugMissing { sha256: String, dir: PathBuf },

@@ -12,10 +12,22 @@ use std::path::{Path, PathBuf};
 use super::app::AppLock;
 use super::error::{Error, Result};
 use crate::base::files;
+use crate::model::release::Version;
 use crate::model::release::{Release, Status, parse_version, version_of_file_name};
 
 /// Records hold config vars, which are often secrets.
 const RECORD_MODE: u32 = 0o600;
+/// The highest version ever given out, in the releases directory.
+const HIGH_WATER: &str = ".last";
+/// Versions stop here, far below where anything could wrap.
+pub const MAX_VERSION: Version = 1 << 53;
+
+fn next_version(after: Version) -> Result<Version> {
+    match after.checked_add(1) {
+        Some(v) if v <= MAX_VERSION => Ok(v),
+        _ => Err(Error::VersionsExhausted),
+    }
+}
 
 /// An app's releases directory and `current` pointer.
 #[derive(Clone, Debug)]
@@ -31,12 +43,12 @@ impl Store {
     }
 
     /// Every version with a record file, ascending.
-    pub fn versions(&self) -> Result<Vec<u32>> {
+    pub fn versions(&self) -> Result<Vec<Version>> {
         self.scan().map(|(versions, _)| versions)
     }
 
     /// One pass over the directory: the versions (ascending) and the temp files.
-    fn scan(&self) -> Result<(Vec<u32>, Vec<PathBuf>)> {
+    fn scan(&self) -> Result<(Vec<Version>, Vec<PathBuf>)> {
         let mut versions = Vec::new();
         let mut temps = Vec::new();
         let entries = fs::read_dir(&self.dir).map_err(Error::io("read", &self.dir))?;
@@ -54,17 +66,17 @@ impl Store {
     }
 
     /// The highest version recorded, if any.
-    pub fn latest_version(&self) -> Result<Option<u32>> {
+    pub fn latest_version(&self) -> Result<Option<Version>> {
         Ok(self.versions()?.last().copied())
     }
 
     /// The path of `vN.json`.
-    pub fn record_path(&self, version: u32) -> PathBuf {
+    pub fn record_path(&self, version: Version) -> PathBuf {
         self.dir.join(format!("v{version}.json"))
     }
 
     /// Reads one record; `Ok(None)` if there is none with that version.
-    pub fn find(&self, version: u32) -> Result<Option<Release>> {
+    pub fn find(&self, version: Version) -> Result<Option<Release>> {
         let path = self.record_path(version);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -97,7 +109,7 @@ impl Store {
     }
 
     /// The newest succeeded release, or the newest older than `before`.
-    pub fn latest_succeeded(&self, before: Option<u32>) -> Result<Option<Release>> {
+    pub fn latest_succeeded(&self, before: Option<Version>) -> Result<Option<Release>> {
         let versions = self.versions()?;
         for v in versions
             .into_iter()
@@ -114,7 +126,7 @@ impl Store {
     }
 
     /// The version `current` points at, if any release is live.
-    pub fn current(&self) -> Result<Option<u32>> {
+    pub fn current(&self) -> Result<Option<Version>> {
         let text = match fs::read_to_string(&self.current_path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -135,16 +147,50 @@ impl Store {
     ///
     /// The version is allocated under the app lock and the file created with
     /// create-new, so even a writer that bypassed the lock could not take it.
+    /// The number is above every number ever given out: the records there are,
+    /// `current`, and the high-water mark `releases/.last` (written before the
+    /// record, so a number survives its record being lost or moved aside).
     pub fn create(&self, _lock: &AppLock, mut release: Release) -> Result<Release> {
-        let mut version = self.latest_version()?.unwrap_or(0) + 1;
+        let highest = [
+            self.latest_version()?,
+            self.high_water()?,
+            self.current().ok().flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+        let mut version = next_version(highest)?;
         loop {
             release.version = version;
+            let mark = self.dir.join(HIGH_WATER);
+            files::write_atomic(&mark, format!("{version}\n").as_bytes(), 0o644)
+                .map_err(Error::io("write", &mark))?;
             let path = self.record_path(version);
             match files::create_new_atomic(&path, &encode(&release)?, RECORD_MODE) {
                 Ok(()) => return Ok(release),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => version += 1,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    version = next_version(version)?
+                }
                 Err(e) => return Err(Error::io("write", &path)(e)),
             }
+        }
+    }
+
+    /// The highest version ever given out, as `releases/.last` remembers it.
+    fn high_water(&self) -> Result<Option<Version>> {
+        let path = self.dir.join(HIGH_WATER);
+        match fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::CorruptRecord {
+                    path,
+                    reason: "it is not a version number".into(),
+                }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", &path)(e)),
         }
     }
 
@@ -156,7 +202,7 @@ impl Store {
     }
 
     /// Makes `version` the live release.
-    pub fn set_current(&self, _lock: &AppLock, version: u32) -> Result<()> {
+    pub fn set_current(&self, _lock: &AppLock, version: Version) -> Result<()> {
         files::write_atomic(
             &self.current_path,
             format!("v{version}\n").as_bytes(),
@@ -172,7 +218,7 @@ impl Store {
     /// succeeded; any other is marked failed. Every change starts with this, so
     /// a stale pending record can only be at the top of the store. Temp files
     /// of killed writers are removed too.
-    pub fn recover(&self, lock: &AppLock) -> Result<Vec<u32>> {
+    pub fn recover(&self, lock: &AppLock) -> Result<Vec<Version>> {
         let (versions, mut temps) = self.scan()?;
         if let Some(app_dir) = self.current_path.parent() {
             temps.extend(files::temp_files(app_dir).map_err(Error::io("read", app_dir))?);

@@ -13,6 +13,7 @@ use super::{Launch, Launcher, Started, env, run_step, unpack};
 use crate::base::files;
 use crate::base::process::Job;
 use crate::model::event::Observer;
+use crate::model::release::Version;
 use crate::run::error::{Error, Result};
 
 /// Runs `ROOT/hooks/launch`.
@@ -80,7 +81,7 @@ impl Launcher for Exec {
                     .file_name()
                     .to_str()
                     .and_then(|n| n.strip_prefix('v'))
-                    .and_then(|v| v.parse::<u32>().ok());
+                    .and_then(|v| v.parse::<Version>().ok());
                 if version.is_some_and(|v| !keep.contains(&Some(v))) {
                     let _ = fs::remove_dir_all(entry.path());
                 }
@@ -90,6 +91,6 @@ impl Launcher for Exec {
     }
 }
 
-fn exec_dir(app: &crate::store::app::App, version: u32) -> PathBuf {
+fn exec_dir(app: &crate::store::app::App, version: Version) -> PathBuf {
     app.dir().join("exec").join(format!("v{version}"))
 }

@@ -10,6 +10,7 @@ use crate::base::process::Job;
 use crate::base::span::Span;
 use crate::model::event::{Event, Observer};
 use crate::model::procfile::WEB;
+use crate::model::release::Version;
 use crate::run::error::{Error, Result};
 use crate::run::supervisor::protocol::Request;
 use crate::run::supervisor::{self, Client, Start};
@@ -29,7 +30,7 @@ impl Launcher for Local {
         launch.slugs.check(slug)?;
         // One request per connection: what runs now, then (below) the launch.
         let running = supervisor::status(app)?;
-        let in_use: BTreeSet<u32> = running
+        let in_use: BTreeSet<Version> = running
             .iter()
             .flat_map(|r| r.processes.iter().map(|p| p.release))
             .collect();
@@ -138,9 +139,9 @@ fn release_phase(
 /// Removes unpacked releases nothing runs any more: all but the current one, the one starting, and those with processes.
 fn clean_run_dirs(
     app: &crate::store::app::App,
-    in_use: &BTreeSet<u32>,
-    current: Option<u32>,
-    starting: u32,
+    in_use: &BTreeSet<Version>,
+    current: Option<Version>,
+    starting: Version,
 ) -> Result<()> {
     let run = app.dir().join("run");
     let Ok(entries) = fs::read_dir(&run) else {
@@ -151,7 +152,10 @@ fn clean_run_dirs(
         let Some(name) = name.to_str() else {
             continue;
         };
-        let keep = match name.strip_prefix('v').and_then(|v| v.parse::<u32>().ok()) {
+        let keep = match name
+            .strip_prefix('v')
+            .and_then(|v| v.parse::<Version>().ok())
+        {
             Some(v) => v == starting || Some(v) == current || in_use.contains(&v),
             // A staging directory is kept while the process unpacking into it lives.
             None => match name.strip_prefix(".unpack-") {

@@ -14,6 +14,7 @@ use super::machine::{Answer, Event, GenId};
 use super::prepare::{self, Prepared};
 use super::protocol::{MAX_LINE, Reply, Request};
 use super::server::Context;
+use crate::model::release::Version;
 
 /// How long a control connection may take to send its request line.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +68,7 @@ fn handle(ctx: &Context, stream: UnixStream) {
 }
 
 /// `launch N`: answered once vN is healthy or failed; then `switch N` or `abort N` on the same connection.
-fn launch(ctx: &Context, version: u32, reader: &mut BufReader<UnixStream>, write: &UnixStream) {
+fn launch(ctx: &Context, version: Version, reader: &mut BufReader<UnixStream>, write: &UnixStream) {
     let generation = match start(ctx, version) {
         Ok(generation) => generation,
         Err(failure) => {
@@ -96,7 +97,7 @@ fn launch(ctx: &Context, version: u32, reader: &mut BufReader<UnixStream>, write
 }
 
 /// Prepares `version` and starts it beside what runs; its generation once healthy.
-fn start(ctx: &Context, version: u32) -> Result<GenId, Reply> {
+fn start(ctx: &Context, version: Version) -> Result<GenId, Reply> {
     let Prepared {
         release,
         formation,

@@ -28,6 +28,7 @@ use self::protocol::{ProcessStatus, Reply, Request};
 use crate::model::formation::Scale;
 use crate::model::name::AppName;
 use crate::model::procfile::Procfile;
+use crate::model::release::Version;
 use crate::model::settings::LauncherKind;
 use crate::run::error::{Error, Result};
 use crate::run::launch::{env, unpack};
@@ -65,7 +66,7 @@ impl Paths {
 }
 
 /// `apps/NAME/run/vN`: where release vN is unpacked (its code is in `app/` inside).
-pub fn run_dir(app: &App, version: u32) -> PathBuf {
+pub fn run_dir(app: &App, version: Version) -> PathBuf {
     app.dir().join("run").join(format!("v{version}"))
 }
 
@@ -232,7 +233,7 @@ pub fn status(app: &App) -> Result<Option<Reply>> {
 }
 
 /// The Procfile of the app's current release (empty if it has none, or no current release).
-pub fn current_procfile(root: &Root, app: &App) -> Result<Option<(u32, Procfile)>> {
+pub fn current_procfile(root: &Root, app: &App) -> Result<Option<(Version, Procfile)>> {
     let store = app.store();
     let Some(version) = store.current()? else {
         return Ok(None);

@@ -6,6 +6,7 @@ use super::machine::ReleaseInfo;
 use super::server::Context;
 use crate::model::formation::Formation;
 use crate::model::procfile::WEB;
+use crate::model::release::Version;
 use crate::run::launch::{env, unpack};
 use crate::store::app::App;
 use crate::store::slugs::SlugStore;
@@ -15,11 +16,11 @@ use crate::store::slugs::SlugStore;
 pub(super) enum StartError {
     /// It has no record.
     #[error("release v{0} does not exist")]
-    NoRelease(u32),
+    NoRelease(Version),
 
     /// It has no code to run.
     #[error("v{0} has no slug")]
-    NoSlug(u32),
+    NoSlug(Version),
 
     /// The app's stable port is taken.
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
@@ -48,7 +49,7 @@ pub(super) struct Prepared {
 }
 
 /// Reads what running `version` takes, unpacking its slug if needed, and listens on the app's stable port.
-pub(super) fn prepare(ctx: &Context, version: u32) -> Result<Prepared, StartError> {
+pub(super) fn prepare(ctx: &Context, version: Version) -> Result<Prepared, StartError> {
     let app = ctx.app()?;
     let release = app
         .store()

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::release::Version;
+
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 4096;
 
@@ -18,11 +20,11 @@ pub enum Request {
     /// What runs.
     Status,
     /// Start release vN beside the live one and answer once it is healthy or failed.
-    Launch(u32),
+    Launch(Version),
     /// Route traffic to vN (which `current` now names) and retire the previous release.
-    Switch(u32),
+    Switch(Version),
     /// Stop vN: it did not become current.
-    Abort(u32),
+    Abort(Version),
     /// Read the formation again and start or stop processes to match.
     Scale,
     /// Restart processes of this type in place, or with no type every process with no downtime.
@@ -40,7 +42,7 @@ impl Request {
         if words.next().is_some() {
             return None;
         }
-        let version = || arg.and_then(|a| a.parse::<u32>().ok());
+        let version = || arg.and_then(|a| a.parse::<Version>().ok());
         Some(match (verb, arg) {
             ("ping", None) => Request::Ping,
             ("status", None) => Request::Status,
@@ -89,7 +91,7 @@ pub struct Reply {
     pub pid: Option<u32>,
     /// For `status`: the version whose processes take traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<u32>,
+    pub live: Option<Version>,
     /// For `status`: the stable port the forwarder listens on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
@@ -137,7 +139,7 @@ pub struct ProcessStatus {
     /// Seconds since it (re)started.
     pub uptime_secs: u64,
     /// The release it runs.
-    pub release: u32,
+    pub release: Version,
     /// Whether its release is the live one (else it is starting or being retired).
     pub live: bool,
     /// Its Procfile command.

@@ -46,10 +46,11 @@ pub(super) fn reply(state: &State, now: Instant, port: Option<u16>) -> Reply {
 mod tests {
     use super::*;
     use crate::model::formation::Formation;
+    use crate::model::release::Version;
     use crate::run::supervisor::health::Check;
     use crate::run::supervisor::machine::{Action, Answer, Event, ReleaseInfo, ReqId, step};
 
-    fn release(version: u32) -> ReleaseInfo {
+    fn release(version: Version) -> ReleaseInfo {
         ReleaseInfo {
             version,
             dir: "/srv/app".into(),
@@ -62,7 +63,7 @@ mod tests {
     }
 
     /// Launches and switches to `version`, answering every spawn and check as the daemon would.
-    fn deploy(state: &mut State, version: u32, port: u16, now: Instant) {
+    fn deploy(state: &mut State, version: Version, port: u16, now: Instant) {
         let req = ReqId(u64::from(version));
         let launch = Event::Launch {
             req,
@@ -103,7 +104,7 @@ mod tests {
             Some(5000),
         );
         assert_eq!((reply.live, reply.port), (Some(2), Some(5000)));
-        let seen: Vec<(u32, &str, bool, Option<u32>, u64)> = reply
+        let seen: Vec<(Version, &str, bool, Option<u32>, u64)> = reply
             .processes
             .iter()
             .map(|p| (p.release, p.state.as_str(), p.live, p.pid, p.uptime_secs))

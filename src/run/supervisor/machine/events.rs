@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::formation::Formation;
 use crate::model::procfile::Procfile;
+use crate::model::release::Version;
 use crate::run::supervisor::health::Check;
 
 /// One start of a release.
@@ -25,7 +26,7 @@ pub struct ReqId(pub u64);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseInfo {
     /// The N of vN.
-    pub version: u32,
+    pub version: Version,
     /// The unpacked code (`run/vN/app`), where processes start.
     pub dir: PathBuf,
     /// The processes' environment, less `PORT` and `DYNO`.
@@ -84,7 +85,7 @@ pub enum Event {
         /// The launched generation.
         generation: GenId,
         /// The version the `current` pointer names now.
-        current: Option<u32>,
+        current: Option<Version>,
     },
     /// Start or stop processes of the live release to match a new formation.
     Scale {
@@ -292,7 +293,7 @@ pub struct ProcView {
     /// When its current run started.
     pub started: Instant,
     /// Its release.
-    pub release: u32,
+    pub release: Version,
     /// Whether its generation takes traffic.
     pub live: bool,
     /// Its Procfile command.

@@ -27,6 +27,7 @@ pub use self::events::{
 };
 use self::generation::{Gen, Phase, Probe};
 use crate::model::formation::Formation;
+use crate::model::release::Version;
 
 /// A process without a port counts as up once it has run this long.
 pub const SETTLE: Duration = Duration::from_secs(1);
@@ -130,7 +131,7 @@ impl State {
     }
 
     /// The version of the live generation.
-    pub fn live_version(&self) -> Option<u32> {
+    pub fn live_version(&self) -> Option<Version> {
         self.live_gen().map(|g| g.release.version)
     }
 

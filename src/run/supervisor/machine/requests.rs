@@ -10,6 +10,7 @@ use super::{
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
+use crate::model::release::Version;
 use crate::run::supervisor::health::Check;
 
 impl State {
@@ -131,7 +132,7 @@ impl State {
         &mut self,
         req: ReqId,
         id: GenId,
-        current: Option<u32>,
+        current: Option<Version>,
         now: Instant,
         out: &mut Vec<Action>,
     ) {

@@ -114,7 +114,7 @@ impl Sim {
     }
 
     /// The current run of process `name` of `version` (the one not draining, if two share the name).
-    pub(super) fn run(&self, version: u32, name: &str) -> RunId {
+    pub(super) fn run(&self, version: u64, name: &str) -> RunId {
         self.state
             .gens
             .iter()
@@ -147,7 +147,7 @@ impl Sim {
     }
 }
 
-pub(super) fn release(version: u32, procfile: &str) -> ReleaseInfo {
+pub(super) fn release(version: u64, procfile: &str) -> ReleaseInfo {
     ReleaseInfo {
         version,
         dir: PathBuf::from(format!("/srv/shop/run/v{version}/app")),
