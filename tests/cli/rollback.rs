@@ -288,12 +288,16 @@ fn releases_info_shows_the_heroku_block_with_status_and_commit() {
 fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
     let f = Fixture::new();
     three_releases(&f);
-    // Verified stamps are written only for files unchanged for two seconds.
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(
-        ok(f.slipway(&["rollback", "v1", "-a", "myapp"])),
-        "Rolled back to v1\n"
-    );
+    // Verified stamps are written only for files unchanged for two seconds
+    // before the command's now: a minute from now, every slug qualifies.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60)).to_string();
+    let rollback = |target: &str| {
+        f.cmd(&["rollback", target, "-a", "myapp"])
+            .env("SLIPWAY_NOW", &later)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(ok(rollback("v1")), "Rolled back to v1\n");
     let sha = f.records("myapp")[0]["slug"]["sha256"]
         .as_str()
         .unwrap()
@@ -302,10 +306,7 @@ fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
         f.root.join("slugs/verified").join(&sha).is_file(),
         "the first rollback stamped v1's slug"
     );
-    assert_eq!(
-        ok(f.slipway(&["rollback", "v2", "-a", "myapp"])),
-        "Rolled back to v2\n"
-    );
+    assert_eq!(ok(rollback("v2")), "Rolled back to v2\n");
     // Same size, one bit flipped, mtime put back: only the ctime tells.
     let path = f.root.join("slugs").join(format!("{sha}.tar.gz"));
     let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
@@ -319,7 +320,7 @@ fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
         .unwrap()
         .set_modified(mtime)
         .unwrap();
-    let out = f.slipway(&["rollback", "v1", "-a", "myapp"]);
+    let out = rollback("v1");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).starts_with("error: cannot roll back to v1: slug "),
