@@ -1,7 +1,8 @@
 //! The build step (`build:` in app.yaml or `ROOT/hooks/build`) and strict pushes (`build_on: pre-receive`).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -308,26 +309,55 @@ fn running(pid: &str) -> bool {
     })
 }
 
+/// A FIFO at `path` (with the real `mkfifo`).
+fn mkfifo(path: &Path) {
+    ok(run(command("mkfifo").arg(path)));
+}
+
+/// Opens `fifo` for writing without blocking: fails with ENXIO when no process has it open for reading.
+fn open_writer(fifo: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+}
+
 #[test]
 fn a_build_that_times_out_is_killed_with_everything_it_started() {
     let f = Fixture::new();
     f.create_app("shop");
+    // Both the build's shell and a background child block reading a FIFO that
+    // nobody opens for writing: only slipway's timeout can end them.
+    let gate = f.tmp.path().join("gate");
+    mkfifo(&gate);
+    let gate_arg = format!("'{}'", gate.display());
     build(
         &f,
         "shop",
-        "echo $$ > \"$SLIPWAY_CACHE_DIR/sh\"; sleep 30 & echo $! > \"$SLIPWAY_CACHE_DIR/bg\"; \
-         echo waiting; sleep 30",
+        &format!(
+            "echo $$ > \"$SLIPWAY_CACHE_DIR/sh\"; read x < {gate_arg} & echo $! > \"$SLIPWAY_CACHE_DIR/bg\"; \
+             echo waiting; read x < {gate_arg}"
+        ),
     );
     settings(&f, "shop", "build_timeout: 2s\n");
     let work = f.work("shop", "w");
     work.write("a.txt", "a\n");
     work.commit("First");
-    let started = Instant::now();
+    // Liveness guard only: a slipway that waited for the build would hang the
+    // push forever, so after a generous while the FIFO is opened to end it.
+    let (done, pushed) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn({
+        let gate = gate.clone();
+        move || {
+            // Opening succeeds only if a build process still waits on the FIFO.
+            pushed.recv_timeout(Duration::from_secs(120)).is_err() && open_writer(&gate).is_ok()
+        }
+    });
     let lines = work.push_ok(&["main"]);
+    let _ = done.send(()); // fails only if the watchdog already gave up
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
+        !watchdog.join().unwrap(),
+        "the push returned only once the FIFO was opened: the 2s build_timeout did not end the build"
     );
     assert_eq!(
         lines[1..],
@@ -343,12 +373,19 @@ fn a_build_that_times_out_is_killed_with_everything_it_started() {
     for name in ["sh", "bg"] {
         let pid = fs::read_to_string(cache.join(name)).unwrap();
         let pid = pid.trim();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Killed, but the kernel ends a process asynchronously: poll, generously.
+        let deadline = Instant::now() + Duration::from_secs(30);
         while running(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(!running(pid), "the build's {name} process {pid} was killed");
     }
+    let writer = open_writer(&gate);
+    assert_eq!(
+        writer.as_ref().map_err(std::io::Error::raw_os_error).err(),
+        Some(Some(libc::ENXIO)),
+        "nothing reads the FIFO any more, and it was never opened for writing: {writer:?}"
+    );
     assert!(scratch_left(&f).is_empty(), "{:?}", scratch_left(&f));
 }
 
