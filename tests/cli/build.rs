@@ -64,12 +64,14 @@ fn build_output_streams_to_the_client_and_the_slug_is_what_the_build_left() {
         "shop",
         "echo compiling assets; echo 'a warning' >&2; mkdir dist; cp src/app.js dist/app.js; rm -r src",
     );
-    let work = f.work("shop", "w");
-    work.write("src/app.js", "console.log(1)\n");
-    work.write(".slugignore", "*.md\n");
-    work.write("README.md", "docs\n");
-    let sha = work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let Pushed { work, sha, lines } = f.pushed(
+        "shop",
+        &[
+            ("src/app.js", "console.log(1)\n"),
+            (".slugignore", "*.md\n"),
+            ("README.md", "docs\n"),
+        ],
+    );
     assert_eq!(
         lines,
         [
@@ -139,10 +141,7 @@ fn the_build_sees_config_vars_and_its_own_variables_and_nothing_else() {
          [ -d \"$HOME\" ] && [ -d \"$SLIPWAY_CACHE_DIR\" ] && echo dirs-ok; \
          echo \"path=$PATH\"",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("a.txt", "a\n")]).lines;
     for expected in [
         "       api=https://api.example.com app=shop",
         "       user=unset git=unset tz=unset",
@@ -168,13 +167,8 @@ fn the_cache_directory_persists_between_builds() {
         "if [ -f \"$SLIPWAY_CACHE_DIR/x\" ]; then echo \"cache: $(cat \"$SLIPWAY_CACHE_DIR/x\")\"; \
          else echo 'cache: empty'; fi; echo warm > \"$SLIPWAY_CACHE_DIR/x\"",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "1\n");
-    work.commit("One");
-    assert!(
-        work.push_ok(&["main"])
-            .contains(&"       cache: empty".to_owned())
-    );
+    let Pushed { work, lines, .. } = f.pushed("shop", &[("a.txt", "1\n")]);
+    assert!(lines.contains(&"       cache: empty".to_owned()));
     work.write("a.txt", "2\n");
     work.commit("Two");
     assert!(
@@ -192,10 +186,7 @@ fn a_failed_build_after_the_push_fails_the_release_and_keeps_the_live_one() {
     let f = Fixture::new();
     f.create_app("shop");
     build(&f, "shop", "sh ./build.sh");
-    let work = f.work("shop", "w");
-    work.write("build.sh", "echo ok\n");
-    work.commit("Good");
-    work.push_ok(&["main"]);
+    let work = f.pushed("shop", &[("build.sh", "echo ok\n")]).work;
     work.write("build.sh", "echo 'missing dependency' >&2\nexit 3\n");
     let sha = work.commit("Bad");
     let lines = work.push_ok(&["main"]);
@@ -226,12 +217,10 @@ fn a_strict_push_builds_once_before_refs_move() {
         "echo built >> \"$SLIPWAY_CACHE_DIR/count\"; echo building; mkdir out; date > out/stamp",
     );
     strict(&f, "shop");
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    let sha = work.commit("First");
+    let Pushed { sha, lines, .. } = f.pushed("shop", &[("a.txt", "a\n")]);
     let short = &sha[..7];
     assert_eq!(
-        work.push_ok(&["main"]),
+        lines,
         [
             format!("-----> Compiling {short} (refs/heads/main)"),
             "-----> Building...".to_owned(),
@@ -266,10 +255,7 @@ fn a_strict_push_whose_build_fails_is_rejected_and_nothing_changes() {
     f.create_app("shop");
     build(&f, "shop", "sh ./build.sh");
     strict(&f, "shop");
-    let work = f.work("shop", "w");
-    work.write("build.sh", "echo ok\n");
-    work.commit("Good");
-    work.push_ok(&["main"]);
+    let work = f.pushed("shop", &[("build.sh", "echo ok\n")]).work;
     let repo = f.app_dir("shop").join("repo.git");
     let refs_before = git(&repo, &["for-each-ref"]);
     let slugs_before = f.slug_files();
@@ -405,13 +391,8 @@ fn the_admins_build_hook_runs_when_app_yaml_has_no_build() {
         "#!/bin/sh\n[ \"$PWD\" = \"$1\" ] && [ \"$2\" = \"$SLIPWAY_CACHE_DIR\" ] && echo \"hook building $SLIPWAY_APP\"\n\
          echo hook > \"$1/built-by\"\n",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    assert!(
-        work.push_ok(&["main"])
-            .contains(&"       hook building shop".to_owned())
-    );
+    let Pushed { work, lines, .. } = f.pushed("shop", &[("a.txt", "a\n")]);
+    assert!(lines.contains(&"       hook building shop".to_owned()));
     let slug = items(&current_slug(&f, "shop"));
     let built_by = slug.iter().find(|i| i.path == b"app/built-by").unwrap();
     assert_eq!(built_by.data, b"hook\n");
@@ -433,10 +414,7 @@ fn build_on_pre_receive_without_the_hook_builds_after_the_push_and_says_so() {
     f.create_app("shop");
     build(&f, "shop", "echo building");
     settings(&f, "shop", "build_on: pre-receive\n");
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("a.txt", "a\n")]).lines;
     let repo = f.app_dir("shop").join("repo.git");
     assert_eq!(
         lines[1..3],
@@ -480,10 +458,7 @@ fn a_pre_receive_hook_without_build_on_leaves_a_built_app_to_post_receive() {
         "--hook",
         "pre-receive",
     ]));
-    let work = f.work("shop", "w");
-    work.write("big.txt", "x\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("big.txt", "x\n")]).lines;
     assert_eq!(
         lines
             .iter()

@@ -672,10 +672,7 @@ fn the_exec_launcher_runs_the_admin_hook_with_the_release_in_its_environment() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
-    let work = f.work("ext", "w");
-    work.write("Procfile", "web: ./serve\n");
-    work.commit("one");
-    let lines = work.push_ok(&["main"]);
+    let Pushed { work, lines, .. } = f.pushed("ext", &[("Procfile", "web: ./serve\n")]);
     assert_eq!(
         lines[2..],
         ["       starting ext v1", "-----> Launching... done, v1"]

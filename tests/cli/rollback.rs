@@ -27,11 +27,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// v1 and v2 deployed (different content), v3 a config change.
 fn three_releases(f: &Fixture) -> Work {
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("index.html", "one\n");
-    work.commit("one");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("index.html", "one\n")]).work;
     work.write("index.html", "two\n");
     work.commit("two");
     work.push_ok(&["main"]);
@@ -114,10 +110,7 @@ fn every_refused_rollback_records_nothing() {
     let f = Fixture::new();
     f.create_app("myapp");
     ok(f.slipway(&["config:set", "EARLY=1", "-a", "myapp"])); // v1: no slug
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "a\n");
-    work.commit("a");
-    work.push_ok(&["main"]); // v2
+    let work = f.pushed("myapp", &[("a.txt", "a\n")]).work; // v2
     work.write("a.txt", "b\n");
     work.commit("b");
     work.push_ok(&["main"]); // v3
@@ -176,11 +169,7 @@ fn every_refused_rollback_records_nothing() {
 #[test]
 fn with_auto_promote_off_releases_wait_for_promote() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "a\n");
-    work.commit("a");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("a.txt", "a\n")]).work;
     std::fs::write(f.app_dir("myapp").join("app.yaml"), "auto_promote: false\n").unwrap();
     work.write("a.txt", "b\n");
     work.commit("b");
