@@ -238,6 +238,7 @@ impl<'a> Change<'a> {
                     release: &release,
                     previous: previous.as_ref(),
                     slugs: &slugs,
+                    now: self.ctx.clock.now,
                     exe: &self.ctx.exe,
                 },
                 observer,

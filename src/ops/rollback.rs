@@ -56,7 +56,9 @@ pub fn rollback(
             "it has no slug (it was made before the first deploy, or its slug was pruned)".into(),
         ));
     };
-    ctx.slugs().check(slug).map_err(|e| refuse(e.to_string()))?;
+    ctx.slugs()
+        .check_at(slug, ctx.clock.now)
+        .map_err(|e| refuse(e.to_string()))?;
     let changes = addon::changes_since(&target.addons, &current.addons);
     if !changes.is_empty() {
         return Err(Error::RollbackAddons {
@@ -105,7 +107,10 @@ pub fn promote(
         return Err(refuse(format!("it {}", status_word(release.status))));
     }
     match (&release.slug, &release.pruned_slug) {
-        (Some(slug), _) => ctx.slugs().check(slug).map_err(|e| refuse(e.to_string()))?,
+        (Some(slug), _) => ctx
+            .slugs()
+            .check_at(slug, ctx.clock.now)
+            .map_err(|e| refuse(e.to_string()))?,
         (None, Some(_)) => return Err(refuse("its slug was pruned".into())),
         // Config set before the first deploy: there is nothing to start, but
         // going back to it would stop code that runs now.

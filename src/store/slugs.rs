@@ -8,6 +8,8 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
+
 use super::error::{Error, Result};
 use crate::base::digest::sha256_of;
 use crate::base::files::{self, TempFile};
@@ -84,9 +86,10 @@ impl SlugStore {
     /// which no program can set back, so an unchanged stamp proves unchanged
     /// bytes and a rollback to a 1 GB slug need not hash it. (Bit rot with no
     /// write is for `fsck`, which always hashes.) A file changed less than two
-    /// seconds before it was checked is "racy": its stamp could miss a write
-    /// in the same clock tick, so it is not stamped yet.
-    pub fn check(&self, slug: &SlugRef) -> Result<()> {
+    /// seconds before `now` (the command's [`Clock`](crate::base::clock::Clock))
+    /// is "racy": its stamp could miss a write in the same clock tick, so it
+    /// is not stamped yet.
+    pub fn check_at(&self, slug: &SlugRef, now: Timestamp) -> Result<()> {
         let path = self.path(&slug.sha256);
         let meta = self
             .open_slug(slug)?
@@ -98,15 +101,20 @@ impl SlugStore {
             return Ok(());
         }
         self.verify(slug)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if now - meta.ctime() >= 2 {
+        if now.as_second() - meta.ctime() >= 2 {
             // Best effort: without a stamp the next check hashes again.
             let _ = fs::create_dir_all(self.dir.join("verified"));
             let _ = files::write_atomic(&stamp_path, stamp.as_bytes(), 0o644);
         }
         Ok(())
+    }
+
+    /// [`Self::check_at`] the system clock's now.
+    ///
+    /// Only for the supervisor daemon, which restores releases outside any
+    /// command and so has no command clock to pass.
+    pub fn check(&self, slug: &SlugRef) -> Result<()> {
+        self.check_at(slug, Timestamp::now())
     }
 
     fn open_slug(&self, slug: &SlugRef) -> Result<File> {

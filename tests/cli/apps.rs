@@ -135,10 +135,7 @@ fn unknown_apps_and_roots_say_what_to_do() {
 #[test]
 fn the_app_comes_from_a_flag_the_environment_or_the_slipway_remote() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.commit("x");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[]).work;
     // In the checkout: the `slipway` remote names the app.
     let here = ok(f
         .cmd(&["releases"])
@@ -180,9 +177,7 @@ fn apps_lists_names_and_json_and_destroy_needs_confirmation() {
     f.create_app("web");
     f.create_app("api");
     assert_eq!(ok(f.slipway(&["apps"])), "api\nweb\n");
-    let work = f.work("web", "w");
-    work.commit("x");
-    work.push_ok(&["main"]);
+    f.pushed("web", &[]);
     let json: serde_json::Value =
         serde_json::from_str(&ok(f.slipway(&["apps", "--json"]))).unwrap();
     assert_eq!(json[1]["name"], "web");

@@ -1,7 +1,8 @@
 //! The build step (`build:` in app.yaml or `ROOT/hooks/build`) and strict pushes (`build_on: pre-receive`).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -63,12 +64,14 @@ fn build_output_streams_to_the_client_and_the_slug_is_what_the_build_left() {
         "shop",
         "echo compiling assets; echo 'a warning' >&2; mkdir dist; cp src/app.js dist/app.js; rm -r src",
     );
-    let work = f.work("shop", "w");
-    work.write("src/app.js", "console.log(1)\n");
-    work.write(".slugignore", "*.md\n");
-    work.write("README.md", "docs\n");
-    let sha = work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let Pushed { work, sha, lines } = f.pushed(
+        "shop",
+        &[
+            ("src/app.js", "console.log(1)\n"),
+            (".slugignore", "*.md\n"),
+            ("README.md", "docs\n"),
+        ],
+    );
     assert_eq!(
         lines,
         [
@@ -138,10 +141,7 @@ fn the_build_sees_config_vars_and_its_own_variables_and_nothing_else() {
          [ -d \"$HOME\" ] && [ -d \"$SLIPWAY_CACHE_DIR\" ] && echo dirs-ok; \
          echo \"path=$PATH\"",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("a.txt", "a\n")]).lines;
     for expected in [
         "       api=https://api.example.com app=shop",
         "       user=unset git=unset tz=unset",
@@ -167,13 +167,8 @@ fn the_cache_directory_persists_between_builds() {
         "if [ -f \"$SLIPWAY_CACHE_DIR/x\" ]; then echo \"cache: $(cat \"$SLIPWAY_CACHE_DIR/x\")\"; \
          else echo 'cache: empty'; fi; echo warm > \"$SLIPWAY_CACHE_DIR/x\"",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "1\n");
-    work.commit("One");
-    assert!(
-        work.push_ok(&["main"])
-            .contains(&"       cache: empty".to_owned())
-    );
+    let Pushed { work, lines, .. } = f.pushed("shop", &[("a.txt", "1\n")]);
+    assert!(lines.contains(&"       cache: empty".to_owned()));
     work.write("a.txt", "2\n");
     work.commit("Two");
     assert!(
@@ -191,10 +186,7 @@ fn a_failed_build_after_the_push_fails_the_release_and_keeps_the_live_one() {
     let f = Fixture::new();
     f.create_app("shop");
     build(&f, "shop", "sh ./build.sh");
-    let work = f.work("shop", "w");
-    work.write("build.sh", "echo ok\n");
-    work.commit("Good");
-    work.push_ok(&["main"]);
+    let work = f.pushed("shop", &[("build.sh", "echo ok\n")]).work;
     work.write("build.sh", "echo 'missing dependency' >&2\nexit 3\n");
     let sha = work.commit("Bad");
     let lines = work.push_ok(&["main"]);
@@ -225,12 +217,10 @@ fn a_strict_push_builds_once_before_refs_move() {
         "echo built >> \"$SLIPWAY_CACHE_DIR/count\"; echo building; mkdir out; date > out/stamp",
     );
     strict(&f, "shop");
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    let sha = work.commit("First");
+    let Pushed { sha, lines, .. } = f.pushed("shop", &[("a.txt", "a\n")]);
     let short = &sha[..7];
     assert_eq!(
-        work.push_ok(&["main"]),
+        lines,
         [
             format!("-----> Compiling {short} (refs/heads/main)"),
             "-----> Building...".to_owned(),
@@ -265,10 +255,7 @@ fn a_strict_push_whose_build_fails_is_rejected_and_nothing_changes() {
     f.create_app("shop");
     build(&f, "shop", "sh ./build.sh");
     strict(&f, "shop");
-    let work = f.work("shop", "w");
-    work.write("build.sh", "echo ok\n");
-    work.commit("Good");
-    work.push_ok(&["main"]);
+    let work = f.pushed("shop", &[("build.sh", "echo ok\n")]).work;
     let repo = f.app_dir("shop").join("repo.git");
     let refs_before = git(&repo, &["for-each-ref"]);
     let slugs_before = f.slug_files();
@@ -308,26 +295,55 @@ fn running(pid: &str) -> bool {
     })
 }
 
+/// A FIFO at `path` (with the real `mkfifo`).
+fn mkfifo(path: &Path) {
+    ok(run(command("mkfifo").arg(path)));
+}
+
+/// Opens `fifo` for writing without blocking: fails with ENXIO when no process has it open for reading.
+fn open_writer(fifo: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+}
+
 #[test]
 fn a_build_that_times_out_is_killed_with_everything_it_started() {
     let f = Fixture::new();
     f.create_app("shop");
+    // Both the build's shell and a background child block reading a FIFO that
+    // nobody opens for writing: only slipway's timeout can end them.
+    let gate = f.tmp.path().join("gate");
+    mkfifo(&gate);
+    let gate_arg = format!("'{}'", gate.display());
     build(
         &f,
         "shop",
-        "echo $$ > \"$SLIPWAY_CACHE_DIR/sh\"; sleep 30 & echo $! > \"$SLIPWAY_CACHE_DIR/bg\"; \
-         echo waiting; sleep 30",
+        &format!(
+            "echo $$ > \"$SLIPWAY_CACHE_DIR/sh\"; read x < {gate_arg} & echo $! > \"$SLIPWAY_CACHE_DIR/bg\"; \
+             echo waiting; read x < {gate_arg}"
+        ),
     );
     settings(&f, "shop", "build_timeout: 2s\n");
     let work = f.work("shop", "w");
     work.write("a.txt", "a\n");
     work.commit("First");
-    let started = Instant::now();
+    // Liveness guard only: a slipway that waited for the build would hang the
+    // push forever, so after a generous while the FIFO is opened to end it.
+    let (done, pushed) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn({
+        let gate = gate.clone();
+        move || {
+            // Opening succeeds only if a build process still waits on the FIFO.
+            pushed.recv_timeout(Duration::from_secs(120)).is_err() && open_writer(&gate).is_ok()
+        }
+    });
     let lines = work.push_ok(&["main"]);
+    let _ = done.send(()); // fails only if the watchdog already gave up
     assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
+        !watchdog.join().unwrap(),
+        "the push returned only once the FIFO was opened: the 2s build_timeout did not end the build"
     );
     assert_eq!(
         lines[1..],
@@ -343,12 +359,19 @@ fn a_build_that_times_out_is_killed_with_everything_it_started() {
     for name in ["sh", "bg"] {
         let pid = fs::read_to_string(cache.join(name)).unwrap();
         let pid = pid.trim();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Killed, but the kernel ends a process asynchronously: poll, generously.
+        let deadline = Instant::now() + Duration::from_secs(30);
         while running(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(!running(pid), "the build's {name} process {pid} was killed");
     }
+    let writer = open_writer(&gate);
+    assert_eq!(
+        writer.as_ref().map_err(std::io::Error::raw_os_error).err(),
+        Some(Some(libc::ENXIO)),
+        "no build process still waits on the FIFO: {writer:?}"
+    );
     assert!(scratch_left(&f).is_empty(), "{:?}", scratch_left(&f));
 }
 
@@ -368,13 +391,8 @@ fn the_admins_build_hook_runs_when_app_yaml_has_no_build() {
         "#!/bin/sh\n[ \"$PWD\" = \"$1\" ] && [ \"$2\" = \"$SLIPWAY_CACHE_DIR\" ] && echo \"hook building $SLIPWAY_APP\"\n\
          echo hook > \"$1/built-by\"\n",
     );
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    assert!(
-        work.push_ok(&["main"])
-            .contains(&"       hook building shop".to_owned())
-    );
+    let Pushed { work, lines, .. } = f.pushed("shop", &[("a.txt", "a\n")]);
+    assert!(lines.contains(&"       hook building shop".to_owned()));
     let slug = items(&current_slug(&f, "shop"));
     let built_by = slug.iter().find(|i| i.path == b"app/built-by").unwrap();
     assert_eq!(built_by.data, b"hook\n");
@@ -396,10 +414,7 @@ fn build_on_pre_receive_without_the_hook_builds_after_the_push_and_says_so() {
     f.create_app("shop");
     build(&f, "shop", "echo building");
     settings(&f, "shop", "build_on: pre-receive\n");
-    let work = f.work("shop", "w");
-    work.write("a.txt", "a\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("a.txt", "a\n")]).lines;
     let repo = f.app_dir("shop").join("repo.git");
     assert_eq!(
         lines[1..3],
@@ -443,10 +458,7 @@ fn a_pre_receive_hook_without_build_on_leaves_a_built_app_to_post_receive() {
         "--hook",
         "pre-receive",
     ]));
-    let work = f.work("shop", "w");
-    work.write("big.txt", "x\n");
-    work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("shop", &[("big.txt", "x\n")]).lines;
     assert_eq!(
         lines
             .iter()

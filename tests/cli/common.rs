@@ -158,14 +158,27 @@ impl Fixture {
         Work { dir }
     }
 
-    /// Creates `app` and deploys one commit to it (v1); returns the working copy.
-    pub fn deployed(&self, app: &str) -> Work {
-        self.create_app(app);
+    /// Pushes `files` as one commit to `app`'s main from a new working copy `w-APP`, creating the app unless it exists.
+    ///
+    /// Asserts that git accepted the push (the deploy itself may fail).
+    #[track_caller]
+    pub fn pushed(&self, app: &str, files: &[(&str, &str)]) -> Pushed {
+        if !self.app_dir(app).exists() {
+            self.create_app(app);
+        }
         let work = self.work(app, &format!("w-{app}"));
-        work.write("index.html", "hi\n");
-        work.commit("first");
-        work.push_ok(&["main"]);
-        work
+        for (path, content) in files {
+            work.write(path, content);
+        }
+        let sha = work.commit("First");
+        let lines = work.push_ok(&["main"]);
+        Pushed { work, sha, lines }
+    }
+
+    /// Creates `app` and deploys one commit to it (v1); returns the working copy.
+    #[track_caller]
+    pub fn deployed(&self, app: &str) -> Work {
+        self.pushed(app, &[("index.html", "hi\n")]).work
     }
 
     /// Every release record of `app`, parsed, oldest first.
@@ -201,6 +214,16 @@ impl Fixture {
         names.sort();
         names
     }
+}
+
+/// What [`Fixture::pushed`] did: the working copy, the commit it pushed and what the push printed.
+pub struct Pushed {
+    /// The working copy, whose `slipway` remote is the app's repository.
+    pub work: Work,
+    /// The full sha of the pushed commit.
+    pub sha: String,
+    /// The `remote:` lines of the push.
+    pub lines: Vec<String>,
 }
 
 /// A git working copy.

@@ -157,9 +157,7 @@ fn config_set_before_the_first_deploy_is_carried_into_it() {
     let v1 = &f.records("myapp")[0];
     assert_eq!(v1["slug"], serde_json::Value::Null);
     assert_eq!(v1["status"], "succeeded");
-    let work = f.work("myapp", "w");
-    work.commit("code");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("myapp", &[]).lines;
     assert_eq!(lines.last().unwrap(), "-----> Launching... done, v2");
     assert_eq!(f.records("myapp")[1]["config"]["EARLY"], "yes");
 }

@@ -51,9 +51,7 @@ fn malformed_hook_input_fails_and_records_nothing() {
 fn the_hook_deploys_the_tip_and_never_moves_refs() {
     let f = Fixture::new();
     let repo = f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    let first = work.commit("first");
-    work.push_ok(&["main"]);
+    let first = f.pushed("myapp", &[]).sha;
     let refs_before = git(&repo, &["for-each-ref"]);
     // git says main moved to `first`; the hook deploys what main is now, which is already live.
     let input = format!("{} {first} refs/heads/main\n", "0".repeat(40));
@@ -83,9 +81,7 @@ fn with_auto_promote_off_a_tip_is_released_once() {
     let f = Fixture::new();
     f.create_app("myapp");
     std::fs::write(f.app_dir("myapp").join("app.yaml"), "auto_promote: false\n").unwrap();
-    let work = f.work("myapp", "w");
-    let sha = work.commit("x");
-    work.push_ok(&["main"]);
+    let sha = f.pushed("myapp", &[]).sha;
     let input = format!("{} {sha} refs/heads/main\n", "0".repeat(40));
     let out = run_hook(&f, "myapp", input.as_bytes());
     assert!(out.status.success());

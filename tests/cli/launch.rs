@@ -672,10 +672,7 @@ fn the_exec_launcher_runs_the_admin_hook_with_the_release_in_its_environment() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
-    let work = f.work("ext", "w");
-    work.write("Procfile", "web: ./serve\n");
-    work.commit("one");
-    let lines = work.push_ok(&["main"]);
+    let Pushed { work, lines, .. } = f.pushed("ext", &[("Procfile", "web: ./serve\n")]);
     assert_eq!(
         lines[2..],
         ["       starting ext v1", "-----> Launching... done, v1"]
@@ -786,28 +783,37 @@ fn logs_tail_follows_new_lines() {
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
-        let mut seen = Vec::new();
         let mut buf = [0u8; 4096];
         while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("request /followed") {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
                 break;
             }
         }
-        String::from_utf8_lossy(&seen).into_owned()
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // What `logs --tail` printed so far, once it contains `what` or after a generous guard.
+    let mut seen = Vec::new();
+    let mut read_until = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !String::from_utf8_lossy(&seen).contains(what) {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => seen.extend_from_slice(&chunk),
+                Err(_) => break,
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    };
+    // The last line comes first: once it is shown, only following can show more.
+    let backlog = read_until("\n");
+    assert!(
+        backlog.contains('\n'),
+        "logs --tail showed no last line: {backlog:?}"
+    );
     http_get(port, "/followed").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let seen = read_until("app[web.1]: request /followed");
     child.kill().unwrap();
     child.wait().unwrap();
-    let seen = reader.join().unwrap();
+    reader.join().unwrap();
     assert!(seen.contains("app[web.1]: request /followed"), "{seen}");
 }

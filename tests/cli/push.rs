@@ -5,11 +5,7 @@ use crate::common::*;
 #[test]
 fn first_push_prints_heroku_lines_and_records_v1() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("index.html", "hello\n");
-    let sha = work.commit("First");
-    let lines = work.push_ok(&["main"]);
+    let Pushed { sha, lines, .. } = f.pushed("myapp", &[("index.html", "hello\n")]);
     assert_eq!(
         lines,
         [
@@ -54,11 +50,7 @@ fn first_push_prints_heroku_lines_and_records_v1() {
 #[test]
 fn second_push_makes_v2_and_json_marks_current() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "one\n");
-    work.commit("one");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("a.txt", "one\n")]).work;
     work.write("a.txt", "two\n");
     let sha = work.commit("two");
     let lines = work.push_ok(&["main"]);
@@ -89,10 +81,7 @@ fn second_push_makes_v2_and_json_marks_current() {
 #[test]
 fn releases_beyond_a_week_show_a_local_timestamp() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.commit("empty");
-    work.push_ok(&["main"]);
+    f.pushed("myapp", &[]);
     let table = ok(f
         .cmd(&["releases", "-a", "myapp"])
         .env("SLIPWAY_NOW", "2026-03-20T10:00:00Z")
@@ -125,10 +114,7 @@ fn pushes_to_other_branches_and_tags_deploy_nothing() {
 #[test]
 fn deleting_a_branch_deploys_nothing_and_is_not_an_error() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.commit("a");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[]).work;
     work.push_ok(&["main:old"]);
     let lines = work.push_ok(&[":old"]);
     assert_eq!(lines, ["-----> Deleted refs/heads/old: nothing to deploy"]);
@@ -170,11 +156,7 @@ fn master_deploys_when_there_is_no_main_and_deploy_branch_overrides() {
 #[test]
 fn a_known_tree_reuses_its_slug_without_recompiling() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "same tree\n");
-    work.commit("first");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("a.txt", "same tree\n")]).work;
     let slugs = f.slug_files();
     let slug_path = f.root.join("slugs").join(&slugs[0]);
     let before = std::fs::metadata(&slug_path).unwrap().modified().unwrap();
@@ -200,11 +182,7 @@ fn a_known_tree_reuses_its_slug_without_recompiling() {
 #[test]
 fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("small.txt", "small\n");
-    work.commit("small");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("small.txt", "small\n")]).work;
     std::fs::write(f.app_dir("myapp").join("app.yaml"), "max_slug_size: 64KB\n").unwrap();
     work.write("big.bin", noise(1, 200_000));
     work.commit("big");

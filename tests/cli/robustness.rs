@@ -140,11 +140,7 @@ cd "$2" && exec git push slipway main"#;
 #[test]
 fn a_full_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "a\n");
-    work.commit("a");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("a.txt", "a\n")]).work;
     work.write("big.bin", noise(5, 2 << 20));
     work.commit("too big for the disk");
     let out = push_with_slugs_on_tmpfs(&f, &work, "size=256k");
@@ -178,10 +174,7 @@ fn a_full_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
 #[test]
 fn a_read_only_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.commit("a");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[]).work;
     work.write("b.txt", "b\n");
     work.commit("b");
     let out = push_with_slugs_on_tmpfs(&f, &work, "ro");

@@ -27,11 +27,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// v1 and v2 deployed (different content), v3 a config change.
 fn three_releases(f: &Fixture) -> Work {
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("index.html", "one\n");
-    work.commit("one");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("index.html", "one\n")]).work;
     work.write("index.html", "two\n");
     work.commit("two");
     work.push_ok(&["main"]);
@@ -114,10 +110,7 @@ fn every_refused_rollback_records_nothing() {
     let f = Fixture::new();
     f.create_app("myapp");
     ok(f.slipway(&["config:set", "EARLY=1", "-a", "myapp"])); // v1: no slug
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "a\n");
-    work.commit("a");
-    work.push_ok(&["main"]); // v2
+    let work = f.pushed("myapp", &[("a.txt", "a\n")]).work; // v2
     work.write("a.txt", "b\n");
     work.commit("b");
     work.push_ok(&["main"]); // v3
@@ -176,11 +169,7 @@ fn every_refused_rollback_records_nothing() {
 #[test]
 fn with_auto_promote_off_releases_wait_for_promote() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.write("a.txt", "a\n");
-    work.commit("a");
-    work.push_ok(&["main"]);
+    let work = f.pushed("myapp", &[("a.txt", "a\n")]).work;
     std::fs::write(f.app_dir("myapp").join("app.yaml"), "auto_promote: false\n").unwrap();
     work.write("a.txt", "b\n");
     work.commit("b");
@@ -288,12 +277,16 @@ fn releases_info_shows_the_heroku_block_with_status_and_commit() {
 fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
     let f = Fixture::new();
     three_releases(&f);
-    // Verified stamps are written only for files unchanged for two seconds.
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(
-        ok(f.slipway(&["rollback", "v1", "-a", "myapp"])),
-        "Rolled back to v1\n"
-    );
+    // Verified stamps are written only for files unchanged for two seconds
+    // before the command's now: a minute from now, every slug qualifies.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60)).to_string();
+    let rollback = |target: &str| {
+        f.cmd(&["rollback", target, "-a", "myapp"])
+            .env("SLIPWAY_NOW", &later)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(ok(rollback("v1")), "Rolled back to v1\n");
     let sha = f.records("myapp")[0]["slug"]["sha256"]
         .as_str()
         .unwrap()
@@ -302,10 +295,7 @@ fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
         f.root.join("slugs/verified").join(&sha).is_file(),
         "the first rollback stamped v1's slug"
     );
-    assert_eq!(
-        ok(f.slipway(&["rollback", "v2", "-a", "myapp"])),
-        "Rolled back to v2\n"
-    );
+    assert_eq!(ok(rollback("v2")), "Rolled back to v2\n");
     // Same size, one bit flipped, mtime put back: only the ctime tells.
     let path = f.root.join("slugs").join(format!("{sha}.tar.gz"));
     let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
@@ -319,7 +309,7 @@ fn a_slug_changed_after_it_was_verified_is_caught_by_the_next_rollback() {
         .unwrap()
         .set_modified(mtime)
         .unwrap();
-    let out = f.slipway(&["rollback", "v1", "-a", "myapp"]);
+    let out = rollback("v1");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).starts_with("error: cannot roll back to v1: slug "),

@@ -222,10 +222,7 @@ fn slugs_compile_names_a_bad_revision() {
 #[test]
 fn an_empty_tree_makes_a_slug_with_only_the_app_directory() {
     let f = Fixture::new();
-    f.create_app("myapp");
-    let work = f.work("myapp", "w");
-    work.commit("nothing at all");
-    let lines = work.push_ok(&["main"]);
+    let lines = f.pushed("myapp", &[]).lines;
     assert_eq!(lines.last().unwrap(), "-----> Launching... done, v1");
     assert_eq!(paths(&items(&current_slug(&f, "myapp"))), ["app/"]);
 }

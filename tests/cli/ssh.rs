@@ -315,9 +315,7 @@ fn refused_requests_print_one_line_exit_1_and_change_nothing() {
     ok(keys_add(&f, "erin", &erin, &[]));
     ok(f.slipway(&["access:add", "other", "erin"]));
     for app in ["myapp", "other"] {
-        let work = f.work(app, &format!("w-{app}"));
-        work.commit("first");
-        work.push_ok(&["main"]);
+        f.pushed(app, &[]);
     }
     let marker = f.tmp.path().join("marker");
     let m = marker.display().to_string();

@@ -23,11 +23,7 @@ fn prune_drops_old_slugs_but_keeps_records_and_shared_slugs() {
     history(&f, "myapp");
     assert_eq!(f.slug_files().len(), 3);
     // Another app deploys the same tree as myapp's v1: that slug is shared.
-    f.create_app("twin");
-    let twin = f.work("twin", "twin");
-    twin.write("page.txt", "myapp page 1\n");
-    twin.commit("same tree as myapp v1");
-    twin.push_ok(&["main"]);
+    f.pushed("twin", &[("page.txt", "myapp page 1\n")]);
     assert_eq!(f.slug_files().len(), 3);
 
     let out = ok(f.slipway(&["releases:prune", "--keep", "2", "-a", "myapp"]));
@@ -64,11 +60,7 @@ fn prune_drops_old_slugs_but_keeps_records_and_shared_slugs() {
 fn slugs_gc_deletes_only_unreferenced_slugs_and_their_tree_entries() {
     let f = Fixture::new();
     history(&f, "myapp");
-    ok(f.slipway(&["apps:create", "gone"]));
-    let gone = f.work("gone", "gone");
-    gone.write("only-here.txt", "x\n");
-    gone.commit("x");
-    gone.push_ok(&["main"]);
+    f.pushed("gone", &[("only-here.txt", "x\n")]);
     assert_eq!(f.slug_files().len(), 4);
     ok(f.slipway(&["apps:destroy", "gone", "--confirm", "gone"]));
     let out = ok(f.slipway(&["slugs:gc"]));

@@ -32,7 +32,7 @@ impl Launcher for Exec {
         if !executable {
             return Err(Error::NoLaunchHook { path: hook });
         }
-        launch.slugs.check(slug)?;
+        launch.slugs.check_at(slug, launch.now)?;
         let slug_path = launch.slugs.path(&slug.sha256);
         let dir = exec_dir(app, release.version);
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;

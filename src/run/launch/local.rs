@@ -27,7 +27,7 @@ impl Launcher for Local {
         let Some(slug) = &release.slug else {
             return Ok(Started::ready(app.settings.url.clone()));
         };
-        launch.slugs.check(slug)?;
+        launch.slugs.check_at(slug, launch.now)?;
         // One request per connection: what runs now, then (below) the launch.
         let running = supervisor::status(app)?;
         let in_use: BTreeSet<Version> = running

@@ -38,6 +38,8 @@ pub struct Launch<'a> {
     pub previous: Option<&'a Release>,
     /// Where the release's slug is.
     pub slugs: &'a SlugStore,
+    /// What now is for this command (its clock), for the slug store's racy-file rule.
+    pub now: jiff::Timestamp,
     /// The slipway binary, for the supervisor and `SLIPWAY_BIN`.
     pub exe: &'a Path,
 }
