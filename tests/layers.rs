@@ -32,19 +32,7 @@ const MAX_LINES: usize = 600;
 /// Files over [`MAX_LINES`] that are known and not yet split, with the most lines each may have until then.
 ///
 /// An entry that is no longer needed fails the check too, so the list only shrinks.
-const OVERSIZE: &[(&str, usize, &str)] = &[
-    (
-        "src/run/supervisor/server.rs",
-        1186,
-        "being split on the branch supervisor-split",
-    ),
-    ("src/ops/install.rs", 765, "not split yet, issue 11"),
-    (
-        "src/build/source/extract.rs",
-        646,
-        "not split yet, issue 11",
-    ),
-];
+const OVERSIZE: &[(&str, usize, &str)] = &[];
 
 #[test]
 fn top_level_modules_import_only_the_layers_below_them() {

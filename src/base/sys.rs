@@ -212,3 +212,24 @@ pub fn poll2(a: (&impl AsFd, Interest), b: (&impl AsFd, Interest)) -> io::Result
         }
     }
 }
+
+/// The nearest ancestor of this process (up to `depth` generations) whose command line holds `word`.
+pub fn ancestor_running(word: &str, depth: usize) -> Option<u32> {
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..depth {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        if cmdline
+            .split(|&b| b == 0)
+            .any(|arg| arg.windows(word.len()).any(|w| w == word.as_bytes()))
+        {
+            return Some(pid);
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        pid = rest.split(' ').nth(1)?.parse().ok()?;
+        if pid <= 1 {
+            return None;
+        }
+    }
+    None
+}

@@ -67,7 +67,8 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
         },
         HookKind::PreReceive => {
             let incoming = incoming_object_dirs();
-            match prereceive::check(&ctx, &app, &updates, &incoming, &mut sideband)? {
+            let pusher = crate::base::sys::ancestor_running("receive-pack", 4);
+            match prereceive::check(&ctx, &app, &updates, &incoming, pusher, &mut sideband)? {
                 Verdict::Rejected => Err(Reported.into()),
                 Verdict::NothingToCheck | Verdict::Compiled(_) | Verdict::Deployed => Ok(()),
             }

@@ -13,6 +13,7 @@ use crate::model::refs::RefUpdate;
 use crate::model::release::short_sha;
 use crate::model::settings::Phase;
 use crate::store::app::App;
+use crate::store::inflight;
 
 /// Handles the ref updates of one push: deploys the deploy branch if it was pushed.
 pub fn push(
@@ -66,7 +67,10 @@ pub fn push(
     let strict = app.settings.deploy_on == Phase::PreReceive;
     if let Some(version) = change::already_deployed(change.base.as_ref(), &sha) {
         if strict {
-            // Deployed by this push's pre-receive hook, which said so.
+            // Deployed by this push's pre-receive hook, which said so; the branch now holds it.
+            if inflight::read(app).is_some_and(|note| note.commit == sha) {
+                inflight::clear(app, change.lock())?;
+            }
             return Ok(Outcome::AlreadyLive(version));
         }
         observer.event(Event::AlreadyLive {

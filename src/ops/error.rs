@@ -26,6 +26,9 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("another push to '{app}' is still finishing")]
+    PushInFlight { app: String },
+
     #[error("app '{app}' has no intact succeeded release to repair from")]
     NothingToRepairFrom { app: String },
 

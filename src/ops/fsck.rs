@@ -140,7 +140,10 @@ pub enum Repaired {
     /// `current` names an intact, succeeded release: nothing to do.
     NothingToRepair,
     /// A new release copying `from` went live (or failed to start: the outcome says).
-    Restored { from: Version, outcome: Outcome },
+    Restored {
+        from: Version,
+        outcome: Box<Outcome>,
+    },
 }
 
 /// Repairs an app whose `current` names a missing, unreadable or failed record: the newest
@@ -194,6 +197,6 @@ pub fn repair(ctx: &Context, app: &App, observer: &mut dyn Observer) -> Result<R
     let outcome = change.record_live(draft, observer)?;
     Ok(Repaired::Restored {
         from: source.version,
-        outcome,
+        outcome: Box::new(outcome),
     })
 }

@@ -3,8 +3,9 @@
 //! With `deploy_on: pre-receive` the whole deploy runs here: build, record,
 //! launch, health check; a failure rejects the push and no ref moves. With
 //! `build_on: pre-receive` only the build runs here, and post-receive
-//! launches it. Otherwise the tree is compiled, to reject a push that cannot
-//! be a slug (an app whose build runs after the push is not checked).
+//! launches it. Otherwise, in a repository adopted with `hooks:install --hook
+//! pre-receive`, the tree is compiled, to reject a push that cannot be a slug
+//! (an app whose build runs after the push is not checked).
 //!
 //! Until every pre-receive hook accepts a push, git keeps its objects in a
 //! quarantine directory; the caller passes those directories in. The slug is
@@ -12,6 +13,7 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use git2::{Oid, Repository};
 
@@ -25,9 +27,9 @@ use crate::model::refs::RefUpdate;
 use crate::model::release::{SlugRef, short_sha};
 use crate::model::settings::Phase;
 use crate::store::app::App;
-use crate::store::notes;
+use crate::store::{inflight, notes};
 
-/// What the check decided.
+/// What pre-receive decided.
 #[derive(Debug)]
 pub enum Verdict {
     /// The push does not update the deploy branch: nothing to compile.
@@ -41,11 +43,15 @@ pub enum Verdict {
 }
 
 /// Compiles the commit a push would put on the deploy branch, reading new objects from `incoming`.
+///
+/// `pusher` is the `git receive-pack` serving the push, for strict deploys:
+/// the next push waits until this one's ref update landed.
 pub fn check(
     ctx: &Context,
     app: &App,
     updates: &[RefUpdate],
     incoming: &[PathBuf],
+    pusher: Option<u32>,
     observer: &mut dyn Observer,
 ) -> Result<Verdict> {
     let repo_dir = app.repo_dir();
@@ -77,15 +83,30 @@ pub fn check(
     let commit = Oid::from_str(&update.new)
         .and_then(|oid| repo.find_commit(oid))
         .map_err(Error::git(format!("read the pushed commit {short}")))?;
-    let change = Change::begin(ctx, app, observer)?;
     if app.settings.deploy_on == Phase::PreReceive {
+        let change = begin_strict(ctx, app, &repo, &update.refname, observer)?;
         if let Some(notice) = deploy::branch_change(app, &repo, updates) {
             observer.event(notice);
         }
-        return deploy_now(&change, &repo, &commit, update, &incoming, observer);
+        let verdict = deploy_now(&change, &repo, &commit, update, &incoming, observer)?;
+        if let (Verdict::Deployed, Some(pid)) = (&verdict, pusher) {
+            inflight::write(app, change.lock(), &update.new, pid)?;
+        }
+        return Ok(verdict);
     }
-    let plan = build::plan_for_commit(&change, &repo, &commit)?;
-    if plan.is_some() && app.settings.build_on != Phase::PreReceive {
+    let change = Change::begin(ctx, app, observer)?;
+    let strict_build = app.settings.build_on == Phase::PreReceive;
+    if !strict_build && app.adopted_repo().is_none() {
+        // `apps:create` installs pre-receive for `deploy_on`: with the deploy after the push, it checks nothing.
+        return Ok(Verdict::NothingToCheck);
+    }
+    let plan = match build::plan_for_commit(&change, &repo, &commit) {
+        Ok(plan) => plan,
+        // Not building here: the deploy after the push says what is wrong, as a failed release.
+        Err(_) if !strict_build => return Ok(Verdict::NothingToCheck),
+        Err(e) => return Err(e),
+    };
+    if plan.is_some() && !strict_build {
         // The build runs after the push: compiling the bare tree would check nothing that deploys.
         return Ok(Verdict::NothingToCheck);
     }
@@ -127,6 +148,44 @@ pub fn check(
             });
             Ok(Verdict::Rejected)
         }
+    }
+}
+
+/// How long a strict push waits for the one before it to move the branch.
+const INFLIGHT_WAIT: Duration = Duration::from_secs(120);
+
+/// Takes the app for a strict deploy once no earlier strict push is between its deploy and its ref update.
+///
+/// Releases then go live in the order the branch moves: the earlier push's
+/// post-receive (or its end) clears its note, and this one goes on.
+fn begin_strict<'a>(
+    ctx: &'a Context<'a>,
+    app: &'a App,
+    repo: &Repository,
+    refname: &str,
+    observer: &mut dyn Observer,
+) -> Result<Change<'a>> {
+    let deadline = Instant::now() + INFLIGHT_WAIT;
+    loop {
+        let change = Change::begin(ctx, app, observer)?;
+        let Some(note) = inflight::read(app) else {
+            return Ok(change);
+        };
+        let landed = repo
+            .refname_to_id(refname)
+            .is_ok_and(|oid| oid.to_string() == note.commit);
+        if landed || !note.is_running() {
+            inflight::clear(app, change.lock())?;
+            return Ok(change);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::PushInFlight {
+                app: app.name.to_string(),
+            });
+        }
+        // The earlier push's post-receive needs the lock to finish.
+        drop(change);
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -22,7 +22,11 @@ pub fn event_lines(event: &Event) -> Option<String> {
                     let branch = escape(deploy_branch);
                     let mut text =
                         format!("{STEP}Pushed {refname}: not deployed (only {branch} deploys)\n");
-                    if let Some(pushed) = refname.strip_prefix("refs/heads/") {
+                    // A default-branch name pushed to an app that deploys another: the usual slip.
+                    if let Some(pushed) = refname
+                        .strip_prefix("refs/heads/")
+                        .filter(|b| ["main", "master"].contains(b))
+                    {
                         let _ = writeln!(
                             text,
                             "{INDENT}To deploy it: git push slipway {pushed}:{branch}"

@@ -27,6 +27,7 @@ pub fn help(error: &ops::Error) -> Option<String> {
             "deploy them yourself: `cd {} && git commit -am 'My change' && git push slipway main`; or move that directory away to start the quickstart afresh",
             super::shell_quote_if_needed(&checkout.to_string_lossy())
         )),
+        E::PushInFlight { .. } => Some("push again in a moment".into()),
         E::BranchMoved { .. } => Some("pull (or fetch and rebase), then push again".into()),
         E::NoApp => Some(
             "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"

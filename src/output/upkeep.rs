@@ -28,13 +28,12 @@ pub fn repaired(app: &AppName, repaired: &Repaired) -> Option<String> {
         Repaired::NothingToRepair => Some(format!(
             "{app}: current names an intact, succeeded release; nothing to repair\n"
         )),
-        Repaired::Restored {
-            from,
-            outcome: Outcome::Live(r),
-        } => Some(format!(
-            "Repaired {app}: v{} copies v{from} and is live; the damaged records were left as they are\n",
-            r.version
-        )),
-        Repaired::Restored { .. } => None,
+        Repaired::Restored { from, outcome } => match &**outcome {
+            Outcome::Live(r) => Some(format!(
+                "Repaired {app}: v{} copies v{from} and is live; the damaged records were left as they are\n",
+                r.version
+            )),
+            _ => None,
+        },
     }
 }

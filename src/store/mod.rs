@@ -8,6 +8,7 @@ pub mod buildpacks;
 pub mod error;
 pub mod formation;
 pub mod hooks;
+pub mod inflight;
 pub mod keys;
 pub mod notes;
 pub mod releases;

@@ -10,18 +10,25 @@ fn apps_create_prints_the_remote_and_installs_an_executable_shim() {
     assert_eq!(
         out,
         format!(
-            "Creating myapp... done\nGit repository: {r}\nAdd it as a remote and push to deploy:\n  git remote add slipway {r}\n  git push slipway main\n",
+            "Creating myapp... done\nGit repository: {r}\nAdd it as a remote and push to deploy:\n  git remote add slipway {r}\n  git push slipway main          (if your branch is master: git push slipway master:main)\n",
             r = repo.display()
         )
     );
-    let shim = std::fs::read_to_string(repo.join("hooks/post-receive")).unwrap();
-    assert!(shim.starts_with("#!/bin/sh\n"));
+    for hook in ["pre-receive", "post-receive"] {
+        let shim = std::fs::read_to_string(repo.join("hooks").join(hook)).unwrap();
+        assert!(shim.starts_with("#!/bin/sh\n"));
+        assert!(
+            shim.contains(&format!(
+                "exec '{SLIPWAY}' --root '{}' hook {hook} --app 'myapp'",
+                f.root.display()
+            )),
+            "{shim}"
+        );
+    }
+    let yaml = std::fs::read_to_string(f.app_dir("myapp").join("app.yaml")).unwrap();
     assert!(
-        shim.contains(&format!(
-            "exec '{SLIPWAY}' --root '{}' hook post-receive --app 'myapp'",
-            f.root.display()
-        )),
-        "{shim}"
+        yaml.lines().any(|l| l == "deploy_on: pre-receive"),
+        "new apps deploy before refs move: {yaml}"
     );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(repo.join("hooks/post-receive"))

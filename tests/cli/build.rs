@@ -25,8 +25,9 @@ fn build(f: &Fixture, app: &str, command: &str) {
     );
 }
 
-/// Installs slipway's pre-receive hook into the app's own repository.
+/// Builds in pre-receive (`build_on`) and deploys in post-receive, with slipway's pre-receive hook in the app's own repository.
 fn strict(f: &Fixture, app: &str) {
+    f.deploy_after_push(app);
     settings(f, app, "build_on: pre-receive\n");
     let repo = f.app_dir(app).join("repo.git");
     ok(f.slipway(&[
@@ -79,6 +80,8 @@ fn build_output_streams_to_the_client_and_the_slug_is_what_the_build_left() {
             "-----> Building...".to_owned(),
             "       compiling assets".to_owned(),
             "       a warning".to_owned(),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
@@ -185,6 +188,7 @@ fn the_cache_directory_persists_between_builds() {
 fn a_failed_build_after_the_push_fails_the_release_and_keeps_the_live_one() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     build(&f, "shop", "sh ./build.sh");
     let work = f.pushed("shop", &[("build.sh", "echo ok\n")]).work;
     work.write("build.sh", "echo 'missing dependency' >&2\nexit 3\n");
@@ -196,6 +200,7 @@ fn a_failed_build_after_the_push_fails_the_release_and_keeps_the_live_one() {
             "-----> Building...".to_owned(),
             "       missing dependency".to_owned(),
             " !     build failed (exit 3); v1 is still live".to_owned(),
+            " !     help: `slipway deploy -a shop` deploys the same commit again (after a fix outside the code)".to_owned(),
         ]
     );
     let repo = f.app_dir("shop").join("repo.git");
@@ -225,6 +230,8 @@ fn a_strict_push_builds_once_before_refs_move() {
             format!("-----> Compiling {short} (refs/heads/main)"),
             "-----> Building...".to_owned(),
             "       building".to_owned(),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB".to_owned(),
             format!("-----> Compiling {short} (refs/heads/main)"),
             "-----> Compressing... done, 0.0MB (reused)".to_owned(),
@@ -312,6 +319,7 @@ fn open_writer(fifo: &Path) -> std::io::Result<fs::File> {
 fn a_build_that_times_out_is_killed_with_everything_it_started() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     // Both the build's shell and a background child block reading a FIFO that
     // nobody opens for writing: only slipway's timeout can end them.
     let gate = f.tmp.path().join("gate");
@@ -352,6 +360,7 @@ fn a_build_that_times_out_is_killed_with_everything_it_started() {
             "       waiting".to_owned(),
             " !     build timed out after 2s; nothing is live yet".to_owned(),
             " !     help: make the build faster (SLIPWAY_CACHE_DIR persists between builds), or raise build_timeout in app.yaml".to_owned(),
+            " !     help: `slipway deploy -a shop` deploys the same commit again (after a fix outside the code)".to_owned(),
         ]
     );
     assert_eq!(f.records("shop")[0]["status"], "failed");
@@ -411,11 +420,12 @@ fn the_admins_build_hook_runs_when_app_yaml_has_no_build() {
 #[test]
 fn build_on_pre_receive_without_the_hook_builds_after_the_push_and_says_so() {
     let f = Fixture::new();
-    f.create_app("shop");
+    let repo = f.create_app("shop");
+    f.deploy_after_push("shop");
+    fs::remove_file(repo.join("hooks/pre-receive")).unwrap();
     build(&f, "shop", "echo building");
     settings(&f, "shop", "build_on: pre-receive\n");
     let lines = f.pushed("shop", &[("a.txt", "a\n")]).lines;
-    let repo = f.app_dir("shop").join("repo.git");
     assert_eq!(
         lines[1..3],
         [

@@ -294,6 +294,7 @@ fn the_cache_directory_persists_between_builds_until_cleared() {
 fn a_failed_compile_fails_the_release_and_the_live_one_keeps_serving() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     let work = f.work("shop", "w");
     work.write("a.txt", "a\n");
     work.commit("Works");
@@ -321,6 +322,7 @@ fn a_failed_compile_fails_the_release_and_the_live_one_keeps_serving() {
             "       -----> Trying",
             "       ERROR: no such package",
             " !     v1 is still live",
+            " !     help: `slipway deploy -a shop` deploys the same commit again (after a fix outside the code)",
         ]
     );
     let records = f.records("shop");
@@ -332,6 +334,7 @@ fn a_failed_compile_fails_the_release_and_the_live_one_keeps_serving() {
 fn a_strict_push_that_fails_to_compile_is_rejected_and_no_ref_moves() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     let bp = buildpack(&f.tmp.path().join("bp"), "echo Broken", "exit 1", "true");
     set(&f, "shop", bp.to_str().unwrap());
     let path = f.app_dir("shop").join("app.yaml");
@@ -366,6 +369,7 @@ fn a_strict_push_that_fails_to_compile_is_rejected_and_no_ref_moves() {
 fn a_chosen_buildpack_that_does_not_detect_the_app_fails_with_a_clear_line() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     let bp = buildpack(&f.tmp.path().join("bp"), "exit 1", "true", "true");
     set(&f, "shop", bp.to_str().unwrap());
     let work = f.work("shop", "w");
@@ -420,6 +424,7 @@ fn buildpack_repo(f: &Fixture) -> PathBuf {
 fn git_buildpacks_are_cloned_with_git_and_a_ref_picks_the_version() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     let repo = buildpack_repo(&f);
     let url = format!("file://{}", repo.display());
     set(&f, "shop", &format!("{url}#v1"));
@@ -480,6 +485,7 @@ fn git_buildpacks_are_cloned_with_git_and_a_ref_picks_the_version() {
 fn a_buildpacks_file_and_buildpack_url_choose_buildpacks_in_that_order_of_precedence() {
     let f = Fixture::new();
     f.create_app("shop");
+    f.deploy_after_push("shop");
     record_only(&f, "shop");
     let from_file = logging_buildpack(&f, "fromfile");
     let from_var = logging_buildpack(&f, "fromvar");

@@ -11,6 +11,12 @@ use tempfile::TempDir;
 /// The slipway binary cargo built for these tests.
 pub const SLIPWAY: &str = env!("CARGO_BIN_EXE_slipway");
 
+/// What a deploy of a tree without a Procfile says about its process types.
+pub const NO_PROCESS_TYPES: [&str; 2] = [
+    "-----> Discovering process types",
+    "       No Procfile and no default process types: nothing will run (add a Procfile)",
+];
+
 /// A fixed clock for everything that shows times.
 pub const NOW: &str = "2026-03-01T10:00:00Z";
 
@@ -133,6 +139,28 @@ impl Fixture {
                 w
             })
             .collect()
+    }
+
+    /// Makes `app` deploy after git accepted a push (post-receive), as apps made before `deploy_on` do:
+    /// a failed deploy then leaves the push successful and the branch moved.
+    pub fn deploy_after_push(&self, app: &str) {
+        let path = self.app_dir(app).join("app.yaml");
+        let mut yaml = fs::read_to_string(&path).unwrap();
+        yaml = yaml.replace("deploy_on: pre-receive\n", "");
+        yaml.push_str("deploy_on: post-receive\n");
+        fs::write(&path, yaml).unwrap();
+    }
+
+    /// The release record files of `app` (`vN.json`), without the high-water mark and temp files.
+    pub fn record_files(&self, app: &str) -> usize {
+        fs::read_dir(self.app_dir(app).join("releases"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with('v') && name.ends_with(".json")
+            })
+            .count()
     }
 
     pub fn create_app(&self, name: &str) -> PathBuf {

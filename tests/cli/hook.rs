@@ -51,6 +51,7 @@ fn malformed_hook_input_fails_and_records_nothing() {
 fn the_hook_deploys_the_tip_and_never_moves_refs() {
     let f = Fixture::new();
     let repo = f.create_app("myapp");
+    f.deploy_after_push("myapp");
     let first = f.pushed("myapp", &[]).sha;
     let refs_before = git(&repo, &["for-each-ref"]);
     // git says main moved to `first`; the hook deploys what main is now, which is already live.
@@ -146,10 +147,5 @@ fn a_corrupt_record_stops_changes_with_a_pointer_to_fsck() {
         b"{\"version\": 1, \"descr",
         "nothing rewritten"
     );
-    assert_eq!(
-        std::fs::read_dir(f.app_dir("myapp").join("releases"))
-            .unwrap()
-            .count(),
-        1
-    );
+    assert_eq!(f.record_files("myapp"), 1);
 }

@@ -65,6 +65,8 @@ fn an_adopted_repository_outside_the_root_deploys_on_push() {
         work.push_ok(&["main"]),
         [
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
@@ -158,6 +160,8 @@ fn a_chained_post_receive_runs_the_admin_hook_first_and_uninstall_restores_it() 
         [
             "notify: refs/heads/main".to_owned(),
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
@@ -234,6 +238,8 @@ fn a_chained_pre_receive_refusal_rejects_the_push_and_slipway_does_not_build() {
             format!("-----> Compiling {short} (refs/heads/main)"),
             "-----> Compressing... done, 0.0MB".to_owned(),
             format!("-----> Compiling {short} (refs/heads/main)"),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB (reused)".to_owned(),
             "-----> Launching... done, v2".to_owned(),
         ]

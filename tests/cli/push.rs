@@ -10,6 +10,8 @@ fn first_push_prints_heroku_lines_and_records_v1() {
         lines,
         [
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
+            NO_PROCESS_TYPES[0].to_owned(),
+            NO_PROCESS_TYPES[1].to_owned(),
             "-----> Compressing... done, 0.0MB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
@@ -141,7 +143,10 @@ fn master_deploys_when_there_is_no_main_and_deploy_branch_overrides() {
     let lines = work.push_ok(&["main"]);
     assert_eq!(
         lines,
-        ["-----> Pushed refs/heads/main: not deployed (only production deploys)"]
+        [
+            "-----> Pushed refs/heads/main: not deployed (only production deploys)",
+            "       To deploy it: git push slipway main:production"
+        ]
     );
     let lines = work.push_ok(&["main:production"]);
     assert_eq!(
@@ -168,8 +173,9 @@ fn a_known_tree_reuses_its_slug_without_recompiling() {
         lines[0],
         format!("-----> Compiling {} (refs/heads/main)", &sha[..7])
     );
-    assert_eq!(lines[1], "-----> Compressing... done, 0.0MB (reused)");
-    assert_eq!(lines[2], "-----> Launching... done, v2");
+    assert_eq!(lines[1..3], NO_PROCESS_TYPES);
+    assert_eq!(lines[3], "-----> Compressing... done, 0.0MB (reused)");
+    assert_eq!(lines[4], "-----> Launching... done, v2");
     let records = f.records("myapp");
     assert_eq!(records[0]["slug"], records[1]["slug"]);
     assert_eq!(f.slug_files(), slugs);
@@ -193,10 +199,11 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     );
     let lines = remote_lines(&out.stderr);
     assert_eq!(
-        &lines[lines.len() - 2..],
+        &lines[lines.len() - 3..],
         [
             " !     compiled slug is larger than the 0.1MB limit; v1 is still live",
-            " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
+            " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml",
+            " !     help: `slipway deploy -a myapp` deploys the same commit again (after a fix outside the code)"
         ]
     );
     let records = f.records("myapp");

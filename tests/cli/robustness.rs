@@ -8,9 +8,35 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 #[test]
-fn concurrent_pushes_get_distinct_consecutive_versions_and_the_last_push_wins() {
+fn concurrent_strict_pushes_get_distinct_consecutive_versions_and_the_last_push_wins() {
     let f = Fixture::new();
     f.create_app("myapp");
+    let works = f.diverging_clones("myapp", 4);
+    std::thread::scope(|s| {
+        for w in &works {
+            s.spawn(move || w.push_retrying(&["--force", "main"]));
+        }
+    });
+    let records = f.records("myapp");
+    assert!(!records.is_empty() && records.len() <= 4);
+    assert_consecutive_and_succeeded(&records);
+    let commits: HashSet<&str> = records
+        .iter()
+        .map(|r| r["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(commits.len(), records.len(), "no commit deployed twice");
+    let tip = git(&f.app_dir("myapp").join("repo.git"), &["rev-parse", "main"])
+        .trim()
+        .to_owned();
+    assert_eq!(records.last().unwrap()["commit"], tip.as_str());
+    assert_eq!(f.current("myapp"), Some(format!("v{}", records.len())));
+}
+
+#[test]
+fn concurrent_pushes_deployed_after_the_push_also_end_with_the_last_push_live() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    f.deploy_after_push("myapp");
     let works = f.diverging_clones("myapp", 4);
     std::thread::scope(|s| {
         for w in &works {
@@ -63,6 +89,7 @@ fn temp_files(dir: &Path) -> Vec<String> {
 fn a_hook_killed_mid_compile_leaves_a_failed_release_and_no_temp_files() {
     let f = Fixture::new();
     f.create_app("myapp");
+    f.deploy_after_push("myapp");
     let work = f.work("myapp", "w");
     work.write("big.bin", noise(11, 96 << 20));
     work.commit("big");
@@ -141,6 +168,7 @@ cd "$2" && exec git push slipway main"#;
 fn a_full_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
     let work = f.pushed("myapp", &[("a.txt", "a\n")]).work;
+    f.deploy_after_push("myapp");
     work.write("big.bin", noise(5, 2 << 20));
     work.commit("too big for the disk");
     let out = push_with_slugs_on_tmpfs(&f, &work, "size=256k");
@@ -155,7 +183,7 @@ fn a_full_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
         "{failure}"
     );
     assert_eq!(
-        lines.last().unwrap(),
+        lines[lines.len() - 2],
         " !     help: free some disk space and push again"
     );
     let records = f.records("myapp");
@@ -175,6 +203,7 @@ fn a_full_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
 fn a_read_only_slug_directory_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
     let work = f.pushed("myapp", &[]).work;
+    f.deploy_after_push("myapp");
     work.write("b.txt", "b\n");
     work.commit("b");
     let out = push_with_slugs_on_tmpfs(&f, &work, "ro");

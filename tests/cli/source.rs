@@ -201,6 +201,8 @@ fn archives_directories_and_git_archive_output_make_the_slug_a_push_makes() {
         [
             "-----> Extracting... done, 15 entries",
             "-----> Compiling app.tar.gz",
+            NO_PROCESS_TYPES[0],
+            NO_PROCESS_TYPES[1],
             "-----> Compressing... done, 0.3MB",
             "-----> Launching... done, v2",
         ]

@@ -73,6 +73,8 @@ fn a_new_commit_deploys_once_with_an_akkeris_description() {
         format!(
             "-----> Auto-deploying {short} to myapp (main of {})\n\
              -----> Compiling {short} (refs/heads/main)\n\
+             -----> Discovering process types\n\
+             \x20      No Procfile and no default process types: nothing will run (add a Procfile)\n\
              -----> Compressing... done, 0.0MB\n\
              -----> Launching... done, v1\n",
             up.url

@@ -19,8 +19,8 @@ library only:
       Rewrite absolute BUILD_DIR paths in SITE_DIR's *.pth files as paths
       relative to SITE_DIR (Python resolves relative .pth lines against the
       site directory) and in its top-level modules (setuptools' editable
-      finders) as paths computed from the module's __file__, then print every
-      file that still names BUILD_DIR.
+      finders) as paths computed from the module's __file__, then print each
+      top-level file that still names BUILD_DIR.
 
 Errors are printed as one line on stderr with exit status 2.
 """
@@ -281,20 +281,20 @@ def relocate_pth(site_dir, build_dir):
             for pyc in os.listdir(cache) if os.path.isdir(cache) else []:
                 if pyc.startswith(stem):
                     os.remove(os.path.join(cache, pyc))
-    # What is left is not relocatable.
+    # What is left is not relocatable. Only the top level is read: that is
+    # where installers put path hooks (.pth, editable finders, .egg-link);
+    # reading every file of a large site-packages would cost seconds.
     needle = build_dir.encode()
-    for root, dirs, files in os.walk(site_dir):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            if name.endswith((".pyc", ".so")) or name in ("RECORD", "direct_url.json"):
-                continue  # compiled paths and install records are not used to run
-            p = os.path.join(root, name)
-            try:
-                with open(p, "rb") as f:
-                    if needle in f.read():
-                        print(os.path.relpath(p, site_dir))
-            except OSError:
-                pass
+    for name in sorted(os.listdir(site_dir)):
+        p = os.path.join(site_dir, name)
+        if not os.path.isfile(p) or name.endswith((".pyc", ".so")):
+            continue
+        try:
+            with open(p, "rb") as f:
+                if needle in f.read():
+                    print(name)
+        except OSError:
+            pass
 
 
 def main(argv):

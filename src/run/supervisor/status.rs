@@ -64,7 +64,7 @@ mod tests {
 
     /// Launches and switches to `version`, answering every spawn and check as the daemon would.
     fn deploy(state: &mut State, version: Version, port: u16, now: Instant) {
-        let req = ReqId(u64::from(version));
+        let req = ReqId(version);
         let launch = Event::Launch {
             req,
             release: release(version),
