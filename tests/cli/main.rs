@@ -7,6 +7,7 @@ mod addons;
 mod apps;
 mod build;
 mod buildpacks;
+mod builtins;
 mod config;
 mod hook;
 mod hooks;
