@@ -116,10 +116,15 @@ fn a_python_app_builds_with_pip_and_runs_from_any_directory() {
         "       Procfile declares types -> web",
         "       hi from the wheel",
     ] {
-        assert!(lines.iter().any(|l| l == expected), "{expected:?} in {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected:?} in {lines:?}"
+        );
     }
     assert!(
-        lines.iter().any(|l| l.starts_with("-----> Installing requirements with pip")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("-----> Installing requirements with pip")),
         "{lines:?}"
     );
     let url = deployed_url(&lines);
@@ -130,7 +135,9 @@ fn a_python_app_builds_with_pip_and_runs_from_any_directory() {
     work.commit("Second");
     let lines = work.push_ok(&["main"]);
     assert!(
-        lines.iter().any(|l| l.starts_with("-----> Restored") && l.contains("from the build cache")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("-----> Restored") && l.contains("from the build cache")),
         "{lines:?}"
     );
 
@@ -154,15 +161,22 @@ fn a_python_app_asking_for_a_version_the_host_lacks_is_rejected_with_the_version
     work.write("runtime.txt", "python-3.4.10\n");
     work.commit("Old");
     let out = work.push(&["main"]);
-    assert!(!out.status.success(), "a strict push whose build fails is rejected");
+    assert!(
+        !out.status.success(),
+        "a strict push whose build fails is rejected"
+    );
     let lines = remote_lines(&out.stderr);
     assert!(
         lines.contains(&" !     Push rejected, failed to compile Python app.".to_owned()),
         "{lines:?}"
     );
     assert!(
-        lines.iter().any(|l| l.contains("Python 3.4 is not installed"))
-            && lines.iter().any(|l| l.contains("Python versions on this host: 3.11")),
+        lines
+            .iter()
+            .any(|l| l.contains("Python 3.4 is not installed"))
+            && lines
+                .iter()
+                .any(|l| l.contains("Python versions on this host: 3.11")),
         "names what was asked and what the host has: {lines:?}"
     );
     let repo = f.app_dir("pyapp").join("repo.git");
@@ -181,7 +195,10 @@ fn a_node_app_builds_with_npm_prunes_dev_dependencies_and_defaults_to_npm_start(
         "vendor/hello/package.json",
         r#"{"name": "hello", "version": "1.0.0", "main": "index.js"}"#,
     );
-    work.write("vendor/hello/index.js", "module.exports = 'hi from node';\n");
+    work.write(
+        "vendor/hello/index.js",
+        "module.exports = 'hi from node';\n",
+    );
     work.write(
         "vendor/devtool/package.json",
         r#"{"name": "devtool", "version": "1.0.0"}"#,
@@ -208,12 +225,18 @@ fn a_node_app_builds_with_npm_prunes_dev_dependencies_and_defaults_to_npm_start(
         "       Procfile declares types -> (none)",
         "       Default types for buildpack -> web",
     ] {
-        assert!(lines.iter().any(|l| l == expected), "{expected:?} in {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected:?} in {lines:?}"
+        );
     }
     assert_eq!(get(&deployed_url(&lines)), "hi from node");
     let app = f.app_dir("nodeapp").join("run/v1/app");
     assert_eq!(fs::read_to_string(app.join("built.txt")).unwrap(), "yes");
     assert!(app.join("node_modules/hello").exists());
-    assert!(!app.join("node_modules/devtool").exists(), "devDependencies pruned");
+    assert!(
+        !app.join("node_modules/devtool").exists(),
+        "devDependencies pruned"
+    );
     ok(f.slipway(&["ps:stop", "-a", "nodeapp"]));
 }
