@@ -131,7 +131,7 @@ fn a_python_app_builds_with_pip_and_runs_from_any_directory() {
     assert_eq!(get(&url), "hi from the wheel");
 
     // Unchanged requirements: the packages come from the build cache, not pip.
-    work.write("server.py", &format!("{PY_SERVER}# v2\n"));
+    work.write("server.py", format!("{PY_SERVER}# v2\n"));
     work.commit("Second");
     let lines = work.push_ok(&["main"]);
     assert!(
