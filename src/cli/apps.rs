@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::env::{AppJsonArgs, Env, current_exe};
+use super::env::{AppArgs, AppJsonArgs, Env, current_exe};
 use crate::model::name::AppName;
 use crate::ops::{self, apps};
 use crate::output;
@@ -73,4 +73,27 @@ pub fn info(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     } else {
         output::ps::app_info(&app, &info, &env.clock)
     })
+}
+
+pub fn open(env: &Env, args: AppArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let info = ops::ps::info(&root, &app)?;
+    let Some(url) = info.url else {
+        return Err(ops::Error::NoUrl {
+            app: app.name.to_string(),
+        }
+        .into());
+    };
+    output::print(&format!("{url}\n"))?;
+    if env.desktop {
+        // Best effort, as `heroku open` on a desktop; the URL is printed either way.
+        let _ = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    Ok(())
 }

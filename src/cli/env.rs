@@ -29,6 +29,13 @@ pub struct AppArg {
     pub app: Option<String>,
 }
 
+/// Only the app: the arguments of commands about an app that take nothing else.
+#[derive(Args)]
+pub struct AppArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+}
+
 /// An app and `--json`: the arguments of the commands that show one app's state.
 #[derive(Args)]
 pub struct AppJsonArgs {
@@ -47,6 +54,8 @@ pub struct Env {
     pub user: String,
     /// Now, or `SLIPWAY_NOW`.
     pub clock: Clock,
+    /// Whether a graphical desktop is there to open URLs on (`DISPLAY` or `WAYLAND_DISPLAY`).
+    pub desktop: bool,
 }
 
 impl Env {
@@ -59,10 +68,14 @@ impl Env {
             .filter(|u| !u.is_empty())
             .or_else(os_user)
             .unwrap_or_else(|| "unknown".to_owned());
+        let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
         Ok(Env {
             root_dir: args.root.unwrap_or_else(root::default_dir),
             user,
             clock,
+            desktop,
         })
     }
 
