@@ -19,6 +19,9 @@ pub struct ListArgs {
 pub struct CreateArgs {
     /// Lowercase letters, digits and dashes, starting with a letter
     name: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -28,6 +31,9 @@ pub struct DestroyArgs {
     /// The app's name again, to confirm
     #[arg(long, value_name = "NAME")]
     confirm: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn init(env: &Env) -> anyhow::Result<()> {
@@ -48,7 +54,11 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let name: AppName = args.name.parse()?;
     let created = apps::create(&root, &name, &current_exe()?)?;
-    output::print(&output::apps::created(&name, &created.git_url))
+    output::print(&if args.json {
+        output::apps::created_json(&name, &created.git_url)
+    } else {
+        output::apps::created(&name, &created.git_url)
+    })
 }
 
 pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
@@ -61,7 +71,11 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
         .into());
     }
     let destroyed = apps::destroy(&root, &name)?;
-    output::print(&output::apps::destroyed(&name, &destroyed))
+    output::print(&if args.json {
+        output::apps::destroyed_json(&name, &destroyed)
+    } else {
+        output::apps::destroyed(&name, &destroyed)
+    })
 }
 
 pub fn info(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {

@@ -238,6 +238,18 @@ fn print_or_reported(text: Option<String>) -> anyhow::Result<()> {
     }
 }
 
+/// Prints a change's outcome as JSON (`--json`); a failed release still fails the command.
+fn print_outcome_json(
+    app: &crate::store::app::App,
+    outcome: Option<&crate::ops::change::Outcome>,
+) -> anyhow::Result<()> {
+    output::print(&output::results::outcome(&app.name, outcome))?;
+    match outcome {
+        Some(crate::ops::change::Outcome::Failed(_)) => Err(Reported.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the error is a closed pipe (`slipway releases | head`), at any depth.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {

@@ -183,8 +183,8 @@ pub struct Summary {
     pub name: String,
     /// Its git repository.
     pub repo: String,
-    /// The live release, as `v12`.
-    pub current: Option<String>,
+    /// The live release's version.
+    pub current: Option<crate::model::release::Version>,
 }
 
 /// Every app, sorted by name.
@@ -199,7 +199,7 @@ pub fn summaries(root: &Root) -> Result<Vec<Summary>> {
         let app = App::open(root, &name)?;
         items.push(Summary {
             repo: app.repo_dir().display().to_string(),
-            current: app.store().current()?.map(|v| format!("v{v}")),
+            current: app.store().current()?,
             name: name.to_string(),
         });
     }

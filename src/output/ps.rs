@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::base::clock::Clock;
 use crate::model::name::AppName;
-use crate::model::release::Release;
+use crate::model::release::Version;
 use crate::run::supervisor::protocol::ProcessStatus;
 use crate::run::supervisor::{Booted, Info, Scaled};
 use crate::store::app::App;
@@ -140,7 +140,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
     #[derive(Serialize)]
     struct InfoJson<'a> {
         name: &'a str,
-        current: Option<String>,
+        current: Option<Version>,
         state: &'a str,
         launcher: String,
         url: Option<&'a str>,
@@ -149,7 +149,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
     }
     json(&InfoJson {
         name: app.name.as_str(),
-        current: info.current.as_ref().map(Release::name),
+        current: info.current.as_ref().map(|r| r.version),
         state: info.state,
         launcher: info.launcher.to_string(),
         url: info.url.as_deref(),

@@ -12,6 +12,7 @@ mod config;
 mod habits;
 mod hook;
 mod hooks;
+mod json;
 mod launch;
 mod push;
 mod robustness;
