@@ -16,6 +16,7 @@ mod keys;
 mod ps;
 mod quickstart;
 mod releases;
+mod remote;
 mod shell;
 mod slugs;
 mod source;
@@ -208,7 +209,16 @@ pub struct Reported;
 /// Runs the command line and returns the process exit code (0 ok, 1 failed, 2 bad usage).
 pub fn main() -> ExitCode {
     crate::build::compile::tune_libgit2();
-    let cli = Cli::parse_from(argv::app_after_subcommand(std::env::args_os().collect()));
+    let argv = argv::app_after_subcommand(std::env::args_os().collect());
+    let cli = Cli::parse_from(&argv);
+    if let Some(error) = remote::forward(
+        cli.env.root_given(),
+        cli.env.remote(),
+        argv.get(1..).unwrap_or_default(),
+    ) {
+        eprint!("{}", crate::output::help::error_lines(&error));
+        return ExitCode::FAILURE;
+    }
     let result = env::Env::from_args(cli.env).and_then(|env| run(&env, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,7 +37,11 @@ pub const APP_COMMANDS: &[&str] = &[
     "ps:*",
     "logs",
     "apps:info",
+    "apps:open",
     "restart",
+    "buildpacks",
+    "buildpacks:*",
+    "deploy",
 ];
 
 /// Commands only admin keys may run over ssh.

@@ -56,3 +56,18 @@ fn open_prints_the_app_url_and_says_when_there_is_none() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn in_a_checkout_whose_remote_is_in_a_root_no_root_option_is_needed() {
+    let f = Fixture::new();
+    let Pushed { work, .. } = f.pushed("myapp", &[("a.txt", "a\n")]);
+    let out = run(command(SLIPWAY).current_dir(&work.dir).arg("releases"));
+    let table = ok(out);
+    assert!(table.contains("Deploy "), "{table}");
+    // Another remote name with -r.
+    git(&work.dir, &["remote", "rename", "slipway", "production"]);
+    let out = run(command(SLIPWAY)
+        .current_dir(&work.dir)
+        .args(["-r", "production", "apps:info"]));
+    assert!(ok(out).starts_with("=== myapp"));
+}
