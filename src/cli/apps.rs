@@ -36,6 +36,28 @@ pub struct DestroyArgs {
     json: bool,
 }
 
+#[derive(Args)]
+pub struct RenameArgs {
+    /// The app's name now
+    old: String,
+    /// Its new name
+    new: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn rename(env: &Env, args: RenameArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let (old, new): (AppName, AppName) = (args.old.parse()?, args.new.parse()?);
+    let app = apps::rename(&root, &old, &new, &current_exe()?)?;
+    output::print(&if args.json {
+        output::apps::created_json(&new, &app.repo_dir())
+    } else {
+        output::apps::renamed(&old, &app)
+    })
+}
+
 pub fn init(env: &Env) -> anyhow::Result<()> {
     let root = Root::init(&env.root_dir)?;
     output::print(&output::apps::initialized(root.dir()))

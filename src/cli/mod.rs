@@ -56,6 +56,9 @@ enum Command {
     /// Print an app's URL (and open it in a browser on a desktop)
     #[command(name = "apps:open", visible_alias = "open")]
     AppsOpen(env::AppArgs),
+    /// Rename an app: its repository, releases, grants and hooks follow (its processes restart)
+    #[command(name = "apps:rename", visible_alias = "rename")]
+    AppsRename(apps::RenameArgs),
     /// Show an app's current release, state, URL and process counts
     #[command(name = "apps:info", visible_alias = "info")]
     AppsInfo(env::AppJsonArgs),
@@ -314,6 +317,7 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::Quickstart(args) => quickstart::run(env, args),
         Command::AppsInfo(args) => apps::info(env, args),
         Command::AppsOpen(args) => apps::open(env, args),
+        Command::AppsRename(args) => apps::rename(env, args),
         Command::Buildpacks(args) => buildpacks::list(env, args),
         Command::BuildpacksSet(args) => buildpacks::set(env, args),
         Command::BuildpacksAdd(args) => buildpacks::add(env, args),

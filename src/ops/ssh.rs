@@ -49,6 +49,7 @@ pub const ADMIN_COMMANDS: &[&str] = &[
     "apps",
     "apps:create",
     "apps:destroy",
+    "apps:rename",
     "keys",
     "keys:add",
     "keys:remove",

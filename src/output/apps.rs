@@ -28,6 +28,20 @@ pub fn created(name: &AppName, git_url: &Path) -> String {
     )
 }
 
+/// `apps:rename`'s lines: the new name, and the remote URL to update.
+pub fn renamed(old: &AppName, app: &crate::store::app::App) -> String {
+    let repo = app.repo_dir();
+    let mut text = format!("Renaming {old} to {}... done\n", app.name);
+    if app.adopted_repo().is_none() {
+        text.push_str(&format!(
+            "Git repository: {}\nUpdate your remote: git remote set-url slipway {}\n",
+            repo.display(),
+            repo.display()
+        ));
+    }
+    text
+}
+
 /// `apps:destroy`'s lines.
 pub fn destroyed(name: &AppName, destroyed: &Destroyed) -> String {
     let mut text = format!("Destroying {name}... done\n");
