@@ -29,6 +29,10 @@ pub struct RootSettings {
     pub max_source_size: Size,
     /// The most entries a `releases:create` archive may hold.
     pub max_source_files: u64,
+    /// How app code is confined, unless an app says otherwise (default: bwrap when it works here).
+    pub sandbox: Option<SandboxKind>,
+    /// Who sandboxed app code runs as when slipway runs as root (a user name, `UID` or `UID:GID`; default `nobody`).
+    pub sandbox_user: Option<String>,
 }
 
 impl Default for RootSettings {
@@ -39,6 +43,8 @@ impl Default for RootSettings {
             port_range: PortRange::default(),
             max_source_size: Size(2 * 1024 * 1024 * 1024),
             max_source_files: 200_000,
+            sandbox: None,
+            sandbox_user: None,
         }
     }
 }
@@ -132,6 +138,8 @@ pub struct AppSettings {
     pub deploy_on: Phase,
     /// How long a build may run before it is killed (default 15 minutes).
     pub build_timeout: BuildTimeout,
+    /// How the app's code is confined (else the root's `sandbox:`).
+    pub sandbox: Option<SandboxKind>,
 }
 
 impl Default for AppSettings {
@@ -152,6 +160,7 @@ impl Default for AppSettings {
             build_on: Phase::default(),
             deploy_on: Phase::default(),
             build_timeout: BuildTimeout::default(),
+            sandbox: None,
         }
     }
 }
@@ -239,6 +248,25 @@ impl fmt::Display for LauncherKind {
             LauncherKind::None => "none",
             LauncherKind::Local => "local",
             LauncherKind::Exec => "exec",
+        })
+    }
+}
+
+/// `sandbox:` in slipway.yaml or app.yaml: how app code (builds, buildpacks, the release phase, processes) is confined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxKind {
+    /// Under bubblewrap: the system read-only, the root hidden, its own directories only.
+    Bwrap,
+    /// Not at all: app code runs with slipway's own rights.
+    None,
+}
+
+impl fmt::Display for SandboxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SandboxKind::Bwrap => "bwrap",
+            SandboxKind::None => "none",
         })
     }
 }
