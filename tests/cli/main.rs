@@ -14,6 +14,7 @@ mod launch;
 mod push;
 mod robustness;
 mod rollback;
+mod sandbox;
 mod slug;
 mod source;
 mod ssh;
