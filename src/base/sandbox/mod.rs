@@ -190,6 +190,21 @@ impl Bwrap {
         self.user.as_ref()
     }
 
+    /// The paths `spec` binds, resolved, with the write ones handed to the user and the way to all of them open.
+    fn prepare(&self, spec: &Spec) -> Result<(Vec<PathBuf>, Vec<PathBuf>), SandboxError> {
+        let write = canonical(&spec.write)?;
+        let read = canonical(&spec.read)?;
+        if let Some(user) = &self.user {
+            for dir in &write {
+                files::hand_over_if_needed(dir, user)?;
+            }
+            for path in write.iter().chain(&read) {
+                files::open_the_way(path, &self.root, user)?;
+            }
+        }
+        Ok((write, read))
+    }
+
     /// Every hidden path, each only once: none inside another.
     fn hidden(&self) -> Vec<&Path> {
         let mut all: Vec<&Path> = self.hide.iter().map(PathBuf::as_path).collect();
@@ -232,16 +247,7 @@ impl Sandbox {
         let cwd = cwd
             .canonicalize()
             .map_err(SandboxError::io("resolve", cwd))?;
-        let write = canonical(&spec.write)?;
-        let read = canonical(&spec.read)?;
-        if let Some(user) = &bwrap.user {
-            for dir in &write {
-                files::hand_over_if_needed(dir, user)?;
-            }
-            for path in write.iter().chain(&read) {
-                files::open_the_way(path, &bwrap.root, user)?;
-            }
-        }
+        let (write, read) = bwrap.prepare(spec)?;
 
         let mut args: Vec<&OsStr> = vec!["--unshare-all".as_ref(), "--share-net".as_ref()];
         if bwrap.userns {
@@ -304,6 +310,14 @@ impl Sandbox {
             command,
             args: Some(file),
         })
+    }
+
+    /// Makes what `spec` binds usable by the sandbox's user, as [`Sandbox::wrap`] does: an early, clear error when it cannot be.
+    pub fn prepare(&self, spec: &Spec) -> Result<(), SandboxError> {
+        match self {
+            Sandbox::Bwrap(bwrap) => bwrap.prepare(spec).map(drop),
+            Sandbox::None => Ok(()),
+        }
     }
 
     /// Hands `dir` (and all in it) to the sandbox user, so sandboxed code can read it; nothing to do without one.

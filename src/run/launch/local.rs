@@ -50,6 +50,8 @@ impl Launcher for Local {
             unpack::unpack(&launch.slugs.path(&slug.sha256), &dir, launch.root.dir())?;
         }
         let app_dir = dir.join("app");
+        // Here rather than in the supervisor, so that a sandbox user who cannot reach it is told with a help line.
+        launch.sandbox.prepare(&Spec::release(&app_dir))?;
         let procfile = crate::run::read_procfile(&app_dir.join("Procfile"))?;
         if let Some(cmd) = procfile.release_command() {
             let env = env::base(release, &app_dir, launch.exe);
