@@ -305,4 +305,18 @@ mod tests {
         assert_eq!(BuildTimeout::default().to_string(), "15m");
         assert!(serde_yaml::from_str::<BuildCommand>("'  '").is_err());
     }
+
+    #[test]
+    fn sandbox_is_bwrap_or_none_and_the_app_may_set_it_too() {
+        let root: RootSettings =
+            serde_yaml::from_str("sandbox: none\nsandbox_user: slipway-app\n").unwrap();
+        assert_eq!(root.sandbox, Some(SandboxKind::None));
+        assert_eq!(root.sandbox_user.as_deref(), Some("slipway-app"));
+        let app: AppSettings = serde_yaml::from_str("sandbox: bwrap\n").unwrap();
+        assert_eq!(app.sandbox, Some(SandboxKind::Bwrap));
+        assert_eq!(AppSettings::default().sandbox, None);
+        assert!(serde_yaml::from_str::<AppSettings>("sandbox: docker\n").is_err());
+        // Who app code runs as is the admin's to say, never an app's.
+        assert!(serde_yaml::from_str::<AppSettings>("sandbox_user: root\n").is_err());
+    }
 }

@@ -213,7 +213,7 @@ fn sandbox_help(error: &SandboxError) -> Option<String> {
             "bwrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu, the bwrap AppArmor profile), or set `sandbox: none` in app.yaml"
                 .into(),
         ),
-        SandboxError::UnknownUser { .. } => Some(
+        SandboxError::UnknownUser { .. } | SandboxError::RootUser { .. } => Some(
             "create it (useradd --system --no-create-home --shell /usr/sbin/nologin slipway-app) or name another as sandbox_user in slipway.yaml"
                 .into(),
         ),

@@ -58,6 +58,10 @@ pub enum SandboxError {
     #[error("sandbox_user '{name}' is not a user of this system")]
     UnknownUser { name: String },
 
+    /// The user app code should run as is root, which the sandbox is to keep it from being.
+    #[error("sandbox_user '{name}' is root: app code must run as an unprivileged user")]
+    RootUser { name: String },
+
     /// A directory on the way to one the sandbox needs is closed to its user.
     #[error("the sandbox user {user} cannot reach {}: {} is not searchable by it", path.display(), dir.display())]
     Unreachable {

@@ -66,6 +66,11 @@ impl Identity {
         if identity.uid == u32::MAX || identity.gid == u32::MAX {
             return Err(unknown());
         }
+        if identity.uid == 0 {
+            return Err(SandboxError::RootUser {
+                name: escape(name).into_owned(),
+            });
+        }
         Ok(identity)
     }
 }
@@ -103,7 +108,23 @@ fn passwd() -> Vec<Entry> {
 }
 
 /// What a probe found: the program and whether user namespaces can be locked down, or why not.
-type Probed = Result<(PathBuf, bool), (Option<PathBuf>, String)>;
+type Probed = Result<(PathBuf, bool), Failed>;
+
+/// Why bubblewrap cannot be used, kept to be told again.
+#[derive(Clone, Debug)]
+enum Failed {
+    NotInstalled,
+    NotWorking { program: PathBuf, reason: String },
+}
+
+impl From<Failed> for SandboxError {
+    fn from(failed: Failed) -> SandboxError {
+        match failed {
+            Failed::NotInstalled => SandboxError::NotInstalled,
+            Failed::NotWorking { program, reason } => SandboxError::NotWorking { program, reason },
+        }
+    }
+}
 
 /// Probes already made by this process, by the uid they ran as.
 static PROBED: Mutex<Vec<(Option<u32>, Probed)>> = Mutex::new(Vec::new());
@@ -129,10 +150,7 @@ pub(super) fn probe(user: Option<&Identity>) -> Result<(PathBuf, bool), SandboxE
             probed
         }
     };
-    probed.map_err(|(program, reason)| match program {
-        None => SandboxError::NotInstalled,
-        Some(program) => SandboxError::NotWorking { program, reason },
-    })
+    Ok(probed?)
 }
 
 fn run_probe(user: Option<&Identity>) -> Probed {
@@ -142,19 +160,19 @@ fn run_probe(user: Option<&Identity>) -> Probed {
         .find(|path| {
             fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-        .ok_or((None, String::new()))?;
-    let mut reason = String::new();
-    for userns in [true, false] {
-        match try_once(&program, userns, user) {
-            Ok(()) => return Ok((program, userns)),
-            Err(why) => reason = why,
-        }
+        .ok_or(Failed::NotInstalled)?;
+    match try_once(&program, true, user) {
+        Ok(()) => Ok((program, true)),
+        Err(_) => try_once(&program, false, user).map(|()| (program, false)),
     }
-    Err((Some(program), reason))
 }
 
 /// Makes a sandbox as `wrap` does and runs `sh -c :` in it.
-fn try_once(program: &Path, userns: bool, user: Option<&Identity>) -> Result<(), String> {
+fn try_once(program: &Path, userns: bool, user: Option<&Identity>) -> Result<(), Failed> {
+    let failed = |reason: String| Failed::NotWorking {
+        program: program.to_path_buf(),
+        reason,
+    };
     let mut cmd = Command::new(program);
     cmd.args(["--unshare-all", "--share-net"]);
     if userns {
@@ -187,14 +205,14 @@ fn try_once(program: &Path, userns: bool, user: Option<&Identity>) -> Result<(),
     if let Some(user) = user {
         cmd.uid(user.uid).gid(user.gid);
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
+    let out = cmd.output().map_err(|e| failed(e.to_string()))?;
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
-    Err(match line {
+    Err(failed(match line {
         Some(line) => escape(line.strip_prefix("bwrap: ").unwrap_or(line)).into_owned(),
         None => crate::base::process::describe(out.status),
-    })
+    }))
 }
