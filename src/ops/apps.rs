@@ -141,7 +141,8 @@ fn default_settings(name: &AppName) -> String {
          # stop_grace: 30s          # drain time, then SIGTERM, then SIGKILL this much later\n\
          # build: npm ci && npm run build   # runs on a checkout of each deploy; the slug is what it leaves\n\
          # build_on: post-receive   # pre-receive: build before refs move, reject a push that fails\n\
-         # build_timeout: 15m       # a build running longer is killed and fails\n"
+         # build_timeout: 15m       # a build running longer is killed and fails\n\
+         # sandbox: bwrap           # none: app code runs unsandboxed, with slipway's own rights\n"
     )
 }
 

@@ -459,11 +459,11 @@ fn scaling_runs_more_web_processes_behind_the_stable_port_and_workers() {
     write_web(&work, "hi");
     work.write(
         "Procfile",
-        "web: exec python3 server.py\nworker: while true; do echo $DYNO > ../worker.out; sleep 0.1; done\n",
+        "web: exec python3 server.py\nworker: while true; do echo $DYNO > worker.out; sleep 0.1; done\n",
     );
     work.commit("web and worker");
     work.push_ok(&["main"]);
-    let marker = f.app_dir("scale").join("run/v1/worker.out");
+    let marker = f.app_dir("scale").join("run/v1/app/worker.out");
     wait_for(10, "the worker to write its file", || {
         fs::read_to_string(&marker).is_ok_and(|s| s == "worker.1\n")
     });

@@ -17,6 +17,7 @@ mod launch;
 mod push;
 mod robustness;
 mod rollback;
+mod sandbox;
 mod shell;
 mod slug;
 mod source;
