@@ -1,5 +1,6 @@
 //! The `help:` line under an error: the obvious next step, composed here at the edge for the errors of every layer.
 
+use crate::base::procfs;
 use crate::build::{self, SourceError, StepError};
 use crate::ops::{self, watch::WatchError};
 use crate::{model, run, store};
@@ -240,6 +241,28 @@ fn run_help(error: &run::Error) -> Option<String> {
             "write an executable script there (slipway's hooks/launch-systemd.example is one), or set `launcher: local` in app.yaml"
                 .into(),
         ),
+        E::PortTaken {
+            app, port, holder, ..
+        } => {
+            let who = match holder {
+                Some(procfs::PortHolder {
+                    pid: Some(pid),
+                    name,
+                    ..
+                }) => match name {
+                    Some(name) => format!("{} (pid {pid}) holds port {port}", super::escape(name)),
+                    None => format!("pid {pid} holds port {port}"),
+                },
+                Some(holder) => format!(
+                    "a process of uid {} holds port {port} (its pid is not visible to this user)",
+                    holder.uid
+                ),
+                None => format!("another process held port {port}"),
+            };
+            Some(format!(
+                "{who}; stop it, or give {app} another port: `port:` in apps/{app}/app.yaml (apps:create picks free ones from port_range in slipway.yaml)"
+            ))
+        }
         E::Supervisor { app, .. } => Some(format!(
             "its log is apps/{app}/logs/supervisor.log; `slipway ps:stop -a {app}` then `slipway ps:restart -a {app}` starts it afresh"
         )),

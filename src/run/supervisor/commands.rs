@@ -162,6 +162,9 @@ fn expect_ok(app: &App, reply: Reply) -> Result<()> {
     if reply.ok {
         return Ok(());
     }
+    if let Some(taken) = Error::port_taken(app.name.as_str(), &reply) {
+        return Err(taken);
+    }
     let mut reason = reply.error.unwrap_or_else(|| "it refused".into());
     for line in reply.detail {
         reason.push_str("; ");

@@ -102,7 +102,10 @@ fn start(ctx: &Context, version: Version) -> Result<GenId, Reply> {
         release,
         formation,
         ports,
-    } = prepare::prepare(ctx, version).map_err(|e| Reply::failed(e.to_string(), Vec::new()))?;
+    } = prepare::prepare(ctx, version).map_err(|e| Reply {
+        busy_port: e.busy_port(),
+        ..Reply::failed(e.to_string(), Vec::new())
+    })?;
     let answer = ctx.ask(|req| Event::Launch {
         req,
         release,

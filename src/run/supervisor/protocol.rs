@@ -95,6 +95,9 @@ pub struct Reply {
     /// For `status`: the stable port the forwarder listens on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// For a failed `launch` or `restart`: the stable port it could not listen on because something else holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_port: Option<u16>,
 }
 
 impl Reply {

@@ -336,10 +336,12 @@ impl Daemon {
                 port,
                 path,
                 timeout,
+                scan,
             } => {
                 let ctx = self.ctx.clone();
+                let group = scan.then(|| self.processes.pid(run)).flatten();
                 let check = move || {
-                    let check = health::check(port, path.as_deref(), timeout);
+                    let check = health::check_process(port, path.as_deref(), timeout, group);
                     ctx.send(Input::Event(Event::Checked { run, check }));
                 };
                 // Without a thread of its own, the check is not made; it is asked again later.

@@ -202,6 +202,8 @@ pub enum Action {
         path: Option<String>,
         /// How long the check may take.
         timeout: Duration,
+        /// Whether to look in /proc, when nothing listens on `port`, for another port its process group listens on.
+        scan: bool,
     },
     /// Replace the forwarder's backends.
     SetBackends(Vec<Backend>),

@@ -89,6 +89,10 @@ pub(super) struct Proc {
     pub in_pool: bool,
     /// Its next health check.
     pub probe: Probe,
+    /// When its checks last looked in /proc for the ports it listens on.
+    pub scanned: Option<Instant>,
+    /// Since when (and on which port) its checks saw it listen only on another port than its own.
+    pub elsewhere: Option<(u16, Instant)>,
 }
 
 /// One start of a release.
@@ -151,6 +155,8 @@ impl Proc {
             tail: Vec::new(),
             in_pool: false,
             probe: Probe::Passed,
+            scanned: None,
+            elsewhere: None,
         }
     }
 
@@ -181,6 +187,8 @@ impl Proc {
         self.running = true;
         self.pid = None;
         self.probe = Probe::Due(now);
+        self.scanned = None;
+        self.elsewhere = None;
         self.log(
             out,
             format!(
@@ -443,11 +451,17 @@ impl Gen {
                 && let Some(port) = p.port
             {
                 p.probe = Probe::InFlight;
+                // Looking through /proc costs more than a connect: once a tick at most.
+                let scan = launching && p.scanned.is_none_or(|t| now >= t + TICK);
+                if scan {
+                    p.scanned = Some(now);
+                }
                 out.push(Action::Check {
                     run: p.run,
                     port,
                     path,
                     timeout,
+                    scan,
                 });
             }
         }

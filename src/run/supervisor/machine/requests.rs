@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::generation::{Gen, Launching, Phase, Probe, backoff};
 use super::{
-    Action, Answer, Backend, EARLY_CHECK, GenId, ProcState, ReleaseInfo, ReqId, RunId, SETTLE,
-    STABLE, State, TICK, reply, say,
+    Action, Answer, Backend, EARLY_CHECK, ELSEWHERE_GRACE, GenId, ProcState, ReleaseInfo, ReqId,
+    RunId, SETTLE, STABLE, State, TICK, reply, say,
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
@@ -347,14 +347,21 @@ impl State {
             return;
         };
         let healthy = check == Check::Healthy;
+        p.elsewhere = match check {
+            Check::Elsewhere(other) => Some(p.elsewhere.unwrap_or((other, now))),
+            _ => None,
+        };
         if let Some(launch) = &mut generation.launch {
             let name = p.name();
             let problem = match check {
                 Check::Healthy => String::new(),
                 Check::NotListening => format!("{name} did not accept connections on port {port}"),
                 Check::BadAnswer(why) => format!("{name}: {why}"),
+                Check::Elsewhere(other) => format!(
+                    "{name} listens on port {other}, not on its $PORT ({port}): web processes must listen on $PORT (was {other})"
+                ),
             };
-            launch.problems.insert(name, problem);
+            launch.problems.insert(name.clone(), problem);
             // Most apps start within a second: look often then, less later.
             let pause = match now.saturating_duration_since(launch.begun) < SETTLE {
                 true => EARLY_CHECK,
@@ -364,6 +371,19 @@ impl State {
                 true => Probe::Passed,
                 false => Probe::Due(now + pause),
             };
+            // Listening elsewhere for a while is its own reason: waiting out the health timeout would not change it.
+            if let Some((other, since)) = p.elsewhere
+                && now.saturating_duration_since(since) >= ELSEWHERE_GRACE
+            {
+                let reason = format!(
+                    "v{} did not start: web processes must listen on $PORT (was {other})",
+                    generation.release.version
+                );
+                let detail = vec![format!(
+                    "{name} listens on port {other}; its $PORT is {port}"
+                )];
+                generation.fail_launch(reason, detail, now, out);
+            }
         } else if is_live && p.running && p.state == ProcState::Starting {
             if healthy {
                 p.up(out);

@@ -203,6 +203,7 @@ fn a_restart_of_one_type_stops_and_starts_its_processes_in_place() {
         port: 5001,
         path: None,
         timeout: TICK,
+        scan: false,
     }));
     let actions = sim.step(Event::Checked {
         run: second,
