@@ -12,6 +12,7 @@ mod fsck;
 mod hook;
 mod hooks;
 mod keys;
+mod maintenance;
 mod ps;
 mod quickstart;
 mod releases;
@@ -180,6 +181,14 @@ enum Command {
     PsStop(ps::AppOnlyArgs),
     /// Show an app's process logs
     Logs(ps::LogsArgs),
+    /// Say whether maintenance mode is on
+    Maintenance(maintenance::MaintenanceArgs),
+    /// Answer every request on the app's stable port with 503 and a maintenance page (processes keep running)
+    #[command(name = "maintenance:on")]
+    MaintenanceOn(maintenance::MaintenanceArgs),
+    /// Forward requests to the app's processes again
+    #[command(name = "maintenance:off")]
+    MaintenanceOff(maintenance::MaintenanceArgs),
     /// Start the supervisor of every app that should run (at boot; idempotent)
     Boot(boot::BootArgs),
     /// Run an app's supervisor (started by deploys and boot)
@@ -290,6 +299,9 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::PsRestart(args) | Command::Restart(args) => ps::restart(env, args),
         Command::PsStop(args) => ps::stop(env, args),
         Command::Logs(args) => ps::logs(env, args),
+        Command::Maintenance(args) => maintenance::show(env, args),
+        Command::MaintenanceOn(args) => maintenance::set(env, args, true),
+        Command::MaintenanceOff(args) => maintenance::set(env, args, false),
         Command::Boot(args) => boot::boot(env, args),
         Command::Supervise(args) => boot::supervise(env, args),
         Command::ServeStatic(args) => boot::serve_static(env, args),

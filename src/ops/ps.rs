@@ -64,6 +64,16 @@ pub fn follow_logs(
     Ok(logs::follow(&app.logs_dir(), cursor, on_line)?)
 }
 
+/// Turns maintenance mode on or off: the stable port answers every request with 503 and a page, the processes keep running.
+pub fn set_maintenance(app: &App, on: bool) -> Result<()> {
+    Ok(supervisor::set_maintenance(app, on)?)
+}
+
+/// Whether maintenance mode is on.
+pub fn in_maintenance(app: &App) -> bool {
+    supervisor::in_maintenance(app)
+}
+
 /// Starts the supervisor of every app that should run.
 pub fn boot(root: &Root, exe: &Path) -> Result<Vec<(AppName, Booted)>> {
     Ok(supervisor::boot(root, exe)?)

@@ -38,6 +38,8 @@ pub const APP_COMMANDS: &[&str] = &[
     "logs",
     "apps:info",
     "restart",
+    "maintenance",
+    "maintenance:*",
 ];
 
 /// Commands only admin keys may run over ssh.

@@ -101,6 +101,13 @@ pub fn app_info(app: &App, info: &Info, clock: &Clock) -> String {
     let rows = [
         ("Current release", current),
         ("State", info.state.to_owned()),
+        (
+            "Maintenance",
+            match info.maintenance {
+                true => "on".into(),
+                false => "off".into(),
+            },
+        ),
         ("Launcher", info.launcher.to_string()),
         (
             "URL",
@@ -142,6 +149,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
         name: &'a str,
         current: Option<String>,
         state: &'a str,
+        maintenance: bool,
         launcher: String,
         url: Option<&'a str>,
         processes: Vec<Formation<'a>>,
@@ -151,6 +159,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
         name: app.name.as_str(),
         current: info.current.as_ref().map(Release::name),
         state: info.state,
+        maintenance: info.maintenance,
         launcher: info.launcher.to_string(),
         url: info.url.as_deref(),
         processes: info
@@ -196,6 +205,23 @@ pub fn stopped(app: &AppName, stopped: bool) -> String {
         )
     } else {
         format!("{app} has no processes running\n")
+    }
+}
+
+/// `maintenance:on` and `maintenance:off`'s line, in Heroku's words.
+pub fn maintenance_set(app: &AppName, on: bool) -> String {
+    let verb = match on {
+        true => "Enabling",
+        false => "Disabling",
+    };
+    format!("{verb} maintenance mode for {app}... done\n")
+}
+
+/// `maintenance`'s answer.
+pub fn maintenance(on: bool) -> String {
+    match on {
+        true => "on\n".into(),
+        false => "off\n".into(),
     }
 }
 

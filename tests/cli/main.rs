@@ -11,6 +11,7 @@ mod config;
 mod hook;
 mod hooks;
 mod launch;
+mod maintenance;
 mod ports;
 mod push;
 mod robustness;

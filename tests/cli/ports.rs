@@ -112,7 +112,10 @@ fn a_taken_stable_port_fails_the_deploy_and_restart_with_who_holds_it() {
     assert!(body(port).starts_with("mine"));
     ok(f.slipway(&["ps:stop", "-a", "squat"]));
     let squatter = Squatter::on(port);
-    let help = help.replace(&format!("(pid {pid})"), &format!("(pid {})", squatter.0.id()));
+    let help = help.replace(
+        &format!("(pid {pid})"),
+        &format!("(pid {})", squatter.0.id()),
+    );
     let out = f.slipway(&["ps:restart", "-a", "squat"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

@@ -1,4 +1,4 @@
-//! What commands ask of an app's supervisor: `ps:scale`, `restart`, `ps:stop`, `boot`, and stopping it for `apps:destroy`.
+//! What commands ask of an app's supervisor: `ps:scale`, `restart`, `ps:stop`, `maintenance:on`, `boot`, and stopping it for `apps:destroy`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -93,6 +93,31 @@ pub fn stop(app: &App) -> Result<bool> {
     crate::base::files::write_atomic(&path, b"stopped by ps:stop\n", 0o644)
         .map_err(Error::io("write", &path))?;
     shut_down(app)
+}
+
+/// Turns maintenance mode on or off: kept in `apps/NAME/maintenance` (so it outlives the supervisor), and told to the running supervisor at once.
+pub fn set_maintenance(app: &App, on: bool) -> Result<()> {
+    let _lock = app.lock()?;
+    let path = Paths::of(app).maintenance;
+    if on {
+        crate::base::files::write_atomic(&path, b"on (maintenance:on)\n", 0o644)
+            .map_err(Error::io("write", &path))?;
+    } else {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", &path)(e)),
+        }
+    }
+    if let Some(mut client) = Client::connect(app)? {
+        expect_ok(app, client.request(&Request::Maintenance(on), QUICK)?)?;
+    }
+    Ok(())
+}
+
+/// Whether maintenance mode is on.
+pub fn in_maintenance(app: &App) -> bool {
+    Paths::of(app).maintenance.exists()
 }
 
 /// Stops the app's supervisor and processes for `apps:destroy`: politely, else by killing its session.

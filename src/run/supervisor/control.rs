@@ -55,6 +55,14 @@ fn handle(ctx: &Context, stream: UnixStream) {
         Request::Scale => scale(ctx),
         Request::Restart(Some(kind)) => to_reply(ctx.ask(|req| Event::Restart { req, kind })),
         Request::Restart(None) => restart(ctx),
+        Request::Maintenance(on) => {
+            ctx.traffic.set_maintenance(on);
+            ctx.say(match on {
+                true => "Maintenance mode on: the stable port answers 503",
+                false => "Maintenance mode off",
+            });
+            Reply::ok()
+        }
         Request::Stop => {
             // The daemon does not exit before this reply is written.
             ctx.stop_clients.fetch_add(1, Ordering::SeqCst);

@@ -74,6 +74,8 @@ pub struct Info {
     pub state: &'static str,
     /// The app's git repository.
     pub repo: PathBuf,
+    /// Whether maintenance mode is on.
+    pub maintenance: bool,
 }
 
 /// Gathers [`Info`] for `apps:info`.
@@ -136,5 +138,6 @@ pub fn info(root: &Root, app: &App) -> Result<Info> {
         formation: plan,
         state,
         repo: app.repo_dir(),
+        maintenance: super::in_maintenance(app),
     })
 }

@@ -13,6 +13,7 @@ pub mod health;
 mod info;
 pub mod logs;
 mod machine;
+mod maintenance;
 mod prepare;
 mod process;
 pub mod protocol;
@@ -24,7 +25,8 @@ use std::path::PathBuf;
 
 pub use self::client::{Client, Start};
 pub use self::commands::{
-    Booted, Scaled, boot, clear_stopped, kill_all, restart, scale, shut_down, stop,
+    Booted, Scaled, boot, clear_stopped, in_maintenance, kill_all, restart, scale, set_maintenance,
+    shut_down, stop,
 };
 pub use self::info::{Info, current_procfile, info, processes, status};
 use crate::model::release::Version;
@@ -39,6 +41,8 @@ pub struct Paths {
     pub socket: PathBuf,
     /// `stopped`: present after `ps:stop`, so `boot` leaves the app stopped.
     pub stopped: PathBuf,
+    /// `maintenance`: present while maintenance mode is on (the stable port answers 503).
+    pub maintenance: PathBuf,
 }
 
 impl Paths {
@@ -48,6 +52,7 @@ impl Paths {
             lock: app.dir().join("supervisor.lock"),
             socket: app.dir().join("supervisor.sock"),
             stopped: app.dir().join("stopped"),
+            maintenance: app.dir().join("maintenance"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Requests are words: `ping`, `status`, `launch N` (answered once vN is
 //! healthy or has failed; then `switch N` or `abort N` on the same connection),
-//! `scale`, `restart [TYPE]`, `stop`. Every reply is a [`Reply`] as one line of
+//! `scale`, `restart [TYPE]`, `stop`, `maintenance on|off`. Every reply is a [`Reply`] as one line of
 //! JSON, so values need no escaping of their own.
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ pub enum Request {
     Restart(Option<String>),
     /// Stop every process and exit.
     Stop,
+    /// Answer every request on the stable port with the maintenance page (on), or forward them again (off).
+    Maintenance(bool),
 }
 
 impl Request {
@@ -52,6 +54,8 @@ impl Request {
             ("scale", None) => Request::Scale,
             ("restart", kind) => Request::Restart(kind.map(str::to_owned)),
             ("stop", None) => Request::Stop,
+            ("maintenance", Some("on")) => Request::Maintenance(true),
+            ("maintenance", Some("off")) => Request::Maintenance(false),
             _ => return None,
         })
     }
@@ -68,6 +72,8 @@ impl Request {
             Request::Restart(None) => "restart\n".into(),
             Request::Restart(Some(kind)) => format!("restart {kind}\n"),
             Request::Stop => "stop\n".into(),
+            Request::Maintenance(true) => "maintenance on\n".into(),
+            Request::Maintenance(false) => "maintenance off\n".into(),
         }
     }
 }
@@ -177,6 +183,8 @@ mod tests {
             Request::Restart(None),
             Request::Restart(Some("worker".into())),
             Request::Stop,
+            Request::Maintenance(true),
+            Request::Maintenance(false),
         ] {
             assert_eq!(Request::parse(r.line().trim_end()), Some(r));
         }
@@ -187,6 +195,8 @@ mod tests {
             "ping now",
             "restart a b",
             "LAUNCH 1",
+            "maintenance",
+            "maintenance yes",
         ] {
             assert_eq!(Request::parse(bad), None, "{bad}");
         }

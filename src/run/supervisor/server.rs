@@ -184,6 +184,10 @@ pub fn run(options: Options) -> Result<()> {
         last_req: AtomicU64::new(0),
     });
     say(&format!("Supervisor started (pid {me})"));
+    if paths.maintenance.exists() {
+        ctx.traffic.set_maintenance(true);
+        say("Maintenance mode is on: the stable port answers 503");
+    }
     if let Some(port) = app.settings.port
         && let Err(e) = ctx.listen(port)
     {
