@@ -176,9 +176,12 @@ enum Command {
     PsRestart(ps::RestartArgs),
     /// Restart every process of an app, with no downtime (no new release)
     Restart(ps::RestartArgs),
-    /// Stop an app's processes until the next deploy or restart
+    /// Stop an app's processes (or one type or process: web, web.1) until the next deploy, restart or scale
     #[command(name = "ps:stop")]
-    PsStop(ps::AppOnlyArgs),
+    PsStop(ps::StopArgs),
+    /// Kill one type or process (web, web.1) at once with SIGKILL, until the next deploy, restart or scale
+    #[command(name = "ps:kill")]
+    PsKill(ps::KillArgs),
     /// Show an app's process logs
     Logs(ps::LogsArgs),
     /// Say whether maintenance mode is on
@@ -298,6 +301,7 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::PsScale(args) => ps::scale(env, args),
         Command::PsRestart(args) | Command::Restart(args) => ps::restart(env, args),
         Command::PsStop(args) => ps::stop(env, args),
+        Command::PsKill(args) => ps::kill(env, args),
         Command::Logs(args) => ps::logs(env, args),
         Command::Maintenance(args) => maintenance::show(env, args),
         Command::MaintenanceOn(args) => maintenance::set(env, args, true),

@@ -234,6 +234,7 @@ fn run_help(error: &run::Error) -> Option<String> {
         E::NotLocal { .. } => Some(
             "only `launcher: local` (the default) runs processes on this host; see app.yaml".into(),
         ),
+        E::ProcessNotRunning { app, .. } => Some(format!("`slipway ps -a {app}` lists its processes")),
         E::NothingRunning { app } => {
             Some(format!("deploy first: `git push` to {app}'s repository"))
         }

@@ -193,8 +193,31 @@ pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
 
 /// `ps:restart`'s line.
 pub fn restarted(kind: Option<&str>) -> String {
-    let what = kind.map_or(String::new(), |k| format!("{k} "));
-    format!("Restarting {what}processes... done\n")
+    match kind {
+        Some(one) if one.contains('.') => format!("Restarting {} process... done\n", escape(one)),
+        Some(kind) => format!("Restarting {} processes... done\n", escape(kind)),
+        None => "Restarting processes... done\n".into(),
+    }
+}
+
+/// `ps:stop NAME` and `ps:kill NAME`'s lines.
+pub fn stopped_process(app: &AppName, name: &str, kill: bool) -> String {
+    let verb = match kill {
+        true => "Killing",
+        false => "Stopping",
+    };
+    let name = escape(name);
+    let what = match name.contains('.') {
+        true => format!("{name} process"),
+        false => format!("{name} processes"),
+    };
+    format!(
+        "{verb} {what}... done\n(`slipway ps:restart {name} -a {app}`, a scale or a deploy starts {} again)\n",
+        match name.contains('.') {
+            true => "it",
+            false => "them",
+        }
+    )
 }
 
 /// `ps:stop`'s lines.

@@ -33,6 +33,9 @@ pub enum Error {
     #[error("the supervisor of '{app}' failed: {reason}")]
     Supervisor { app: String, reason: String },
 
+    #[error("{app}: {reason}")]
+    ProcessNotRunning { app: String, reason: String },
+
     #[error("app '{app}' has no current release to run")]
     NothingRunning { app: String },
 

@@ -554,11 +554,11 @@ fn restart_and_stop_keep_the_release_and_boot_respects_a_stop() {
         let ps = ps_json(&f, "ops");
         ps.len() == 1 && ps[0]["state"] == "up" && ps[0]["pid"].as_u64() != Some(second)
     });
-    let out = f.slipway(&["ps:restart", "web.1", "-a", "ops"]);
+    let out = f.slipway(&["ps:restart", "web.0", "-a", "ops"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: invalid process type 'web.1': process types are letters, digits, '_' and '-'\n"
+        "error: invalid process 'web.0': the number after the dot counts from 1, as in web.1\n"
     );
 
     assert!(

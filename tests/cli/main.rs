@@ -13,6 +13,7 @@ mod hooks;
 mod launch;
 mod maintenance;
 mod ports;
+mod ps;
 mod push;
 mod robustness;
 mod rollback;

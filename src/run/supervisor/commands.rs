@@ -9,6 +9,7 @@ use super::protocol::{Reply, Request};
 use super::{Paths, server};
 use crate::model::formation::Scale;
 use crate::model::name::AppName;
+use crate::model::procfile::Target;
 use crate::model::settings::LauncherKind;
 use crate::run::error::{Error, Result};
 use crate::store::app::{App, AppLock};
@@ -63,8 +64,8 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
     Ok(Scaled { counts })
 }
 
-/// Restarts the app's processes (`TYPE` only, in place; or all, with no downtime); starts them if stopped.
-pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result<()> {
+/// Restarts the app's processes (`TYPE` or `TYPE.N` only, in place; or all, with no downtime); starts them if stopped.
+pub fn restart(root: &Root, app: &App, exe: &Path, target: Option<&Target>) -> Result<()> {
     let lock = app.lock()?;
     require_local(app)?;
     if app.store().current()?.is_none() {
@@ -73,14 +74,58 @@ pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result
         });
     }
     clear_stopped(app, &lock)?;
-    let (mut client, kind) = match Client::connect(app)? {
-        Some(client) => (client, kind),
+    let (mut client, target) = match Client::connect(app)? {
+        Some(client) => (client, target),
         // Nothing runs: start everything, checked as a deploy is, so a failure is an error here.
         None => (Client::connect_or_start(root, app, exe, Start::Idle)?, None),
     };
     let timeout = app.settings.health_timeout.get() + app.settings.stop_grace.get() + QUICK;
-    let reply = client.request(&Request::Restart(kind.map(str::to_owned)), timeout)?;
-    expect_ok(app, reply)
+    let reply = client.request(&Request::Restart(target.map(Target::to_string)), timeout)?;
+    match target {
+        Some(_) if !reply.ok && reply.busy_port.is_none() => Err(not_running(app, reply)),
+        _ => expect_ok(app, reply),
+    }
+}
+
+/// Stops the processes of `target` (`web`, `web.1`) until a restart, scale or deploy: SIGTERM and SIGKILL after the stop grace, or SIGKILL now; waits until they are gone.
+pub fn stop_process(app: &App, target: &Target, kill: bool) -> Result<()> {
+    require_local(app)?;
+    let Some(mut client) = Client::connect(app)? else {
+        return Err(Error::ProcessNotRunning {
+            app: app.name.to_string(),
+            reason: "nothing is running".into(),
+        });
+    };
+    let request = Request::StopProcess {
+        name: target.to_string(),
+        kill,
+    };
+    let reply = client.request(&request, QUICK)?;
+    if !reply.ok {
+        return Err(not_running(app, reply));
+    }
+    let grace = match kill {
+        true => Duration::ZERO,
+        false => app.settings.stop_grace.get(),
+    };
+    let deadline = Instant::now() + grace + QUICK;
+    while Instant::now() < deadline {
+        let stopping = super::processes(app)?
+            .iter()
+            .any(|p| p.pid.is_some() && target.matches(&p.kind, p.index));
+        if !stopping {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn not_running(app: &App, reply: Reply) -> Error {
+    Error::ProcessNotRunning {
+        app: app.name.to_string(),
+        reason: reply.error.unwrap_or_else(|| "it refused".into()),
+    }
 }
 
 /// Stops every process of the app and its supervisor; `boot` leaves it stopped until a deploy or restart.

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 pub use self::client::{Client, Start};
 pub use self::commands::{
     Booted, Scaled, boot, clear_stopped, in_maintenance, kill_all, restart, scale, set_maintenance,
-    shut_down, stop,
+    shut_down, stop, stop_process,
 };
 pub use self::info::{Info, current_procfile, info, processes, status};
 use crate::model::release::Version;

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
-use crate::model::procfile::WEB;
+use crate::model::procfile::{Target, WEB};
 
 /// Where a generation is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,6 +241,25 @@ impl Proc {
         });
     }
 
+    /// SIGKILL now, not started again.
+    pub fn kill(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.unpool(out);
+        if !self.running {
+            self.state = ProcState::Exited;
+            return;
+        }
+        self.state = ProcState::Stopping {
+            kill_at: now,
+            restart: false,
+            killed: true,
+        };
+        self.log(out, "Stopping process with SIGKILL");
+        out.push(Action::Signal {
+            run: self.run,
+            signal: Signal::Kill,
+        });
+    }
+
     /// Marks it up.
     pub fn up(&mut self, out: &mut Vec<Action>) {
         self.state = ProcState::Up;
@@ -410,6 +429,38 @@ impl Gen {
         }
         self.procs
             .sort_by(|a, b| (&a.kind, a.index).cmp(&(&b.kind, b.index)));
+    }
+
+    /// Starts the processes of `target` that `formation` wants and that do not run (stopped by `ps:stop`, say); how many it started.
+    pub fn start_missing(
+        &mut self,
+        formation: &Formation,
+        target: &Target,
+        ports: Vec<u16>,
+        ids: &mut Ids,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) -> usize {
+        let release = self.release.clone();
+        let mut ports = ports.into_iter();
+        let mut started = 0;
+        for (kind, count, command) in formation.plan(&release.procfile) {
+            for index in (1..=count).filter(|i| target.matches(kind, *i)) {
+                let same = |p: &Proc| p.kind == kind && p.index == index;
+                if self.procs.iter().any(|p| same(p) && p.counts()) {
+                    continue;
+                }
+                self.procs.retain(|p| !same(p) || p.running);
+                let port = if kind == WEB { ports.next() } else { None };
+                let mut p = Proc::new(kind, index, command, port, now);
+                p.start(RunId(ids.next()), &release, now, out);
+                self.procs.push(p);
+                started += 1;
+            }
+        }
+        self.procs
+            .sort_by(|a, b| (&a.kind, a.index).cmp(&(&b.kind, b.index)));
+        started
     }
 
     /// Does what has come due by `now`: restarts, SIGKILLs, checks, settling, the end of a grace or a launch.

@@ -97,7 +97,15 @@ pub fn step(state: &mut State, event: Event, now: Instant) -> Vec<Action> {
             formation,
             ports,
         } => state.scale(req, formation, ports, now, &mut out),
-        Event::Restart { req, kind } => state.restart(req, &kind, now, &mut out),
+        Event::Restart {
+            req,
+            target,
+            formation,
+            ports,
+        } => state.restart(req, &target, &formation, ports, now, &mut out),
+        Event::StopProcess { req, target, kill } => {
+            state.stop_process(req, &target, kill, now, &mut out)
+        }
         Event::Stop { req } => {
             state.shut_down(now, &mut out);
             let grace = state.gens.iter().map(|g| g.release.stop_grace).max();

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
+use crate::model::procfile::Target;
 use crate::model::release::Version;
 use crate::run::supervisor::health::Check;
 
@@ -179,8 +180,16 @@ impl State {
         reply(out, req, Answer::Done);
     }
 
-    /// Restarts the live generation's processes of `kind` in place: SIGTERM, then started again once gone.
-    pub(super) fn restart(&mut self, req: ReqId, kind: &str, now: Instant, out: &mut Vec<Action>) {
+    /// Restarts the live generation's processes of `target` in place (SIGTERM, then started again once gone), and starts those the formation wants that do not run.
+    pub(super) fn restart(
+        &mut self,
+        req: ReqId,
+        target: &Target,
+        formation: &Formation,
+        ports: Vec<u16>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         let (live, shutting_down) = (self.live, self.shutting_down);
         let Some(generation) = self
             .gens
@@ -192,20 +201,61 @@ impl State {
         };
         let grace = generation.release.stop_grace;
         let mut any = false;
-        for p in generation.procs.iter_mut().filter(|p| p.kind == kind) {
+        for p in generation
+            .procs
+            .iter_mut()
+            .filter(|p| target.matches(&p.kind, p.index))
+        {
             // One draining after a scale down is on its way out, not to be brought back.
-            if matches!(
-                p.state,
-                ProcState::Stopping { restart: false, .. } | ProcState::Exited
-            ) {
+            if !p.counts() {
                 continue;
             }
             any = true;
             p.stop(now, grace, true, out);
         }
+        // One stopped by ps:stop is started again.
+        let started = generation.start_missing(formation, target, ports, &mut self.ids, now, out);
+        let answer = match any || started > 0 {
+            true => Answer::Done,
+            false => Answer::failed(not_running(target)),
+        };
+        reply(out, req, answer);
+    }
+
+    /// Stops the live generation's processes of `target` for good: SIGTERM (SIGKILL after the grace), or SIGKILL now.
+    pub(super) fn stop_process(
+        &mut self,
+        req: ReqId,
+        target: &Target,
+        kill: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let (live, shutting_down) = (self.live, self.shutting_down);
+        let Some(generation) = self
+            .gens
+            .iter_mut()
+            .find(|g| g.is_live(live, shutting_down))
+        else {
+            reply(out, req, Answer::failed("nothing is running"));
+            return;
+        };
+        let grace = generation.release.stop_grace;
+        let mut any = false;
+        for p in generation
+            .procs
+            .iter_mut()
+            .filter(|p| target.matches(&p.kind, p.index) && p.counts())
+        {
+            any = true;
+            match kill {
+                true => p.kill(now, out),
+                false => p.stop(now, grace, false, out),
+            }
+        }
         let answer = match any {
             true => Answer::Done,
-            false => Answer::failed(format!("no {kind} processes are running")),
+            false => Answer::failed(not_running(target)),
         };
         reply(out, req, answer);
     }
@@ -398,5 +448,13 @@ impl State {
         } else {
             p.probe = Probe::Passed;
         }
+    }
+}
+
+/// `no web processes are running`, `no web.2 process is running`.
+fn not_running(target: &Target) -> String {
+    match target.index {
+        Some(_) => format!("no {target} process is running"),
+        None => format!("no {target} processes are running"),
     }
 }
