@@ -16,6 +16,7 @@ mod maintenance;
 mod ps;
 mod quickstart;
 mod releases;
+mod run;
 mod slugs;
 mod source;
 mod ssh;
@@ -184,6 +185,11 @@ enum Command {
     PsKill(ps::KillArgs),
     /// Show an app's process logs
     Logs(ps::LogsArgs),
+    /// Run a one-off command in the current release's environment, attached to this terminal: run -a APP -- COMMAND
+    Run(run::RunArgs),
+    /// Run a one-off command in the background, its output in the app's logs (logs --ps run.N)
+    #[command(name = "run:detached")]
+    RunDetached(run::RunArgs),
     /// Say whether maintenance mode is on
     Maintenance(maintenance::MaintenanceArgs),
     /// Answer every request on the app's stable port with 503 and a maintenance page (processes keep running)
@@ -197,6 +203,9 @@ enum Command {
     /// Run an app's supervisor (started by deploys and boot)
     #[command(hide = true)]
     Supervise(boot::SuperviseArgs),
+    /// Run a detached one-off process (started by run:detached)
+    #[command(name = "one-off", hide = true)]
+    OneOff(run::RunnerArgs),
     /// Serve a directory's files over HTTP (the sample app's web process)
     #[command(name = "serve-static", hide = true)]
     ServeStatic(boot::ServeStaticArgs),
@@ -303,6 +312,9 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::PsStop(args) => ps::stop(env, args),
         Command::PsKill(args) => ps::kill(env, args),
         Command::Logs(args) => ps::logs(env, args),
+        Command::Run(args) => run::run(env, args),
+        Command::RunDetached(args) => run::detached(env, args),
+        Command::OneOff(args) => run::runner(env, args),
         Command::Maintenance(args) => maintenance::show(env, args),
         Command::MaintenanceOn(args) => maintenance::set(env, args, true),
         Command::MaintenanceOff(args) => maintenance::set(env, args, false),

@@ -100,8 +100,10 @@ pub fn stop(env: &Env, args: StopArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     if let Some(name) = &args.name {
-        ps::stop_process(&app, name, false)?;
-        return output::print(&output::ps::stopped_process(&app.name, name, false));
+        let one_off = ps::stop_process(&app, name, false)?;
+        return output::print(&output::ps::stopped_process(
+            &app.name, name, false, one_off,
+        ));
     }
     let stopped = ps::stop(&app)?;
     output::print(&output::ps::stopped(&app.name, stopped))
@@ -110,8 +112,10 @@ pub fn stop(env: &Env, args: StopArgs) -> anyhow::Result<()> {
 pub fn kill(env: &Env, args: KillArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    ps::stop_process(&app, &args.name, true)?;
-    output::print(&output::ps::stopped_process(&app.name, &args.name, true))
+    let one_off = ps::stop_process(&app, &args.name, true)?;
+    output::print(&output::ps::stopped_process(
+        &app.name, &args.name, true, one_off,
+    ))
 }
 
 pub fn logs(env: &Env, args: LogsArgs) -> anyhow::Result<()> {

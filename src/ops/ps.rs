@@ -5,18 +5,21 @@
 
 use std::path::Path;
 
-use super::error::Result;
+use super::error::{Error, Result};
 use crate::model::formation::Scale;
 use crate::model::name::AppName;
 use crate::model::procfile::Target;
+use crate::run::oneoff;
 use crate::run::supervisor::protocol::ProcessStatus;
 use crate::run::supervisor::{self, Booted, Info, Scaled, logs};
 use crate::store::app::App;
 use crate::store::root::Root;
 
-/// The app's processes, as its supervisor reports them.
+/// The app's processes, as its supervisor reports them, then its one-off processes (`run.N`).
 pub fn processes(app: &App) -> Result<Vec<ProcessStatus>> {
-    Ok(supervisor::processes(app)?)
+    let mut list = supervisor::processes(app)?;
+    list.extend(oneoff::list(app));
+    Ok(list)
 }
 
 /// The app's state: current release, URL, formation, whether it is up.
@@ -37,13 +40,28 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
 /// Restarts every process with no downtime, or those of one type (`web`) or one process (`web.1`) in place.
 pub fn restart(root: &Root, app: &App, exe: &Path, name: Option<&str>) -> Result<()> {
     let target = name.map(str::parse::<Target>).transpose()?;
+    if let Some(name) = name
+        && oneoff::exists(app, name)
+    {
+        return Err(Error::OneOffRestart {
+            app: app.name.to_string(),
+            name: name.to_owned(),
+        });
+    }
     Ok(supervisor::restart(root, app, exe, target.as_ref())?)
 }
 
-/// Stops one process (`web.1`) or every process of a type (`web`) until a restart, scale or deploy; `kill` sends SIGKILL at once.
-pub fn stop_process(app: &App, name: &str, kill: bool) -> Result<()> {
+/// Stops one process (`web.1`) or every process of a type (`web`) until a restart, scale or deploy, or a one-off process (`run.N`) for good; `kill` sends SIGKILL at once.
+///
+/// Returns whether it was a one-off.
+pub fn stop_process(app: &App, name: &str, kill: bool) -> Result<bool> {
     let target: Target = name.parse()?;
-    Ok(supervisor::stop_process(app, &target, kill)?)
+    // One-offs first: `run.N` is theirs, unless none by that name runs.
+    if target.index.is_some() && oneoff::stop(app, name, kill)? {
+        return Ok(true);
+    }
+    supervisor::stop_process(app, &target, kill)?;
+    Ok(false)
 }
 
 /// Stops the app's processes until the next deploy or restart; false if none ran.

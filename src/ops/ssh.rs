@@ -40,6 +40,8 @@ pub const APP_COMMANDS: &[&str] = &[
     "restart",
     "maintenance",
     "maintenance:*",
+    "run",
+    "run:detached",
 ];
 
 /// Commands only admin keys may run over ssh.
@@ -254,13 +256,14 @@ fn app_of_path(path: &str) -> Option<AppName> {
     name.parse().ok()
 }
 
-/// The one `-a APP` / `--app APP` / `--app=APP` among `args`.
+/// The one `-a APP` / `--app APP` / `--app=APP` among `args`, before any `--`.
 ///
 /// Short-option clusters (`-xa APP`, `-aAPP`) are refused so the app slipway
-/// will act on is always the one checked here.
+/// will act on is always the one checked here. Words after `--` are
+/// arguments, never options (`run -a APP -- grep -a x`), as clap reads them.
 fn app_option(args: &[String]) -> std::result::Result<String, String> {
     let mut found = Vec::new();
-    let mut words = args.iter();
+    let mut words = args.iter().take_while(|w| *w != "--");
     while let Some(word) = words.next() {
         if word == "-a" || word == "--app" {
             match words.next() {
@@ -463,6 +466,11 @@ mod tests {
         assert_eq!(app("config:set --app=myapp A=1"), Some("myapp".into()));
         assert_eq!(app("ps:scale -a myapp web=2"), Some("myapp".into()));
         assert_eq!(app("keys:add bob"), None);
+        assert_eq!(app("run -a myapp -- ls -la -a other"), Some("myapp".into()));
+        assert_eq!(
+            app("run:detached -a myapp -- rake db:migrate"),
+            Some("myapp".into())
+        );
         for bad in [
             "releases",
             "releases -a",
@@ -472,6 +480,8 @@ mod tests {
             "releases -xa myapp",
             "releases --apps myapp",
             "releases -a myapp --root /tmp",
+            "run -- -a myapp ls",
+            "run -a myapp ls -la",
             "releases --root=/tmp -a myapp",
             "keys --root /tmp",
             "ps: -a myapp",

@@ -29,6 +29,9 @@ pub fn help(error: &ops::Error) -> Option<String> {
             super::shell_quote_if_needed(&checkout.to_string_lossy())
         )),
         E::PushInFlight { .. } => Some("push again in a moment".into()),
+        E::OneOffRestart { app, name } => Some(format!(
+            "`slipway ps:stop {name} -a {app}` stops it; `slipway run -a {app} -- COMMAND` starts another"
+        )),
         E::BranchMoved { .. } => Some("pull (or fetch and rebase), then push again".into()),
         E::NoApp => Some(
             "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"

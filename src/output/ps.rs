@@ -200,8 +200,8 @@ pub fn restarted(kind: Option<&str>) -> String {
     }
 }
 
-/// `ps:stop NAME` and `ps:kill NAME`'s lines.
-pub fn stopped_process(app: &AppName, name: &str, kill: bool) -> String {
+/// `ps:stop NAME` and `ps:kill NAME`'s lines; a one-off (`run.N`) is gone for good.
+pub fn stopped_process(app: &AppName, name: &str, kill: bool, one_off: bool) -> String {
     let verb = match kill {
         true => "Killing",
         false => "Stopping",
@@ -211,6 +211,9 @@ pub fn stopped_process(app: &AppName, name: &str, kill: bool) -> String {
         true => format!("{name} process"),
         false => format!("{name} processes"),
     };
+    if one_off {
+        return format!("{verb} {what}... done\n");
+    }
     format!(
         "{verb} {what}... done\n(`slipway ps:restart {name} -a {app}`, a scale or a deploy starts {} again)\n",
         match name.contains('.') {
@@ -245,6 +248,18 @@ pub fn maintenance(on: bool) -> String {
     match on {
         true => "on\n".into(),
         false => "off\n".into(),
+    }
+}
+
+/// `run`'s line (on stderr, before the command's output) and `run:detached`'s lines, in Heroku's words.
+pub fn running(command: &str, app: &AppName, name: &str, detached: bool) -> String {
+    let command = escape(command);
+    match detached {
+        false => format!("Running `{command}` on {app}... up, {name}\n"),
+        true => format!(
+            "Running `{command}` on {app}... done, {name}\n\
+             Use `slipway logs -a {app} --ps {name}` to view the output.\n"
+        ),
     }
 }
 

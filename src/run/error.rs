@@ -33,6 +33,9 @@ pub enum Error {
     #[error("the supervisor of '{app}' failed: {reason}")]
     Supervisor { app: String, reason: String },
 
+    #[error("the one-off process failed: {reason}")]
+    OneOff { reason: String },
+
     #[error("{app}: {reason}")]
     ProcessNotRunning { app: String, reason: String },
 

@@ -1,7 +1,8 @@
-//! Release to processes: the launchers (none, local, exec), the per-app supervisor, its forwarder and health checks.
+//! Release to processes: the launchers (none, local, exec), the per-app supervisor, its forwarder and health checks, and one-off processes.
 
 pub mod error;
 pub mod launch;
+pub mod oneoff;
 pub mod supervisor;
 
 pub use error::{Error, Result};

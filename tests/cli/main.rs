@@ -12,6 +12,7 @@ mod hook;
 mod hooks;
 mod launch;
 mod maintenance;
+mod oneoff;
 mod ports;
 mod ps;
 mod push;

@@ -165,8 +165,9 @@ pub fn in_maintenance(app: &App) -> bool {
     Paths::of(app).maintenance.exists()
 }
 
-/// Stops the app's supervisor and processes for `apps:destroy`: politely, else by killing its session.
+/// Stops the app's supervisor and processes, one-offs included, for `apps:destroy`: politely, else by killing its session.
 pub fn kill_all(app: &App) -> Result<()> {
+    crate::run::oneoff::kill_all(app);
     let stopped = shut_down(app);
     let lock_path = Paths::of(app).lock;
     if let Ok(record) = std::fs::read_to_string(&lock_path) {

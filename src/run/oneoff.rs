@@ -1,0 +1,572 @@
+//! One-off processes (`run`, `run:detached`): a command in the current release's environment, in a fresh copy of its code, beside the app's processes and never among them.
+//!
+//! Each one-off is `run.N` (N a random four-digit number, as Heroku's
+//! `run.1234`). Its code is unpacked into `apps/NAME/oneoff/run.N/app`, so
+//! whatever it writes leaves the running release alone, and removed when it
+//! exits. `apps/NAME/oneoff/run.N.lock` is flock()ed by the process that
+//! waits for it (the `slipway run` command itself, or the detached runner)
+//! and holds its record for `ps`; a lock that nobody holds is a one-off whose
+//! owner died, cleaned up by the next one. Every one-off is started by
+//! [`start`], the one place its process is spawned.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::process::describe;
+use crate::base::sys;
+use crate::model::release::Version;
+use crate::run::error::{Error, Result};
+use crate::run::launch::{env, unpack};
+use crate::run::supervisor::logs::LogBook;
+use crate::run::supervisor::protocol::ProcessStatus;
+use crate::store::app::App;
+use crate::store::root::Root;
+use crate::store::slugs::SlugStore;
+
+/// How long the detached runner may take to say it started (unpacking a large slug included).
+const RUNNER_START: Duration = Duration::from_secs(300);
+/// How long a one-off has between SIGTERM and SIGKILL when it is stopped.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How often a waiting owner looks at its child and its signals.
+const POLL: Duration = Duration::from_millis(20);
+/// The longest output line copied as one.
+const MAX_LINE: u64 = 16 * 1024;
+
+/// What `ps` needs of a running one-off, kept in its lock file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    command: String,
+    user: String,
+    release: Version,
+    pid: u32,
+    /// Whether `pid` leads a process group of its own (detached), or shares its owner's (attached).
+    group: bool,
+    /// Unix seconds.
+    started: i64,
+    /// `pid`'s start time in clock ticks, and the boot it started in: a pid reused by another process is never signalled.
+    start_ticks: u64,
+    boot: String,
+}
+
+impl Record {
+    /// Whether `pid` is still the process this record is about.
+    fn is_alive(&self) -> bool {
+        self.boot == sys::boot_id()
+            && sys::session_and_start(self.pid).is_some_and(|(_, start)| start == self.start_ticks)
+    }
+
+    /// Sends `signal` to it (and its group, when it leads one), if it is still the same process.
+    fn signal(&self, signal: sys::Signal) {
+        if !self.is_alive() {
+            return;
+        }
+        match self.group {
+            true => sys::kill_group(self.pid, signal),
+            false => sys::kill(self.pid, signal),
+        }
+    }
+}
+
+/// A one-off whose code is unpacked and whose name is taken, ready to start.
+#[derive(Debug)]
+pub struct Prepared {
+    name: String,
+    command: String,
+    user: String,
+    version: Version,
+    /// `oneoff/run.N`, holding `app/`.
+    dir: PathBuf,
+    /// `oneoff/run.N.lock`, flock()ed by us.
+    lock: File,
+    lock_path: PathBuf,
+    env: BTreeMap<String, String>,
+    logs: LogBook,
+}
+
+/// How a one-off ended, as its exit status says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code, or 128 + the signal that killed it (as a shell says).
+    pub code: i32,
+}
+
+fn oneoff_dir(app: &App) -> PathBuf {
+    app.dir().join("oneoff")
+}
+
+/// Takes a name, unpacks the release's code and works out the environment of `command` (the current release unless `version` is given).
+///
+/// `term` is passed on as `TERM` (an interactive command on the caller's terminal).
+pub fn prepare(
+    root: &Root,
+    app: &App,
+    exe: &Path,
+    command: &str,
+    user: &str,
+    version: Option<Version>,
+    term: Option<&str>,
+) -> Result<Prepared> {
+    let store = app.store();
+    let nothing = || Error::NothingRunning {
+        app: app.name.to_string(),
+    };
+    let version = match version {
+        Some(v) => v,
+        None => store.current()?.ok_or_else(nothing)?,
+    };
+    let release = store.find(version)?.ok_or_else(nothing)?;
+    let slug = release.slug.as_ref().ok_or_else(nothing)?;
+    let slugs = SlugStore::new(root.slugs_dir());
+    slugs.check(slug)?;
+    let base = oneoff_dir(app);
+    fs::create_dir_all(&base).map_err(Error::io("create", &base))?;
+    clean_stale(&base);
+    let (name, lock, lock_path) = take_name(&base)?;
+    let dir = base.join(&name);
+    // A slug's entries are under `app/`: the code lands in `run.N/app`.
+    let prepared =
+        remove_dir_if_exists(&dir).and_then(|()| unpack::unpack(&slugs.path(&slug.sha256), &dir));
+    if let Err(e) = prepared {
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_file(&lock_path);
+        return Err(e);
+    }
+    let app_dir = dir.join("app");
+    let mut env = env::base(&release, &app_dir, exe);
+    env.insert("DYNO".into(), name.clone());
+    // As on Heroku, a one-off has a PORT of its own (a server started by hand can listen on it).
+    if let Some(port) = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .ok()
+        .map(|a| a.port())
+    {
+        env.insert("PORT".into(), port.to_string());
+    }
+    if let Some(term) = term {
+        env.insert("TERM".into(), term.to_owned());
+    }
+    Ok(Prepared {
+        name,
+        command: command.to_owned(),
+        user: user.to_owned(),
+        version,
+        dir,
+        lock,
+        lock_path,
+        env,
+        logs: LogBook::new(app.logs_dir()),
+    })
+}
+
+/// Starts a one-off's process: the one place one is spawned (a sandbox wraps it here).
+fn start(prepared: &Prepared, configure: impl FnOnce(&mut Command)) -> io::Result<Child> {
+    let mut cmd = env::app_command(&prepared.command, &prepared.dir.join("app"), &prepared.env);
+    configure(&mut cmd);
+    cmd.spawn()
+}
+
+impl Prepared {
+    /// Its name, `run.N`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs it on the caller's stdin, stdout and stderr, in the caller's process group (so a terminal's Ctrl-C reaches it); how it ended.
+    ///
+    /// SIGTERM or SIGHUP to this process is passed on (SIGKILL after a grace).
+    pub fn attach(self) -> Result<Exit> {
+        let (stop, _interrupt) =
+            sys::foreground_flags().map_err(Error::io("handle signals for", &self.dir))?;
+        let spawned = start(&self, |cmd| {
+            cmd.stdin(Stdio::inherit())
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit());
+        });
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let error = Error::OneOff {
+                    reason: format!("cannot start /bin/sh: {e}"),
+                };
+                self.finish(&format!("Cannot start: {e}"));
+                return Err(error);
+            }
+        };
+        self.begin(child.id(), false);
+        let mut kill_at = None;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) => {}
+                Err(_) => break None,
+            }
+            if kill_at.is_none() && stop.load(Ordering::SeqCst) {
+                sys::kill(child.id(), sys::Signal::TERM);
+                kill_at = Some(Instant::now() + STOP_GRACE);
+            }
+            if kill_at.is_some_and(|t| Instant::now() >= t) {
+                sys::kill(child.id(), sys::Signal::KILL);
+            }
+            std::thread::sleep(POLL);
+        };
+        let exit = status.map_or(Exit { code: 1 }, exit_of);
+        let how = status.map_or_else(|| "lost".to_owned(), describe);
+        self.finish(&format!("Process exited ({how})"));
+        Ok(exit)
+    }
+
+    /// Runs it in a process group of its own with its output in the app's logs (`logs --ps run.N`), until it exits; `started` hears its name once it runs.
+    ///
+    /// SIGTERM, SIGHUP or SIGINT to this process is passed on to its group.
+    pub fn run_logged(self, started: impl FnOnce(&str)) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        let terminate =
+            sys::termination_flag().map_err(Error::io("handle signals for", &self.dir))?;
+        let (reader, writer) = io::pipe().map_err(Error::io("open a pipe for", &self.dir))?;
+        let spawned = start(&self, |cmd| {
+            match writer.try_clone() {
+                Ok(w) => cmd.stdout(w).stderr(writer),
+                Err(_) => cmd.stdout(Stdio::null()).stderr(Stdio::null()),
+            };
+            cmd.stdin(Stdio::null()).process_group(0);
+        });
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let error = Error::OneOff {
+                    reason: format!("cannot start /bin/sh: {e}"),
+                };
+                self.finish(&format!("Cannot start: {e}"));
+                return Err(error);
+            }
+        };
+        self.begin(child.id(), true);
+        started(&self.name);
+        let copier = {
+            let (logs, file) = (self.logs.clone(), self.name.clone());
+            std::thread::Builder::new().spawn(move || copy_output(reader, &logs, &file))
+        };
+        let mut kill_at = None;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) => {}
+                Err(_) => break None,
+            }
+            if kill_at.is_none() && terminate.load(Ordering::SeqCst) {
+                sys::kill_group(child.id(), sys::Signal::TERM);
+                kill_at = Some(Instant::now() + STOP_GRACE);
+            }
+            if kill_at.is_some_and(|t| Instant::now() >= t) {
+                sys::kill_group(child.id(), sys::Signal::KILL);
+            }
+            std::thread::sleep(POLL);
+        };
+        // What it left running in its group would hold the output open.
+        sys::kill_group(child.id(), sys::Signal::KILL);
+        if let Ok(copier) = copier {
+            let _ = copier.join();
+        }
+        let how = status.map_or_else(|| "lost".to_owned(), describe);
+        self.finish(&format!("Process exited ({how})"));
+        Ok(())
+    }
+
+    /// Records it as started (for `ps`) and says so in its log.
+    fn begin(&self, pid: u32, group: bool) {
+        let record = Record {
+            command: self.command.clone(),
+            user: self.user.clone(),
+            release: self.version,
+            pid,
+            group,
+            started: jiff::Timestamp::now().as_second(),
+            start_ticks: sys::session_and_start(pid).map_or(0, |(_, start)| start),
+            boot: sys::boot_id(),
+        };
+        if let Ok(json) = serde_json::to_vec(&record) {
+            let mut file = &self.lock;
+            let _ = file.set_len(0).and_then(|()| file.write_all(&json));
+        }
+        self.note(&format!(
+            "Starting process with command `{}` by {} (v{})",
+            self.command, self.user, self.version
+        ));
+    }
+
+    /// Says `text` in its log, removes its code and gives up its name.
+    fn finish(self, text: &str) {
+        self.note(text);
+        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_file(&self.lock_path);
+        drop(self.lock);
+    }
+
+    fn note(&self, text: &str) {
+        let source = format!("slipway[{}]", self.name);
+        self.logs.write(&self.name, &source, text);
+    }
+}
+
+/// The exit code a shell would give for `status`.
+fn exit_of(status: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    Exit { code }
+}
+
+/// Copies a one-off's output into its log, line by line.
+fn copy_output(reader: io::PipeReader, logs: &LogBook, file: &str) {
+    let source = format!("app[{file}]");
+    let mut reader = BufReader::new(reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    line.pop();
+                }
+                logs.write(file, &source, &String::from_utf8_lossy(&line));
+            }
+        }
+    }
+}
+
+/// Starts `command` detached: a runner (`slipway one-off`) in its own session runs it with its output in the app's logs; its name once it runs.
+pub fn start_detached(
+    root: &Root,
+    app: &App,
+    exe: &Path,
+    command: &str,
+    user: &str,
+) -> Result<String> {
+    let store = app.store();
+    let nothing = || Error::NothingRunning {
+        app: app.name.to_string(),
+    };
+    let version = store.current()?.ok_or_else(nothing)?;
+    store
+        .find(version)?
+        .and_then(|r| r.slug)
+        .ok_or_else(nothing)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(root.dir())
+        .args(["one-off", "--app", app.name.as_str(), "--user", user])
+        .args(["--release", &version.to_string(), "--", command])
+        .current_dir(app.dir())
+        .env_clear()
+        .env("PATH", env::DEFAULT_PATH)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    sys::detach(&mut cmd);
+    let failed = |reason: String| Error::OneOff { reason };
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| failed(format!("cannot run {}: {e}", exe.display())))?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(failed("its runner has no output".into()));
+    };
+    // Its first line says how it went; the runner then lives on by itself.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new().spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).take(4096).read_line(&mut line);
+        let _ = tx.send(read.map(|_| line));
+    });
+    let line = match rx.recv_timeout(RUNNER_START) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => return Err(failed(format!("cannot read from its runner: {e}"))),
+        Err(_) => {
+            return Err(failed(format!(
+                "its runner did not start it within {}s",
+                RUNNER_START.as_secs()
+            )));
+        }
+    };
+    match line.trim_end().split_once(' ') {
+        Some(("ok", name)) => Ok(name.to_owned()),
+        Some(("error", reason)) => Err(failed(reason.to_owned())),
+        _ => {
+            let status = child.wait().map(describe).unwrap_or_default();
+            Err(failed(format!("its runner exited at once ({status})")))
+        }
+    }
+}
+
+/// The one-offs running now, as `ps` shows processes, by name.
+pub fn list(app: &App) -> Vec<ProcessStatus> {
+    let now = jiff::Timestamp::now().as_second();
+    let mut out: Vec<ProcessStatus> = running(&oneoff_dir(app))
+        .into_iter()
+        .filter_map(|(name, record)| {
+            let index = name.strip_prefix("run.")?.parse().ok()?;
+            Some(ProcessStatus {
+                kind: "run".into(),
+                index,
+                pid: Some(record.pid),
+                state: "up".into(),
+                uptime_secs: u64::try_from(now - record.started).unwrap_or(0),
+                release: record.release,
+                live: true,
+                command: record.command,
+                port: None,
+                restarts: 0,
+            })
+        })
+        .collect();
+    out.sort_by_key(|p| p.index);
+    out
+}
+
+/// Whether a one-off called `name` runs.
+pub fn exists(app: &App, name: &str) -> bool {
+    read_running(&oneoff_dir(app).join(format!("{name}.lock"))).is_some()
+}
+
+/// Stops the one-off `name`: SIGTERM (SIGKILL after a grace), or SIGKILL at once; waits until its owner saw it go. False if none runs.
+pub fn stop(app: &App, name: &str, kill: bool) -> Result<bool> {
+    let path = oneoff_dir(app).join(format!("{name}.lock"));
+    let Some(record) = read_running(&path) else {
+        return Ok(false);
+    };
+    let signal = |signal| record.signal(signal);
+    signal(match kill {
+        true => sys::Signal::KILL,
+        false => sys::Signal::TERM,
+    });
+    let deadline = Instant::now() + STOP_GRACE;
+    let mut killed = kill;
+    while read_running(&path).is_some() {
+        if Instant::now() >= deadline {
+            if killed {
+                break;
+            }
+            signal(sys::Signal::KILL);
+            killed = true;
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(true)
+}
+
+/// Kills every one-off of the app (for `apps:destroy`).
+pub fn kill_all(app: &App) {
+    for (name, _) in running(&oneoff_dir(app)) {
+        let _ = stop(app, &name, true);
+    }
+}
+
+/// Every one-off whose owner holds its lock, with its record.
+fn running(base: &Path) -> Vec<(String, Record)> {
+    let Ok(entries) = fs::read_dir(base) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name();
+            let name = file.to_str()?.strip_suffix(".lock")?;
+            if name.starts_with('.') {
+                return None;
+            }
+            Some((name.to_owned(), read_running(&entry.path())?))
+        })
+        .collect()
+}
+
+/// The record in a one-off's lock file, if its owner holds the lock and has started it.
+fn read_running(path: &Path) -> Option<Record> {
+    let file = File::open(path).ok()?;
+    if file.try_lock_shared().is_ok() {
+        return None;
+    }
+    let mut text = Vec::new();
+    (&file).take(64 * 1024).read_to_end(&mut text).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Takes a free `run.N`: its lock file, created locked under a temporary name and linked into place (so nobody ever sees it unlocked).
+fn take_name(base: &Path) -> Result<(String, File, PathBuf)> {
+    let seed = jiff::Timestamp::now().subsec_nanosecond().unsigned_abs() ^ sys::pid();
+    for attempt in 0..200u32 {
+        let n = 1000 + (seed.wrapping_add(attempt.wrapping_mul(7919))) % 9000;
+        let name = format!("run.{n}");
+        let temp = base.join(format!(".{name}.{}.lock", sys::pid()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(Error::io("create", &temp))?;
+        if file.try_lock().is_err() {
+            continue;
+        }
+        let path = base.join(format!("{name}.lock"));
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => return Ok((name, file, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("create", &path)(e)),
+        }
+    }
+    Err(Error::OneOff {
+        reason: format!("no free run.N name in {}", base.display()),
+    })
+}
+
+/// Removes the one-offs whose owner died: what their group left running, their code, their lock file.
+fn clean_stale(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".lock")) else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
+            continue;
+        }
+        let mut text = Vec::new();
+        let _ = (&file).take(64 * 1024).read_to_end(&mut text);
+        // A detached one-off outlives a runner killed with SIGKILL.
+        if let Ok(record) = serde_json::from_slice::<Record>(&text)
+            && record.group
+        {
+            record.signal(sys::Signal::KILL);
+        }
+        if !name.starts_with('.') {
+            let _ = fs::remove_dir_all(base.join(name));
+        }
+        let _ = fs::remove_file(&path);
+    }
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", dir)(e)),
+    }
+}
