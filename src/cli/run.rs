@@ -1,6 +1,6 @@
 //! `run` and `run:detached`: a one-off process in the current release's environment; and the hidden `one-off` runner behind `run:detached`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 
@@ -58,7 +58,7 @@ pub fn run(env: &Env, args: RunArgs) -> anyhow::Result<()> {
         "{}",
         output::ps::running(&command, &app.name, prepared.name(), false)
     );
-    let exit = prepared.attach()?;
+    let exit = prepared.attach(std::io::stdin().is_terminal())?;
     let _ = std::io::stdout().flush();
     // The command's own exit status is ours: nothing is left to clean up or print.
     std::process::exit(exit.code)

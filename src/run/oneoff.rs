@@ -178,16 +178,26 @@ impl Prepared {
         &self.name
     }
 
-    /// Runs it on the caller's stdin, stdout and stderr, in the caller's process group (so a terminal's Ctrl-C reaches it); how it ended.
+    /// Runs it on the caller's stdin, stdout and stderr until it exits; how it ended.
     ///
-    /// SIGTERM or SIGHUP to this process is passed on (SIGKILL after a grace).
-    pub fn attach(self) -> Result<Exit> {
-        let (stop, _interrupt) =
+    /// With a `terminal` on stdin it stays in the caller's process group, the
+    /// terminal's foreground, so Ctrl-C and an interactive program's reads
+    /// reach it directly. Otherwise it gets a process group of its own, to
+    /// which SIGINT and SIGQUIT are passed on, and which is killed once it
+    /// exits. SIGTERM or SIGHUP to this process is passed on either way
+    /// (SIGKILL after a grace).
+    pub fn attach(self, terminal: bool) -> Result<Exit> {
+        use std::os::unix::process::CommandExt;
+        let (stop, interrupt) =
             sys::foreground_flags().map_err(Error::io("handle signals for", &self.dir))?;
+        let group = !terminal;
         let spawned = start(&self, |cmd| {
             cmd.stdin(Stdio::inherit())
                 .stdout(Stdio::inherit())
                 .stderr(Stdio::inherit());
+            if group {
+                cmd.process_group(0);
+            }
         });
         let mut child = match spawned {
             Ok(child) => child,
@@ -199,7 +209,12 @@ impl Prepared {
                 return Err(error);
             }
         };
-        self.begin(child.id(), false);
+        self.begin(child.id(), group);
+        let pid = child.id();
+        let signal = |signal| match group {
+            true => sys::kill_group(pid, signal),
+            false => sys::kill(pid, signal),
+        };
         let mut kill_at = None;
         let status = loop {
             match child.try_wait() {
@@ -207,15 +222,22 @@ impl Prepared {
                 Ok(None) => {}
                 Err(_) => break None,
             }
+            if group && interrupt.swap(false, Ordering::SeqCst) {
+                signal(sys::Signal::INT);
+            }
             if kill_at.is_none() && stop.load(Ordering::SeqCst) {
-                sys::kill(child.id(), sys::Signal::TERM);
+                signal(sys::Signal::TERM);
                 kill_at = Some(Instant::now() + STOP_GRACE);
             }
             if kill_at.is_some_and(|t| Instant::now() >= t) {
-                sys::kill(child.id(), sys::Signal::KILL);
+                signal(sys::Signal::KILL);
             }
             std::thread::sleep(POLL);
         };
+        if group {
+            // What it left running in its group ends with it, as a dyno's processes do.
+            sys::kill_group(pid, sys::Signal::KILL);
+        }
         let exit = status.map_or(Exit { code: 1 }, exit_of);
         let how = status.map_or_else(|| "lost".to_owned(), describe);
         self.finish(&format!("Process exited ({how})"));
@@ -301,17 +323,22 @@ impl Prepared {
         ));
     }
 
-    /// Says `text` in its log, removes its code and gives up its name.
+    /// Says `text` in its log; dropping it then removes its code and gives up its name.
     fn finish(self, text: &str) {
         self.note(text);
-        let _ = fs::remove_dir_all(&self.dir);
-        let _ = fs::remove_file(&self.lock_path);
-        drop(self.lock);
     }
 
     fn note(&self, text: &str) {
         let source = format!("slipway[{}]", self.name);
         self.logs.write(&self.name, &source, text);
+    }
+}
+
+impl Drop for Prepared {
+    /// Removes its code and its lock file, while it still holds the lock.
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_file(&self.lock_path);
     }
 }
 

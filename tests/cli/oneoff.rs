@@ -1,6 +1,8 @@
 //! One-off processes: `run` (attached, exit status and stdin passed through) and `run:detached` (output in the logs), beside the app's processes.
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -101,6 +103,34 @@ fn run_streams_output_passes_stdin_and_exit_status_through_in_a_copy_of_the_rele
     let ps = ps_json(&f, "oneoff");
     assert_eq!(ps.len(), 1, "{ps:?}");
     assert_eq!(ps[0]["name"], "web.1");
+
+    // An attached one-off is listed while it runs, and ps:stop ends it and what it started.
+    let mut child = f
+        .cmd(&["run", "-a", "oneoff", "--", "sleep 60 & echo started; wait"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut running)
+        .unwrap();
+    let name = name_in(&running);
+    let mut started = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut started).unwrap();
+    assert_eq!(started, "started\n");
+    let ps = ps_json(&f, "oneoff");
+    assert!(ps.iter().any(|p| p["name"] == name.as_str()), "{ps:?}");
+    assert_eq!(
+        ok(f.slipway(&["ps:stop", &name, "-a", "oneoff"])),
+        format!("Stopping {name} process... done\n")
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    // The background sleep went with it: nothing holds its output open.
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(leftovers(&f, "oneoff"), Vec::<String>::new());
 }
 
 #[test]
@@ -177,6 +207,19 @@ fn run_detached_logs_its_output_shows_in_ps_and_stops_by_name() {
     wait_for(10, "its runner to clean up", || {
         leftovers(&f, "bg").is_empty()
     });
+
+    // apps:destroy ends those still running.
+    let out = ok(f.slipway(&["run:detached", "-a", "bg", "--", "exec sleep 60"]));
+    let name = name_in(out.lines().next().unwrap());
+    let pid = ps_json(&f, "bg")
+        .iter()
+        .find(|p| p["name"] == name.as_str())
+        .and_then(|p| p["pid"].as_u64())
+        .unwrap();
+    ok(f.slipway(&["apps:destroy", "bg", "--confirm", "bg"]));
+    wait_for(10, "the one-off to be gone", || {
+        fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    });
 }
 
 #[test]
@@ -194,4 +237,51 @@ fn run_without_a_release_says_to_deploy_first() {
     }
     let out = f.slipway(&["run", "-a", "empty"]);
     assert_eq!(out.status.code(), Some(2), "a command is required");
+}
+
+#[test]
+fn run_on_a_terminal_stays_in_its_foreground_and_reads_from_it() {
+    if command("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        eprintln!("skipped: no `script` (util-linux) to give slipway a terminal");
+        return;
+    }
+    let f = Fixture::new();
+    let (_guard, _port) = deployed(&f, "tty");
+    // `script` runs slipway on a new terminal and types our stdin into it; a
+    // one-off outside the terminal's foreground would be stopped by its read.
+    let line = format!(
+        "{} --root {} run -a tty -- 'test -t 0 && echo on a terminal; read answer; echo got $answer'",
+        SLIPWAY,
+        f.root.display()
+    );
+    let mut child = command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"forty-two\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("run on a terminal did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.contains("on a terminal"), "{out:?}");
+    assert!(out.contains("got forty-two"), "{out:?}");
 }
