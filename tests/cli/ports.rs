@@ -5,7 +5,16 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::launch::{body, free_port, local_app, write_web};
+use crate::launch::{body, local_app, write_web};
+
+/// A free port below the kernel's ephemeral range, so the supervisor can never hand it out as a `$PORT` too.
+fn free_port_below_ephemeral() -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+    (low.saturating_sub(5000)..low)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
 
 /// A python3 process listening on `127.0.0.1:port`, killed when dropped.
 struct Squatter(Child);
@@ -51,7 +60,7 @@ fn a_web_process_listening_on_another_port_fails_its_deploy_long_before_the_heal
     work.commit("good");
     work.push_ok(&["main"]);
 
-    let wrong = free_port();
+    let wrong = free_port_below_ephemeral();
     work.write(
         "Procfile",
         format!("web: exec python3 -m http.server {wrong} --bind 127.0.0.1\n"),
