@@ -29,6 +29,9 @@ pub enum Error {
     #[error("{name} is a one-off process: one-off processes are not restarted")]
     OneOffRestart { app: String, name: String },
 
+    #[error("{app} has no URL: it serves no web process and app.yaml sets no url")]
+    NoUrl { app: String },
+
     #[error("another push to '{app}' is still finishing")]
     PushInFlight { app: String },
 

@@ -215,7 +215,8 @@ fn compile_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> 
         "{BANG}Push rejected, failed to compile {} app.\n",
         escape(name)
     );
-    if !tail.is_empty() {
+    // A buildpack that explained itself with ` !` lines is not repeated.
+    if !tail.is_empty() && !tail.iter().any(|l| l.starts_with(BANG.trim_end())) {
         let _ = writeln!(text, "{BANG}bin/compile ended ({status}) after:");
         for line in tail {
             let _ = writeln!(text, "{INDENT}{}", escape(line.trim_start()));

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::base::clock::Clock;
 use crate::model::name::AppName;
-use crate::model::release::Release;
+use crate::model::release::Version;
 use crate::run::supervisor::protocol::ProcessStatus;
 use crate::run::supervisor::{Booted, Info, Scaled};
 use crate::store::app::App;
@@ -147,7 +147,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
     #[derive(Serialize)]
     struct InfoJson<'a> {
         name: &'a str,
-        current: Option<String>,
+        current: Option<Version>,
         state: &'a str,
         maintenance: bool,
         launcher: String,
@@ -157,7 +157,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
     }
     json(&InfoJson {
         name: app.name.as_str(),
-        current: info.current.as_ref().map(Release::name),
+        current: info.current.as_ref().map(|r| r.version),
         state: info.state,
         maintenance: info.maintenance,
         launcher: info.launcher.to_string(),
@@ -261,6 +261,16 @@ pub fn running(command: &str, app: &AppName, name: &str, detached: bool) -> Stri
              Use `slipway logs -a {app} --ps {name}` to view the output.\n"
         ),
     }
+}
+
+/// `maintenance --json`.
+pub fn maintenance_json(app: &AppName, on: bool) -> String {
+    json(&serde_json::json!({ "app": app.as_str(), "maintenance": on }))
+}
+
+/// `run:detached --json`: the one-off that was started.
+pub fn running_json(command: &str, app: &AppName, name: &str) -> String {
+    json(&serde_json::json!({ "app": app.as_str(), "name": name, "command": command }))
 }
 
 /// Log lines, escaped, one per line.

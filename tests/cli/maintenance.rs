@@ -55,6 +55,12 @@ fn maintenance_mode_answers_503_without_stopping_processes_and_outlives_the_supe
         (Some(pid), Some("up"))
     );
     assert_eq!(ok(f.slipway(&["maintenance", "-a", "shop"])), "on\n");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(f.slipway(&["maintenance", "-a", "shop", "--json"]))).unwrap();
+    assert_eq!(
+        shown,
+        serde_json::json!({"app": "shop", "maintenance": true})
+    );
     let info = ok(f.slipway(&["apps:info", "-a", "shop"]));
     assert!(info.contains("Maintenance:     on\n"), "{info}");
     assert_eq!(info_json(&f, "shop")["maintenance"], true);

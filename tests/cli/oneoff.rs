@@ -209,8 +209,13 @@ fn run_detached_logs_its_output_shows_in_ps_and_stops_by_name() {
     });
 
     // apps:destroy ends those still running.
-    let out = ok(f.slipway(&["run:detached", "-a", "bg", "--", "exec sleep 60"]));
-    let name = name_in(out.lines().next().unwrap());
+    let out = ok(f.slipway(&["run:detached", "-a", "bg", "--json", "--", "exec sleep 60"]));
+    let started: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&started["app"], &started["command"]),
+        (&"bg".into(), &"exec sleep 60".into())
+    );
+    let name = started["name"].as_str().unwrap().to_owned();
     let pid = ps_json(&f, "bg")
         .iter()
         .find(|p| p["name"] == name.as_str())
