@@ -10,14 +10,12 @@
 //! [`start`], the one place its process is spawned.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-use serde::{Deserialize, Serialize};
 
 use crate::base::process::describe;
 use crate::base::sys;
@@ -25,54 +23,23 @@ use crate::model::release::Version;
 use crate::run::error::{Error, Result};
 use crate::run::launch::{env, unpack};
 use crate::run::supervisor::logs::LogBook;
-use crate::run::supervisor::protocol::ProcessStatus;
 use crate::store::app::App;
 use crate::store::root::Root;
 use crate::store::slugs::SlugStore;
 
-/// How long the detached runner may take to say it started (unpacking a large slug included).
-const RUNNER_START: Duration = Duration::from_secs(300);
+mod detached;
+mod registry;
+
+pub use self::detached::start_detached;
+use self::registry::{Record, clean_stale, take_name};
+pub use self::registry::{exists, kill_all, list, stop};
+
 /// How long a one-off has between SIGTERM and SIGKILL when it is stopped.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often a waiting owner looks at its child and its signals.
 const POLL: Duration = Duration::from_millis(20);
 /// The longest output line copied as one.
 const MAX_LINE: u64 = 16 * 1024;
-
-/// What `ps` needs of a running one-off, kept in its lock file.
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    command: String,
-    user: String,
-    release: Version,
-    pid: u32,
-    /// Whether `pid` leads a process group of its own (detached), or shares its owner's (attached).
-    group: bool,
-    /// Unix seconds.
-    started: i64,
-    /// `pid`'s start time in clock ticks, and the boot it started in: a pid reused by another process is never signalled.
-    start_ticks: u64,
-    boot: String,
-}
-
-impl Record {
-    /// Whether `pid` is still the process this record is about.
-    fn is_alive(&self) -> bool {
-        self.boot == sys::boot_id()
-            && sys::session_and_start(self.pid).is_some_and(|(_, start)| start == self.start_ticks)
-    }
-
-    /// Sends `signal` to it (and its group, when it leads one), if it is still the same process.
-    fn signal(&self, signal: sys::Signal) {
-        if !self.is_alive() {
-            return;
-        }
-        match self.group {
-            true => sys::kill_group(self.pid, signal),
-            false => sys::kill(self.pid, signal),
-        }
-    }
-}
 
 /// A one-off whose code is unpacked and whose name is taken, ready to start.
 #[derive(Debug)]
@@ -368,225 +335,6 @@ fn copy_output(reader: io::PipeReader, logs: &LogBook, file: &str) {
                 logs.write(file, &source, &String::from_utf8_lossy(&line));
             }
         }
-    }
-}
-
-/// Starts `command` detached: a runner (`slipway one-off`) in its own session runs it with its output in the app's logs; its name once it runs.
-pub fn start_detached(
-    root: &Root,
-    app: &App,
-    exe: &Path,
-    command: &str,
-    user: &str,
-) -> Result<String> {
-    let store = app.store();
-    let nothing = || Error::NothingRunning {
-        app: app.name.to_string(),
-    };
-    let version = store.current()?.ok_or_else(nothing)?;
-    store
-        .find(version)?
-        .and_then(|r| r.slug)
-        .ok_or_else(nothing)?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--root")
-        .arg(root.dir())
-        .args(["one-off", "--app", app.name.as_str(), "--user", user])
-        .args(["--release", &version.to_string(), "--", command])
-        .current_dir(app.dir())
-        .env_clear()
-        .env("PATH", env::DEFAULT_PATH)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    sys::detach(&mut cmd);
-    let failed = |reason: String| Error::OneOff { reason };
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| failed(format!("cannot run {}: {e}", exe.display())))?;
-    let Some(stdout) = child.stdout.take() else {
-        return Err(failed("its runner has no output".into()));
-    };
-    // Its first line says how it went; the runner then lives on by itself.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _ = std::thread::Builder::new().spawn(move || {
-        let mut line = String::new();
-        let read = BufReader::new(stdout).take(4096).read_line(&mut line);
-        let _ = tx.send(read.map(|_| line));
-    });
-    let line = match rx.recv_timeout(RUNNER_START) {
-        Ok(Ok(line)) => line,
-        Ok(Err(e)) => return Err(failed(format!("cannot read from its runner: {e}"))),
-        Err(_) => {
-            return Err(failed(format!(
-                "its runner did not start it within {}s",
-                RUNNER_START.as_secs()
-            )));
-        }
-    };
-    match line.trim_end().split_once(' ') {
-        Some(("ok", name)) => Ok(name.to_owned()),
-        Some(("error", reason)) => Err(failed(reason.to_owned())),
-        _ => {
-            let status = child.wait().map(describe).unwrap_or_default();
-            Err(failed(format!("its runner exited at once ({status})")))
-        }
-    }
-}
-
-/// The one-offs running now, as `ps` shows processes, by name.
-pub fn list(app: &App) -> Vec<ProcessStatus> {
-    let now = jiff::Timestamp::now().as_second();
-    let mut out: Vec<ProcessStatus> = running(&oneoff_dir(app))
-        .into_iter()
-        .filter_map(|(name, record)| {
-            let index = name.strip_prefix("run.")?.parse().ok()?;
-            Some(ProcessStatus {
-                kind: "run".into(),
-                index,
-                pid: Some(record.pid),
-                state: "up".into(),
-                uptime_secs: u64::try_from(now - record.started).unwrap_or(0),
-                release: record.release,
-                live: true,
-                command: record.command,
-                port: None,
-                restarts: 0,
-            })
-        })
-        .collect();
-    out.sort_by_key(|p| p.index);
-    out
-}
-
-/// Whether a one-off called `name` runs.
-pub fn exists(app: &App, name: &str) -> bool {
-    read_running(&oneoff_dir(app).join(format!("{name}.lock"))).is_some()
-}
-
-/// Stops the one-off `name`: SIGTERM (SIGKILL after a grace), or SIGKILL at once; waits until its owner saw it go. False if none runs.
-pub fn stop(app: &App, name: &str, kill: bool) -> Result<bool> {
-    let path = oneoff_dir(app).join(format!("{name}.lock"));
-    let Some(record) = read_running(&path) else {
-        return Ok(false);
-    };
-    let signal = |signal| record.signal(signal);
-    signal(match kill {
-        true => sys::Signal::KILL,
-        false => sys::Signal::TERM,
-    });
-    let deadline = Instant::now() + STOP_GRACE;
-    let mut killed = kill;
-    while read_running(&path).is_some() {
-        if Instant::now() >= deadline {
-            if killed {
-                break;
-            }
-            signal(sys::Signal::KILL);
-            killed = true;
-        }
-        std::thread::sleep(POLL);
-    }
-    Ok(true)
-}
-
-/// Kills every one-off of the app (for `apps:destroy`).
-pub fn kill_all(app: &App) {
-    for (name, _) in running(&oneoff_dir(app)) {
-        let _ = stop(app, &name, true);
-    }
-}
-
-/// Every one-off whose owner holds its lock, with its record.
-fn running(base: &Path) -> Vec<(String, Record)> {
-    let Ok(entries) = fs::read_dir(base) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let file = entry.file_name();
-            let name = file.to_str()?.strip_suffix(".lock")?;
-            if name.starts_with('.') {
-                return None;
-            }
-            Some((name.to_owned(), read_running(&entry.path())?))
-        })
-        .collect()
-}
-
-/// The record in a one-off's lock file, if its owner holds the lock and has started it.
-fn read_running(path: &Path) -> Option<Record> {
-    let file = File::open(path).ok()?;
-    if file.try_lock_shared().is_ok() {
-        return None;
-    }
-    let mut text = Vec::new();
-    (&file).take(64 * 1024).read_to_end(&mut text).ok()?;
-    serde_json::from_slice(&text).ok()
-}
-
-/// Takes a free `run.N`: its lock file, created locked under a temporary name and linked into place (so nobody ever sees it unlocked).
-fn take_name(base: &Path) -> Result<(String, File, PathBuf)> {
-    let seed = jiff::Timestamp::now().subsec_nanosecond().unsigned_abs() ^ sys::pid();
-    for attempt in 0..200u32 {
-        let n = 1000 + (seed.wrapping_add(attempt.wrapping_mul(7919))) % 9000;
-        let name = format!("run.{n}");
-        let temp = base.join(format!(".{name}.{}.lock", sys::pid()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
-            .map_err(Error::io("create", &temp))?;
-        if file.try_lock().is_err() {
-            continue;
-        }
-        let path = base.join(format!("{name}.lock"));
-        let linked = fs::hard_link(&temp, &path);
-        let _ = fs::remove_file(&temp);
-        match linked {
-            Ok(()) => return Ok((name, file, path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io("create", &path)(e)),
-        }
-    }
-    Err(Error::OneOff {
-        reason: format!("no free run.N name in {}", base.display()),
-    })
-}
-
-/// Removes the one-offs whose owner died: what their group left running, their code, their lock file.
-fn clean_stale(base: &Path) {
-    let Ok(entries) = fs::read_dir(base) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".lock")) else {
-            continue;
-        };
-        let path = entry.path();
-        let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
-            continue;
-        };
-        if file.try_lock().is_err() {
-            continue;
-        }
-        let mut text = Vec::new();
-        let _ = (&file).take(64 * 1024).read_to_end(&mut text);
-        // A detached one-off outlives a runner killed with SIGKILL.
-        if let Ok(record) = serde_json::from_slice::<Record>(&text)
-            && record.group
-        {
-            record.signal(sys::Signal::KILL);
-        }
-        if !name.starts_with('.') {
-            let _ = fs::remove_dir_all(base.join(name));
-        }
-        let _ = fs::remove_file(&path);
     }
 }
 
