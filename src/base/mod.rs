@@ -6,6 +6,7 @@ pub mod clock;
 pub mod digest;
 pub mod files;
 pub mod process;
+pub mod procfs;
 pub mod sandbox;
 pub mod size;
 pub mod span;

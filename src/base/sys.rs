@@ -96,6 +96,23 @@ pub fn termination_flag() -> io::Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
+/// Flags for a process that waits on a child in its terminal's foreground: SIGTERM and SIGHUP raise the first (to pass on), SIGINT and SIGQUIT the second (the child got them from the terminal itself).
+///
+/// Neither kills this process, so it can wait for the child and report how it ended.
+pub fn foreground_flags() -> io::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    let (stop, interrupt) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupt))?;
+    }
+    Ok((stop, interrupt))
+}
+
 /// This process's id.
 pub fn pid() -> u32 {
     std::process::id()

@@ -31,13 +31,11 @@ pub fn app_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
             }
             continue;
         }
-        // The subcommand: what follows is its own.
+        // The subcommand: the app goes right after it, before its own words
+        // (whose last argument may take every word that follows, as `run`'s does).
         head.push(word);
-        let rest: Vec<OsString> = words.collect();
-        let end = rest.iter().position(|w| w == "--").unwrap_or(rest.len());
-        head.extend(rest[..end].iter().cloned());
         head.extend(moved);
-        head.extend(rest[end..].iter().cloned());
+        head.extend(words);
         return head;
     }
     head.extend(moved);
@@ -64,11 +62,15 @@ mod tests {
         );
         assert_eq!(
             line("slipway --root /r --app=shop config:set A=1"),
-            ["slipway", "--root", "/r", "config:set", "A=1", "--app=shop"]
+            ["slipway", "--root", "/r", "config:set", "--app=shop", "A=1"]
         );
         assert_eq!(
             line("slipway -ashop run -- ls -a"),
             ["slipway", "run", "-ashop", "--", "ls", "-a"]
+        );
+        assert_eq!(
+            line("slipway -a shop run echo hi"),
+            ["slipway", "run", "-a", "shop", "echo", "hi"]
         );
         assert_eq!(
             line("slipway releases -a shop"),

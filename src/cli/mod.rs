@@ -13,10 +13,12 @@ mod fsck;
 mod hook;
 mod hooks;
 mod keys;
+mod maintenance;
 mod ps;
 mod quickstart;
 mod releases;
 mod remote;
+mod run;
 mod shell;
 mod slugs;
 mod source;
@@ -189,16 +191,35 @@ enum Command {
     PsRestart(ps::RestartArgs),
     /// Restart every process of an app, with no downtime (no new release)
     Restart(ps::RestartArgs),
-    /// Stop an app's processes until the next deploy or restart
+    /// Stop an app's processes (or one type or process: web, web.1) until the next deploy, restart or scale
     #[command(name = "ps:stop")]
-    PsStop(ps::AppOnlyArgs),
+    PsStop(ps::StopArgs),
+    /// Kill one type or process (web, web.1) at once with SIGKILL, until the next deploy, restart or scale
+    #[command(name = "ps:kill")]
+    PsKill(ps::KillArgs),
     /// Show an app's process logs
     Logs(ps::LogsArgs),
+    /// Run a one-off command in the current release's environment, attached to this terminal: run -a APP -- COMMAND
+    Run(run::RunArgs),
+    /// Run a one-off command in the background, its output in the app's logs (logs --ps run.N)
+    #[command(name = "run:detached")]
+    RunDetached(run::DetachedArgs),
+    /// Say whether maintenance mode is on
+    Maintenance(env::AppJsonArgs),
+    /// Answer every request on the app's stable port with 503 and a maintenance page (processes keep running)
+    #[command(name = "maintenance:on")]
+    MaintenanceOn(env::AppArgs),
+    /// Forward requests to the app's processes again
+    #[command(name = "maintenance:off")]
+    MaintenanceOff(env::AppArgs),
     /// Start the supervisor of every app that should run (at boot; idempotent)
     Boot(boot::BootArgs),
     /// Run an app's supervisor (started by deploys and boot)
     #[command(hide = true)]
     Supervise(boot::SuperviseArgs),
+    /// Run a detached one-off process (started by run:detached)
+    #[command(name = "one-off", hide = true)]
+    OneOff(run::RunnerArgs),
     /// Serve a directory's files over HTTP (the sample app's web process)
     #[command(name = "serve-static", hide = true)]
     ServeStatic(boot::ServeStaticArgs),
@@ -328,7 +349,14 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::PsScale(args) => ps::scale(env, args),
         Command::PsRestart(args) | Command::Restart(args) => ps::restart(env, args),
         Command::PsStop(args) => ps::stop(env, args),
+        Command::PsKill(args) => ps::kill(env, args),
         Command::Logs(args) => ps::logs(env, args),
+        Command::Run(args) => run::run(env, args),
+        Command::RunDetached(args) => run::detached(env, args),
+        Command::OneOff(args) => run::runner(env, args),
+        Command::Maintenance(args) => maintenance::show(env, args),
+        Command::MaintenanceOn(args) => maintenance::set(env, args, true),
+        Command::MaintenanceOff(args) => maintenance::set(env, args, false),
         Command::Boot(args) => boot::boot(env, args),
         Command::Supervise(args) => boot::supervise(env, args),
         Command::ServeStatic(args) => boot::serve_static(env, args),

@@ -25,15 +25,27 @@ pub struct ScaleArgs {
 pub struct RestartArgs {
     #[command(flatten)]
     app: AppArg,
-    /// Only this process type (restarted in place); without it every process, with no downtime
-    #[arg(value_name = "TYPE")]
+    /// Only this process type (web) or process (web.1), restarted in place; without it every process, with no downtime
+    #[arg(value_name = "TYPE[.N]")]
     kind: Option<String>,
 }
 
 #[derive(Args)]
-pub struct AppOnlyArgs {
+pub struct StopArgs {
     #[command(flatten)]
     app: AppArg,
+    /// Only this process type (web) or process (web.1); without it every process and the supervisor
+    #[arg(value_name = "TYPE[.N]")]
+    name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    app: AppArg,
+    /// The process type (web) or process (web.1) to kill
+    #[arg(value_name = "TYPE[.N]")]
+    name: String,
 }
 
 #[derive(Args)]
@@ -46,6 +58,15 @@ pub struct LogsArgs {
     /// Keep printing new lines as they are written, until Ctrl-C
     #[arg(short = 't', long)]
     tail: bool,
+    /// Only the lines of this process type (web) or process (web.1)
+    #[arg(
+        short = 'd',
+        long = "dyno",
+        visible_alias = "ps",
+        visible_short_alias = 'p',
+        value_name = "TYPE[.N]"
+    )]
+    dyno: Option<String>,
 }
 
 pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
@@ -87,21 +108,37 @@ pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
     output::print(&output::ps::restarted(args.kind.as_deref()))
 }
 
-pub fn stop(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
+pub fn stop(env: &Env, args: StopArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
+    if let Some(name) = &args.name {
+        let one_off = ps::stop_process(&app, name, false)?;
+        return output::print(&output::ps::stopped_process(
+            &app.name, name, false, one_off,
+        ));
+    }
     let stopped = ps::stop(&app)?;
     output::print(&output::ps::stopped(&app.name, stopped))
+}
+
+pub fn kill(env: &Env, args: KillArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let one_off = ps::stop_process(&app, &args.name, true)?;
+    output::print(&output::ps::stopped_process(
+        &app.name, &args.name, true, one_off,
+    ))
 }
 
 pub fn logs(env: &Env, args: LogsArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let (lines, cursor) = ps::last_log_lines(&app, args.num)?;
+    let only = ps::log_filter(args.dyno.as_deref())?;
+    let (lines, cursor) = ps::last_log_lines(&app, args.num, only.as_ref())?;
     output::print(&output::ps::log_lines(&lines))?;
     if args.tail {
         let mut out = std::io::stdout();
-        ps::follow_logs(&app, cursor, &mut |line| {
+        ps::follow_logs(&app, cursor, only.as_ref(), &mut |line| {
             out.write_all(output::ps::log_lines(&[line]).as_bytes())?;
             out.flush()
         })?;

@@ -130,19 +130,25 @@ pub fn ssh_command(
     }
     let mut remote_words = vec![name];
     remote_words.extend(words[position + 1..].iter().cloned());
-    let has_app = remote_words.iter().any(|w| {
+    // Words after `--` are a command's (`run -- grep -a x`), never options; so
+    // is everything after the first word of `run`'s command.
+    let trailing = sub.get_arguments().any(|a| a.is_trailing_var_arg_set());
+    let is_app = |w: &String| {
         w == "-a" || w == "--app" || w.starts_with("--app=") || (w.starts_with("-a") && w.len() > 2)
-    });
+    };
+    let mut options = remote_words[1..].iter().take_while(|w| *w != "--");
+    let has_app = match trailing {
+        // Only an app option can come before `run`'s command.
+        true => options.next().is_some_and(is_app),
+        false => options.any(is_app),
+    };
     let takes_app = sub.get_arguments().any(|a| a.get_id() == "app");
     if takes_app
         && !has_app
         && let Some(app) = app
     {
-        let end = remote_words
-            .iter()
-            .position(|w| w == "--")
-            .unwrap_or(remote_words.len());
-        remote_words.splice(end..end, ["-a".to_owned(), app.to_string()]);
+        // Right after the subcommand: `run`'s command takes every word after its first.
+        remote_words.splice(1..1, ["-a".to_owned(), app.to_string()]);
     }
     let quoted: Vec<String> = remote_words
         .iter()
@@ -267,7 +273,20 @@ mod tests {
             .map(OsString::from)
             .collect();
         let (_, ssh) = ssh_command(&remote, &args, None).unwrap();
-        assert_eq!(ssh[3], r#"'config:set' "A=it's" '-a' 'shop'"#);
+        assert_eq!(ssh[3], r#"'config:set' '-a' 'shop' "A=it's""#);
+        // `run`'s command takes every word after its first, and `-a` after `--` is the command's.
+        let args: Vec<OsString> = ["run", "grep", "-a", "x"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (_, ssh) = ssh_command(&remote, &args, None).unwrap();
+        assert_eq!(ssh[3], "'run' '-a' 'shop' 'grep' '-a' 'x'");
+        let args: Vec<OsString> = ["run", "--", "grep", "-a", "x"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (_, ssh) = ssh_command(&remote, &args, None).unwrap();
+        assert_eq!(ssh[3], "'run' '-a' 'shop' '--' 'grep' '-a' 'x'");
         let args: Vec<OsString> = ["config:set", "A=it's $HOME"]
             .iter()
             .map(OsString::from)

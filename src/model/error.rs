@@ -27,6 +27,9 @@ pub enum Error {
     #[error("invalid process type '{kind}': {reason}")]
     BadProcessType { kind: String, reason: &'static str },
 
+    #[error("invalid process '{name}': {reason}")]
+    BadProcess { name: String, reason: &'static str },
+
     #[error("invalid scale '{arg}': {reason}")]
     BadScale { arg: String, reason: &'static str },
 

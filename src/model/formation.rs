@@ -65,6 +65,12 @@ impl FromStr for Scale {
             arg: crate::base::text::escape(arg).into_owned(),
             reason,
         };
+        // Heroku's `web=2:standard-2x` and `web:standard-2x`.
+        if arg.contains(':') {
+            return Err(bad(
+                "slipway has no process sizes: every process runs on this host as it is (scale with TYPE=N only)",
+            ));
+        }
         let Some((kind, count)) = arg.split_once('=') else {
             return Err(bad("expected TYPE=N, such as web=2"));
         };
@@ -93,7 +99,16 @@ mod tests {
         assert_eq!(f.plan(&procfile), [("web", 1, "a"), ("worker", 1, "b")]);
         f.apply(&["worker=0".parse().unwrap(), "web=3".parse().unwrap()]);
         assert_eq!(f.plan(&procfile), [("web", 3, "a"), ("worker", 0, "b")]);
-        for bad in ["web", "web=-1", "web=x", "=2", "web=101", "w eb=1"] {
+        for bad in [
+            "web",
+            "web=-1",
+            "web=x",
+            "=2",
+            "web=101",
+            "w eb=1",
+            "web=1:standard-2x",
+            "web:performance-m",
+        ] {
             assert!(bad.parse::<Scale>().is_err(), "{bad}");
         }
     }

@@ -71,6 +71,65 @@ impl Procfile {
     }
 }
 
+/// What commands such as `ps:restart` and `logs --ps` name: every process of a type (`web`), or one (`web.1`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// The process type.
+    pub kind: String,
+    /// The one process of that type, counting from 1.
+    pub index: Option<u32>,
+}
+
+impl Target {
+    /// Whether process `index` of `kind` is named.
+    pub fn matches(&self, kind: &str, index: u32) -> bool {
+        self.kind == kind && self.index.is_none_or(|i| i == index)
+    }
+
+    /// Whether the process named `name` (`web.1`) is named.
+    pub fn matches_name(&self, name: &str) -> bool {
+        name.rsplit_once('.')
+            .and_then(|(kind, index)| Some((kind, index.parse().ok()?)))
+            .is_some_and(|(kind, index)| self.matches(kind, index))
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Target> {
+        let bad = |reason: &'static str| Error::BadProcess {
+            name: crate::base::text::escape(name).into_owned(),
+            reason,
+        };
+        let (kind, index) = match name.split_once('.') {
+            Some((kind, index)) => {
+                let index = index
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|i| *i > 0 && !index.starts_with(['+', '0']))
+                    .ok_or(bad("the number after the dot counts from 1, as in web.1"))?;
+                (kind, Some(index))
+            }
+            None => (name, None),
+        };
+        check_type(kind).map_err(bad)?;
+        Ok(Target {
+            kind: kind.to_owned(),
+            index,
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "{}.{index}", self.kind),
+            None => f.write_str(&self.kind),
+        }
+    }
+}
+
 /// Checks a process type name: letters, digits, `_` and `-`, at most 30, starting with a letter or digit.
 pub fn check_type(kind: &str) -> Result<(), &'static str> {
     if kind.is_empty() || kind.len() > 30 {
@@ -89,6 +148,25 @@ pub fn check_type(kind: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_name_a_type_or_one_process() {
+        let web: Target = "web".parse().unwrap();
+        let one: Target = "web.2".parse().unwrap();
+        assert_eq!((web.index, one.index), (None, Some(2)));
+        assert_eq!(
+            (web.to_string(), one.to_string()),
+            ("web".into(), "web.2".into())
+        );
+        assert!(web.matches("web", 7) && !web.matches("worker", 1));
+        assert!(one.matches_name("web.2") && !one.matches_name("web.20"));
+        assert!(!one.matches_name("supervisor") && !web.matches_name("web"));
+        for bad in [
+            "", "web.", "web.0", "web.01", "web.+1", "web.x", ".1", "w b", "web.1.2",
+        ] {
+            assert!(bad.parse::<Target>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_types_and_skips_comments() {

@@ -26,6 +26,9 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("{name} is a one-off process: one-off processes are not restarted")]
+    OneOffRestart { app: String, name: String },
+
     #[error("{app} has no URL: it serves no web process and app.yaml sets no url")]
     NoUrl { app: String },
 

@@ -18,6 +18,7 @@ pub mod ps;
 pub mod quickstart;
 pub mod releases;
 pub mod rollback;
+pub mod run;
 pub mod source;
 pub mod ssh;
 pub mod watch;

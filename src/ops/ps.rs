@@ -5,18 +5,21 @@
 
 use std::path::Path;
 
-use super::error::Result;
+use super::error::{Error, Result};
 use crate::model::formation::Scale;
 use crate::model::name::AppName;
-use crate::model::procfile;
+use crate::model::procfile::Target;
+use crate::run::oneoff;
 use crate::run::supervisor::protocol::ProcessStatus;
 use crate::run::supervisor::{self, Booted, Info, Scaled, logs};
 use crate::store::app::App;
 use crate::store::root::Root;
 
-/// The app's processes, as its supervisor reports them.
+/// The app's processes, as its supervisor reports them, then its one-off processes (`run.N`).
 pub fn processes(app: &App) -> Result<Vec<ProcessStatus>> {
-    Ok(supervisor::processes(app)?)
+    let mut list = supervisor::processes(app)?;
+    list.extend(oneoff::list(app));
+    Ok(list)
 }
 
 /// The app's state: current release, URL, formation, whether it is up.
@@ -34,15 +37,31 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
     Ok(supervisor::scale(root, app, exe, changes)?)
 }
 
-/// Restarts every process with no downtime, or those of one type in place.
-pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result<()> {
-    if let Some(kind) = kind {
-        procfile::check_type(kind).map_err(|reason| crate::model::Error::BadProcessType {
-            kind: crate::base::text::escape(kind).into_owned(),
-            reason,
-        })?;
+/// Restarts every process with no downtime, or those of one type (`web`) or one process (`web.1`) in place.
+pub fn restart(root: &Root, app: &App, exe: &Path, name: Option<&str>) -> Result<()> {
+    let target = name.map(str::parse::<Target>).transpose()?;
+    if let Some(name) = name
+        && oneoff::exists(app, name)
+    {
+        return Err(Error::OneOffRestart {
+            app: app.name.to_string(),
+            name: name.to_owned(),
+        });
     }
-    Ok(supervisor::restart(root, app, exe, kind)?)
+    Ok(supervisor::restart(root, app, exe, target.as_ref())?)
+}
+
+/// Stops one process (`web.1`) or every process of a type (`web`) until a restart, scale or deploy, or a one-off process (`run.N`) for good; `kill` sends SIGKILL at once.
+///
+/// Returns whether it was a one-off.
+pub fn stop_process(app: &App, name: &str, kill: bool) -> Result<bool> {
+    let target: Target = name.parse()?;
+    // One-offs first: `run.N` is theirs, unless none by that name runs.
+    if target.index.is_some() && oneoff::stop(app, name, kill)? {
+        return Ok(true);
+    }
+    supervisor::stop_process(app, &target, kill)?;
+    Ok(false)
 }
 
 /// Stops the app's processes until the next deploy or restart; false if none ran.
@@ -50,18 +69,38 @@ pub fn stop(app: &App) -> Result<bool> {
     Ok(supervisor::stop(app)?)
 }
 
-/// The last `n` lines of the app's process logs, and where to follow on from.
-pub fn last_log_lines(app: &App, n: usize) -> Result<(Vec<String>, logs::Cursor)> {
-    Ok(logs::last_lines(&app.logs_dir(), n)?)
+/// Which processes' logs `logs` shows: `web`, `web.1`, or all of them.
+pub fn log_filter(name: Option<&str>) -> Result<Option<Target>> {
+    Ok(name.map(str::parse::<Target>).transpose()?)
 }
 
-/// Passes each new log line to `on_line` as it is written, until `on_line` fails.
+/// The last `n` lines of the app's process logs (of `only`'s processes), and where to follow on from.
+pub fn last_log_lines(
+    app: &App,
+    n: usize,
+    only: Option<&Target>,
+) -> Result<(Vec<String>, logs::Cursor)> {
+    Ok(logs::last_lines(&app.logs_dir(), n, only)?)
+}
+
+/// Passes each new log line (of `only`'s processes) to `on_line` as it is written, until `on_line` fails.
 pub fn follow_logs(
     app: &App,
     cursor: logs::Cursor,
+    only: Option<&Target>,
     on_line: &mut dyn FnMut(&str) -> std::io::Result<()>,
 ) -> Result<()> {
-    Ok(logs::follow(&app.logs_dir(), cursor, on_line)?)
+    Ok(logs::follow(&app.logs_dir(), cursor, only, on_line)?)
+}
+
+/// Turns maintenance mode on or off: the stable port answers every request with 503 and a page, the processes keep running.
+pub fn set_maintenance(app: &App, on: bool) -> Result<()> {
+    Ok(supervisor::set_maintenance(app, on)?)
+}
+
+/// Whether maintenance mode is on.
+pub fn in_maintenance(app: &App) -> bool {
+    supervisor::in_maintenance(app)
 }
 
 /// Starts the supervisor of every app that should run.

@@ -39,10 +39,17 @@ pub const APP_COMMANDS: &[&str] = &[
     "apps:info",
     "apps:open",
     "restart",
+    "maintenance",
+    "maintenance:*",
+    "run",
+    "run:detached",
     "buildpacks",
     "buildpacks:*",
     "deploy",
 ];
+
+/// App commands whose last argument takes every word after its first (`run -a APP COMMAND...`): no option follows it.
+const TRAILING_COMMANDS: &[&str] = &["run", "run:detached"];
 
 /// Commands only admin keys may run over ssh.
 pub const ADMIN_COMMANDS: &[&str] = &[
@@ -227,7 +234,9 @@ pub fn parse(original: &str) -> Result<Request> {
         });
     }
     if is_listed(APP_COMMANDS, command) {
-        let app = app_option(rest).map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+        let trailing = TRAILING_COMMANDS.contains(&command.as_str());
+        let app = app_option(rest, trailing)
+            .map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
         return Ok(Request::Slipway {
             argv: words.clone(),
             app: Some(app),
@@ -257,14 +266,21 @@ fn app_of_path(path: &str) -> Option<AppName> {
     name.parse().ok()
 }
 
-/// The one `-a APP` / `--app APP` / `--app=APP` among `args`.
+/// The one `-a APP` / `--app APP` / `--app=APP` among `args`, before any `--`.
 ///
 /// Short-option clusters (`-xa APP`, `-aAPP`) are refused so the app slipway
-/// will act on is always the one checked here.
-fn app_option(args: &[String]) -> std::result::Result<String, String> {
+/// will act on is always the one checked here. Words after `--` are
+/// arguments, never options (`run -a APP -- grep -a x`), as clap reads them;
+/// so is everything from the first other word of a command in
+/// [`TRAILING_COMMANDS`] (`run -a APP grep -a x`).
+fn app_option(args: &[String], trailing: bool) -> std::result::Result<String, String> {
     let mut found = Vec::new();
-    let mut words = args.iter();
+    let mut words = args.iter().take_while(|w| *w != "--");
     while let Some(word) = words.next() {
+        let is_app = word == "-a" || word == "--app" || word.starts_with("--app=");
+        if trailing && !is_app {
+            break;
+        }
         if word == "-a" || word == "--app" {
             match words.next() {
                 Some(value) if !value.starts_with('-') => found.push(value.clone()),
@@ -466,6 +482,13 @@ mod tests {
         assert_eq!(app("config:set --app=myapp A=1"), Some("myapp".into()));
         assert_eq!(app("ps:scale -a myapp web=2"), Some("myapp".into()));
         assert_eq!(app("keys:add bob"), None);
+        assert_eq!(app("run -a myapp -- ls -la -a other"), Some("myapp".into()));
+        assert_eq!(app("run -a myapp ls -la -a other"), Some("myapp".into()));
+        assert_eq!(app("run --app=myapp grep -a x"), Some("myapp".into()));
+        assert_eq!(
+            app("run:detached -a myapp -- rake db:migrate"),
+            Some("myapp".into())
+        );
         for bad in [
             "releases",
             "releases -a",
@@ -475,6 +498,10 @@ mod tests {
             "releases -xa myapp",
             "releases --apps myapp",
             "releases -a myapp --root /tmp",
+            "run -- -a myapp ls",
+            "run ls -a myapp",
+            "run -x -a myapp ls",
+            "run -a myapp -a other ls",
             "releases --root=/tmp -a myapp",
             "keys --root /tmp",
             "ps: -a myapp",

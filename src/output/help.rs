@@ -1,5 +1,6 @@
 //! The `help:` line under an error: the obvious next step, composed here at the edge for the errors of every layer.
 
+use crate::base::procfs;
 use crate::base::sandbox::SandboxError;
 use crate::build::{self, SourceError, StepError};
 use crate::ops::{self, watch::WatchError};
@@ -29,6 +30,9 @@ pub fn help(error: &ops::Error) -> Option<String> {
             super::shell_quote_if_needed(&checkout.to_string_lossy())
         )),
         E::PushInFlight { .. } => Some("push again in a moment".into()),
+        E::OneOffRestart { app, name } => Some(format!(
+            "`slipway ps:stop {name} -a {app}` stops it; `slipway run -a {app} -- COMMAND` starts another"
+        )),
         E::BranchMoved { .. } => Some("pull (or fetch and rebase), then push again".into()),
         E::NoApp => Some(
             "pass -a APP, set SLIPWAY_APP, or run this in a checkout whose git remote `slipway` points at the app"
@@ -256,6 +260,7 @@ fn run_help(error: &run::Error) -> Option<String> {
         E::NotLocal { .. } => Some(
             "only `launcher: local` (the default) runs processes on this host; see app.yaml".into(),
         ),
+        E::ProcessNotRunning { app, .. } => Some(format!("`slipway ps -a {app}` lists its processes")),
         E::NothingRunning { app } => {
             Some(format!("deploy first: `git push` to {app}'s repository"))
         }
@@ -263,6 +268,28 @@ fn run_help(error: &run::Error) -> Option<String> {
             "write an executable script there (slipway's hooks/launch-systemd.example is one), or set `launcher: local` in app.yaml"
                 .into(),
         ),
+        E::PortTaken {
+            app, port, holder, ..
+        } => {
+            let who = match holder {
+                Some(procfs::PortHolder {
+                    pid: Some(pid),
+                    name,
+                    ..
+                }) => match name {
+                    Some(name) => format!("{} (pid {pid}) holds port {port}", super::escape(name)),
+                    None => format!("pid {pid} holds port {port}"),
+                },
+                Some(holder) => format!(
+                    "a process of uid {} holds port {port} (its pid is not visible to this user)",
+                    holder.uid
+                ),
+                None => format!("another process held port {port}"),
+            };
+            Some(format!(
+                "{who}; stop it, or give {app} another port: `port:` in apps/{app}/app.yaml (apps:create picks free ones from port_range in slipway.yaml)"
+            ))
+        }
         E::Supervisor { app, .. } => Some(format!(
             "its log is apps/{app}/logs/supervisor.log; `slipway ps:stop -a {app}` then `slipway ps:restart -a {app}` starts it afresh"
         )),

@@ -102,6 +102,13 @@ pub fn app_info(app: &App, info: &Info, clock: &Clock) -> String {
     let rows = [
         ("Current release", current),
         ("State", info.state.to_owned()),
+        (
+            "Maintenance",
+            match info.maintenance {
+                true => "on".into(),
+                false => "off".into(),
+            },
+        ),
         ("Launcher", info.launcher.to_string()),
         ("Sandbox", sandbox(&info.sandbox)),
         (
@@ -144,6 +151,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
         name: &'a str,
         current: Option<Version>,
         state: &'a str,
+        maintenance: bool,
         launcher: String,
         sandbox: &'a str,
         url: Option<&'a str>,
@@ -154,6 +162,7 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
         name: app.name.as_str(),
         current: info.current.as_ref().map(|r| r.version),
         state: info.state,
+        maintenance: info.maintenance,
         launcher: info.launcher.to_string(),
         sandbox: match info.sandbox {
             Choice::Bwrap { .. } => "bwrap",
@@ -206,8 +215,34 @@ pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
 
 /// `ps:restart`'s line.
 pub fn restarted(kind: Option<&str>) -> String {
-    let what = kind.map_or(String::new(), |k| format!("{k} "));
-    format!("Restarting {what}processes... done\n")
+    match kind {
+        Some(one) if one.contains('.') => format!("Restarting {} process... done\n", escape(one)),
+        Some(kind) => format!("Restarting {} processes... done\n", escape(kind)),
+        None => "Restarting processes... done\n".into(),
+    }
+}
+
+/// `ps:stop NAME` and `ps:kill NAME`'s lines; a one-off (`run.N`) is gone for good.
+pub fn stopped_process(app: &AppName, name: &str, kill: bool, one_off: bool) -> String {
+    let verb = match kill {
+        true => "Killing",
+        false => "Stopping",
+    };
+    let name = escape(name);
+    let what = match name.contains('.') {
+        true => format!("{name} process"),
+        false => format!("{name} processes"),
+    };
+    if one_off {
+        return format!("{verb} {what}... done\n");
+    }
+    format!(
+        "{verb} {what}... done\n(`slipway ps:restart {name} -a {app}`, a scale or a deploy starts {} again)\n",
+        match name.contains('.') {
+            true => "it",
+            false => "them",
+        }
+    )
 }
 
 /// `ps:stop`'s lines.
@@ -219,6 +254,45 @@ pub fn stopped(app: &AppName, stopped: bool) -> String {
     } else {
         format!("{app} has no processes running\n")
     }
+}
+
+/// `maintenance:on` and `maintenance:off`'s line, in Heroku's words.
+pub fn maintenance_set(app: &AppName, on: bool) -> String {
+    let verb = match on {
+        true => "Enabling",
+        false => "Disabling",
+    };
+    format!("{verb} maintenance mode for {app}... done\n")
+}
+
+/// `maintenance`'s answer.
+pub fn maintenance(on: bool) -> String {
+    match on {
+        true => "on\n".into(),
+        false => "off\n".into(),
+    }
+}
+
+/// `run`'s line (on stderr, before the command's output) and `run:detached`'s lines, in Heroku's words.
+pub fn running(command: &str, app: &AppName, name: &str, detached: bool) -> String {
+    let command = escape(command);
+    match detached {
+        false => format!("Running `{command}` on {app}... up, {name}\n"),
+        true => format!(
+            "Running `{command}` on {app}... done, {name}\n\
+             Use `slipway logs -a {app} --ps {name}` to view the output.\n"
+        ),
+    }
+}
+
+/// `maintenance --json`.
+pub fn maintenance_json(app: &AppName, on: bool) -> String {
+    json(&serde_json::json!({ "app": app.as_str(), "maintenance": on }))
+}
+
+/// `run:detached --json`: the one-off that was started.
+pub fn running_json(command: &str, app: &AppName, name: &str) -> String {
+    json(&serde_json::json!({ "app": app.as_str(), "name": name, "command": command }))
 }
 
 /// Log lines, escaped, one per line.

@@ -21,8 +21,23 @@ pub enum Error {
         types: String,
     },
 
+    #[error("{reason}")]
+    PortTaken {
+        app: String,
+        port: u16,
+        /// Who holds it, as /proc showed it right after the failure.
+        holder: Option<crate::base::procfs::PortHolder>,
+        reason: String,
+    },
+
     #[error("the supervisor of '{app}' failed: {reason}")]
     Supervisor { app: String, reason: String },
+
+    #[error("the one-off process failed: {reason}")]
+    OneOff { reason: String },
+
+    #[error("{app}: {reason}")]
+    ProcessNotRunning { app: String, reason: String },
 
     #[error("app '{app}' has no current release to run")]
     NothingRunning { app: String },
@@ -54,6 +69,20 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The error for a supervisor's failed answer when it says the stable port is taken, with who holds it.
+    pub fn port_taken(app: &str, reply: &crate::run::supervisor::protocol::Reply) -> Option<Error> {
+        let port = reply.busy_port?;
+        Some(Error::PortTaken {
+            app: app.to_owned(),
+            port,
+            holder: crate::base::procfs::port_holder(port),
+            reason: reply
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("cannot listen on 127.0.0.1:{port}")),
+        })
+    }
+
     /// Wraps an I/O error with what was being done and to which path.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();

@@ -1,7 +1,8 @@
-//! Release to processes: the launchers (none, local, exec), the per-app supervisor, its forwarder and health checks, and the sandbox app code runs in.
+//! Release to processes: the launchers (none, local, exec), the per-app supervisor, its forwarder and health checks, one-off processes, and the sandbox app code runs in.
 
 pub mod error;
 pub mod launch;
+pub mod oneoff;
 pub mod sandbox;
 pub mod supervisor;
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 /// A web process that answers every GET with `body.txt`, `$GREETING` and its `$PORT`.
-const SERVER: &str = r#"import http.server, os
+pub const SERVER: &str = r#"import http.server, os
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health" and os.path.exists("unhealthy"):
@@ -49,7 +49,7 @@ impl Running {
         }
     }
 
-    fn supervisor_pid(&self) -> Option<u32> {
+    pub fn supervisor_pid(&self) -> Option<u32> {
         fs::read_to_string(self.app_dir.join("supervisor.lock"))
             .ok()?
             .split_whitespace()
@@ -157,7 +157,7 @@ pub fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// An app with test settings (its own port, short timeouts) and a guard; returns (guard, work, port).
-fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
+pub fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
     f.create_app(app);
     let guard = Running::new(f, app);
     let port = free_port();
@@ -175,19 +175,19 @@ fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
     (guard, work, port)
 }
 
-fn write_web(work: &Work, body: &str) {
+pub fn write_web(work: &Work, body: &str) {
     work.write("server.py", SERVER)
         .write("body.txt", format!("{body}\n"))
         .write("Procfile", "web: exec python3 server.py\n");
 }
 
-fn body(port: u16) -> String {
+pub fn body(port: u16) -> String {
     let (status, body) = http_get(port, "/").expect("the app answers");
     assert_eq!(status, 200, "{body}");
     body
 }
 
-fn ps_json(f: &Fixture, app: &str) -> Vec<serde_json::Value> {
+pub fn ps_json(f: &Fixture, app: &str) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(&ok(f.slipway(&["ps", "-a", app, "--json"])))
         .unwrap()
         .as_array()
@@ -554,11 +554,11 @@ fn restart_and_stop_keep_the_release_and_boot_respects_a_stop() {
         let ps = ps_json(&f, "ops");
         ps.len() == 1 && ps[0]["state"] == "up" && ps[0]["pid"].as_u64() != Some(second)
     });
-    let out = f.slipway(&["ps:restart", "web.1", "-a", "ops"]);
+    let out = f.slipway(&["ps:restart", "web.0", "-a", "ops"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: invalid process type 'web.1': process types are letters, digits, '_' and '-'\n"
+        "error: invalid process 'web.0': the number after the dot counts from 1, as in web.1\n"
     );
 
     assert!(

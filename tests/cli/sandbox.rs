@@ -1,5 +1,5 @@
 //! App code runs sandboxed: pushed by a user granted one app, it tries from every place it runs (build
-//! step, buildpack, release phase, web process) to read the root and to grant itself another app, and
+//! step, buildpack, release phase, web process, one-off) to read the root and to grant itself another app, and
 //! cannot; its port, a private /tmp and absolute symlinks still work.
 //!
 //! These need a working bubblewrap (`bwrap`, Debian package bubblewrap). Without one they say they
@@ -201,8 +201,16 @@ fn the_release_phase_and_a_web_process_cannot_reach_the_root_and_still_serve_on_
     // Its /tmp is not the release phase's: it sees only its own probe file.
     assert_eq!(probe_lines(&lines), denied("web"), "{body}");
     v.unharmed(&body);
+
+    // A one-off (`slipway run`) is app code too, in its own copy of the release.
+    let out = f.slipway(&["run", "-a", "shop", "--", "sh probe.sh ../../../../.. run"]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert_eq!(probe_lines(&lines), denied("run"), "{stdout}");
+    v.unharmed(&stdout);
     assert!(!Path::new("/tmp/probe-release").exists());
     assert!(!Path::new("/tmp/probe-web").exists());
+    assert!(!Path::new("/tmp/probe-run").exists());
 }
 
 #[test]

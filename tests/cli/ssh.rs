@@ -4,6 +4,7 @@
 //! without them these tests say so and pass, except under CI, where they fail.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -731,6 +732,96 @@ fn bad_keys_users_and_grants_are_refused_and_nothing_changes() {
     );
     assert!(!odd.root.join("keys.json").exists());
     assert!(!odd.root.join("authorized_keys").exists());
+}
+
+#[test]
+fn run_over_ssh_streams_output_and_passes_stdin_and_the_exit_status_through() {
+    let Some(Setup { f, sshd, dana }) = setup() else {
+        return;
+    };
+    f.pushed("myapp", &[("greeting.txt", "hello from the slug\n")]);
+    // Shell syntax reaches the server quoted: ssh joins words, the server splits them again.
+    let out = run(&mut sshd.ssh(&dana, Some("run -a myapp -- 'cat greeting.txt; exit 5'")));
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello from the slug\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("Running `cat greeting.txt; exit 5` on myapp... up, run."),
+        "{stderr}"
+    );
+
+    let mut child = sshd
+        .ssh(&dana, Some("run -a myapp -- tr a-z A-Z"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped through\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "PIPED THROUGH\n",
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Detached, the session ends at once; the one-off logs as dana's.
+    let started = Instant::now();
+    let out = ok(run(&mut sshd.ssh(
+        &dana,
+        Some("run:detached -a myapp -- 'sleep 1; echo later'"),
+    )));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let name = out
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let logs = f.app_dir("myapp").join("logs").join(format!("{name}.log"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(&logs)
+        .unwrap_or_default()
+        .contains("app[")
+    {
+        assert!(Instant::now() < deadline, "no output in {}", logs.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = fs::read_to_string(&logs).unwrap();
+    assert!(
+        log.contains(" by dana (v1)\n") && log.contains(&format!("app[{name}]: later\n")),
+        "{log}"
+    );
+    assert_eq!(
+        ok(run(&mut sshd.ssh(&dana, Some("maintenance:on -a myapp")))),
+        "Enabling maintenance mode for myapp... done\n"
+    );
+
+    // From a checkout whose remote is the server, as `heroku run`: the app comes from the URL,
+    // and a `-a` in the command stays the command's.
+    let work = f.work("myapp", "client");
+    git(
+        &work.dir,
+        &["remote", "set-url", "slipway", &sshd.url("myapp.git")],
+    );
+    let out = run(command(SLIPWAY)
+        .current_dir(&work.dir)
+        .env("GIT_SSH_COMMAND", sshd.client(&dana))
+        .args(["run", "grep", "-a", "-c", "hello", "greeting.txt"]));
+    assert_eq!(text(&out.stdout), "1\n", "{}", text(&out.stderr));
+    let out = run(command(SLIPWAY)
+        .current_dir(&work.dir)
+        .env("GIT_SSH_COMMAND", sshd.client(&dana))
+        .args(["run", "--", "exit 4"]));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
 }
 
 #[test]

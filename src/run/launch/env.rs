@@ -34,6 +34,23 @@ pub fn with_profile(command: &str) -> String {
     )
 }
 
+/// The command that runs an app's `command` (a Procfile entry, a one-off's): `sh -c`, after the release's `.profile.d`, in `dir`, with exactly `env`.
+///
+/// The one place app code gets its `Command`; the caller sets its stdio and process group.
+pub fn app_command(
+    command: &str,
+    dir: &Path,
+    env: &BTreeMap<String, String>,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(with_profile(command))
+        .current_dir(dir)
+        .env_clear()
+        .envs(env);
+    cmd
+}
+
 /// Config vars as an env file: `KEY="VALUE"` lines, readable by `sh` (`set -a; . FILE`) and systemd's `EnvironmentFile=`.
 ///
 /// Inside the double quotes, `\\`, `\"`, `\$` and `` \` `` stand for those

@@ -77,6 +77,9 @@ impl Launcher for Local {
             app.settings.health_timeout.get() + ANSWER_SLACK,
         )?;
         if !reply.ok {
+            if let Some(taken) = Error::port_taken(app.name.as_str(), &reply) {
+                return Err(taken);
+            }
             return Err(Error::LaunchFailed {
                 reason: reply
                     .error

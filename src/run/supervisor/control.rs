@@ -14,6 +14,7 @@ use super::machine::{Answer, Event, GenId};
 use super::prepare::{self, Prepared};
 use super::protocol::{MAX_LINE, Reply, Request};
 use super::server::Context;
+use crate::model::procfile::Target;
 use crate::model::release::Version;
 
 /// How long a control connection may take to send its request line.
@@ -53,8 +54,20 @@ fn handle(ctx: &Context, stream: UnixStream) {
             Vec::new(),
         ),
         Request::Scale => scale(ctx),
-        Request::Restart(Some(kind)) => to_reply(ctx.ask(|req| Event::Restart { req, kind })),
+        Request::Restart(Some(name)) => restart_some(ctx, &name),
+        Request::StopProcess { name, kill } => match name.parse::<Target>() {
+            Ok(target) => to_reply(ctx.ask(|req| Event::StopProcess { req, target, kill })),
+            Err(e) => Reply::failed(e.to_string(), Vec::new()),
+        },
         Request::Restart(None) => restart(ctx),
+        Request::Maintenance(on) => {
+            ctx.traffic.set_maintenance(on);
+            ctx.say(match on {
+                true => "Maintenance mode on: the stable port answers 503",
+                false => "Maintenance mode off",
+            });
+            Reply::ok()
+        }
         Request::Stop => {
             // The daemon does not exit before this reply is written.
             ctx.stop_clients.fetch_add(1, Ordering::SeqCst);
@@ -102,7 +115,10 @@ fn start(ctx: &Context, version: Version) -> Result<GenId, Reply> {
         release,
         formation,
         ports,
-    } = prepare::prepare(ctx, version).map_err(|e| Reply::failed(e.to_string(), Vec::new()))?;
+    } = prepare::prepare(ctx, version).map_err(|e| Reply {
+        busy_port: e.busy_port(),
+        ..Reply::failed(e.to_string(), Vec::new())
+    })?;
     let answer = ctx.ask(|req| Event::Launch {
         req,
         release,
@@ -143,6 +159,24 @@ fn restart(ctx: &Context) -> Reply {
         // A deploy may have gone live while this one started (its client gave up waiting).
         Ok(generation) => to_reply(decide(ctx, generation)),
         Err(failure) => failure,
+    }
+}
+
+/// `restart TYPE[.N]`: restarts those processes in place, and starts those of them the formation wants that do not run.
+fn restart_some(ctx: &Context, name: &str) -> Reply {
+    let target = match name.parse::<Target>() {
+        Ok(target) => target,
+        Err(e) => return Reply::failed(e.to_string(), Vec::new()),
+    };
+    let read = ctx.app().and_then(|app| prepare::formation(&app));
+    match read {
+        Ok((formation, ports)) => to_reply(ctx.ask(|req| Event::Restart {
+            req,
+            target,
+            formation,
+            ports,
+        })),
+        Err(e) => Reply::failed(e.to_string(), Vec::new()),
     }
 }
 

@@ -3,7 +3,8 @@
 //! Switching releases swaps the backend list; a connection keeps the backend
 //! it was given, so in-flight requests finish on the old release while new
 //! ones go to the new. Each backend carries its release's connection count, so
-//! the supervisor knows when an old release has drained.
+//! the supervisor knows when an old release has drained. In maintenance mode
+//! no connection reaches a backend: each gets the maintenance page.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -90,9 +91,15 @@ pub struct Backend {
 pub struct Backends {
     list: RwLock<Vec<Backend>>,
     next: AtomicUsize,
+    maintenance: AtomicBool,
 }
 
 impl Backends {
+    /// Turns maintenance mode on or off: while on, every connection gets the maintenance page instead of a backend.
+    pub fn set_maintenance(&self, on: bool) {
+        self.maintenance.store(on, Ordering::SeqCst);
+    }
+
     /// Replaces every backend (a switch of releases).
     pub fn set(&self, backends: Vec<Backend>) {
         if let Ok(mut list) = self.list.write() {
@@ -197,6 +204,10 @@ fn accept(listener: Arc<TcpListener>, backends: Arc<Backends>, closed: Arc<Atomi
 
 /// Carries one client connection to a backend until both sides are done.
 fn forward(client: TcpStream, backends: &Backends) {
+    if backends.maintenance.load(Ordering::SeqCst) {
+        super::maintenance::answer(client);
+        return;
+    }
     let _ = client.set_nodelay(true);
     let attempts = backends.len().max(1);
     for skip in 0..attempts {

@@ -1,4 +1,4 @@
-//! Health checks: does a web process accept TCP, and answer its health path with 2xx or 3xx.
+//! Health checks: does a web process accept TCP, and answer its health path with 2xx or 3xx; if not, does it listen on another port.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,6 +13,29 @@ pub enum Check {
     NotListening,
     /// The health path answered, but not with 2xx or 3xx (the status line, or what went wrong).
     BadAnswer(String),
+    /// Nothing accepts connections on its port, but its processes listen on this other one.
+    Elsewhere(u16),
+}
+
+/// [`check`]s the web process whose process group is `group`; when nothing listens on `port`, looks in /proc for another port its group listens on.
+pub fn check_process(
+    port: u16,
+    path: Option<&str>,
+    timeout: Duration,
+    group: Option<u32>,
+) -> Check {
+    let found = check(port, path, timeout);
+    if found != Check::NotListening {
+        return found;
+    }
+    let Some(group) = group else {
+        return found;
+    };
+    let ports = crate::base::procfs::group_listening_ports(group);
+    match ports.first() {
+        Some(&other) if !ports.contains(&port) => Check::Elsewhere(other),
+        _ => found,
+    }
 }
 
 /// Checks the process listening on `127.0.0.1:port`, with `GET path` over HTTP/1.0 when a path is given.

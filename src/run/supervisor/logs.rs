@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::model::procfile::Target;
 use crate::run::error::{Error, Result};
 
 const ROTATE_AT: u64 = 10 * 1024 * 1024;
@@ -89,7 +90,17 @@ fn is_process_log(name: &str) -> bool {
     !build_log && !stem.is_empty()
 }
 
-fn log_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// Whether the log file `name` (`web.1.log`, `web.1.log.1`) is the log of a process `only` names (any process log when `None`).
+fn is_selected(name: &str, only: Option<&Target>) -> bool {
+    let Some(target) = only else {
+        return true;
+    };
+    name.strip_suffix(".log")
+        .or_else(|| name.strip_suffix(".log.1"))
+        .is_some_and(|stem| target.matches_name(stem))
+}
+
+fn log_files(dir: &Path, only: Option<&Target>) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -98,7 +109,11 @@ fn log_files(dir: &Path) -> Result<Vec<PathBuf>> {
     };
     for entry in entries {
         let entry = entry.map_err(Error::io("read", dir))?;
-        if entry.file_name().to_str().is_some_and(is_process_log) {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| is_process_log(name) && is_selected(name, only))
+        {
             files.push(entry.path());
         }
     }
@@ -113,11 +128,11 @@ pub struct Cursor {
     read: HashMap<PathBuf, u64>,
 }
 
-/// The last `n` lines of the app's process logs, merged in time order, and where to follow from.
-pub fn last_lines(dir: &Path, n: usize) -> Result<(Vec<String>, Cursor)> {
+/// The last `n` lines of the app's process logs (of the processes `only` names), merged in time order, and where to follow from.
+pub fn last_lines(dir: &Path, n: usize, only: Option<&Target>) -> Result<(Vec<String>, Cursor)> {
     let mut cursor = Cursor::default();
     let mut lines: Vec<(String, usize, usize, String)> = Vec::new();
-    for (i, path) in log_files(dir)?.into_iter().enumerate() {
+    for (i, path) in log_files(dir, only)?.into_iter().enumerate() {
         let (tail, size) = tail_of(&path, n).map_err(Error::io("read", &path))?;
         if !path.to_string_lossy().ends_with(".1") {
             cursor.read.insert(path, size);
@@ -169,17 +184,18 @@ fn tail_of(path: &Path, n: usize) -> io::Result<(Vec<String>, u64)> {
     Ok((lines.split_off(skip), size - (buf.len() - end) as u64))
 }
 
-/// Passes each new complete line of the app's logs to `emit` as it is written, until `emit` fails.
+/// Passes each new complete line of the app's logs (of the processes `only` names) to `emit` as it is written, until `emit` fails.
 ///
 /// Polls every 200 ms; new files are picked up, and a file that shrank
 /// (rotated) is read again from its start.
 pub fn follow(
     dir: &Path,
     mut cursor: Cursor,
+    only: Option<&Target>,
     emit: &mut dyn FnMut(&str) -> io::Result<()>,
 ) -> Result<()> {
     loop {
-        for path in log_files(dir)? {
+        for path in log_files(dir, only)? {
             if path.to_string_lossy().ends_with(".1") {
                 continue;
             }
@@ -232,7 +248,7 @@ mod tests {
         )
         .unwrap();
         fs::write(d.join("v1.log"), "-----> build\n").unwrap();
-        let (lines, _) = last_lines(d, 10).unwrap();
+        let (lines, _) = last_lines(d, 10, None).unwrap();
         assert_eq!(
             lines,
             [
@@ -242,8 +258,16 @@ mod tests {
                 "2026-03-01T10:00:00.000003Z app[web.1]: c",
             ]
         );
-        let (last, _) = last_lines(d, 1).unwrap();
+        let (last, _) = last_lines(d, 1, None).unwrap();
         assert_eq!(last, ["2026-03-01T10:00:00.000003Z app[web.1]: c"]);
+        let worker = "worker".parse().ok();
+        let (only, _) = last_lines(d, 10, worker.as_ref()).unwrap();
+        assert_eq!(
+            only,
+            ["2026-03-01T10:00:00.000002Z app[worker.1]: b", "continued"]
+        );
+        let (none, _) = last_lines(d, 10, "web.2".parse().ok().as_ref()).unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]

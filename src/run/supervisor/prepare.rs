@@ -31,6 +31,18 @@ pub(super) enum StartError {
     Run(#[from] crate::run::Error),
 }
 
+impl StartError {
+    /// The stable port, when another process holds it.
+    pub fn busy_port(&self) -> Option<u16> {
+        match self {
+            StartError::Listen { port, source } if source.kind() == io::ErrorKind::AddrInUse => {
+                Some(*port)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<crate::store::Error> for StartError {
     fn from(e: crate::store::Error) -> StartError {
         StartError::Run(e.into())

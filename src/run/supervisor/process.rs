@@ -157,6 +157,11 @@ impl Processes {
         }
     }
 
+    /// The pid of `run` (also its process group), unless it was reaped.
+    pub fn pid(&self, run: RunId) -> Option<u32> {
+        self.running.get(&run).map(|p| p.child.id())
+    }
+
     /// Sends `signal` to the process group of `run`, unless it was reaped (its pid may be another's by now).
     pub fn signal(&self, run: RunId, signal: Signal) {
         if let Some(p) = self.running.get(&run) {

@@ -2,7 +2,7 @@
 //!
 //! Requests are words: `ping`, `status`, `launch N` (answered once vN is
 //! healthy or has failed; then `switch N` or `abort N` on the same connection),
-//! `scale`, `restart [TYPE]`, `stop`. Every reply is a [`Reply`] as one line of
+//! `scale`, `restart [TYPE[.N]]`, `stop [TYPE[.N]]`, `kill TYPE[.N]`, `maintenance on|off`. Every reply is a [`Reply`] as one line of
 //! JSON, so values need no escaping of their own.
 
 use serde::{Deserialize, Serialize};
@@ -27,10 +27,19 @@ pub enum Request {
     Abort(Version),
     /// Read the formation again and start or stop processes to match.
     Scale,
-    /// Restart processes of this type in place, or with no type every process with no downtime.
+    /// Restart processes of this type (or this one process, `web.1`) in place, or with none every process with no downtime.
     Restart(Option<String>),
+    /// Stop the processes of this type (or this one process) until a restart, scale or deploy; SIGKILL at once when `kill`.
+    StopProcess {
+        /// `web` or `web.1`.
+        name: String,
+        /// SIGKILL now instead of SIGTERM.
+        kill: bool,
+    },
     /// Stop every process and exit.
     Stop,
+    /// Answer every request on the stable port with the maintenance page (on), or forward them again (off).
+    Maintenance(bool),
 }
 
 impl Request {
@@ -52,6 +61,16 @@ impl Request {
             ("scale", None) => Request::Scale,
             ("restart", kind) => Request::Restart(kind.map(str::to_owned)),
             ("stop", None) => Request::Stop,
+            ("stop", Some(name)) => Request::StopProcess {
+                name: name.to_owned(),
+                kill: false,
+            },
+            ("kill", Some(name)) => Request::StopProcess {
+                name: name.to_owned(),
+                kill: true,
+            },
+            ("maintenance", Some("on")) => Request::Maintenance(true),
+            ("maintenance", Some("off")) => Request::Maintenance(false),
             _ => return None,
         })
     }
@@ -68,6 +87,10 @@ impl Request {
             Request::Restart(None) => "restart\n".into(),
             Request::Restart(Some(kind)) => format!("restart {kind}\n"),
             Request::Stop => "stop\n".into(),
+            Request::StopProcess { name, kill: false } => format!("stop {name}\n"),
+            Request::StopProcess { name, kill: true } => format!("kill {name}\n"),
+            Request::Maintenance(true) => "maintenance on\n".into(),
+            Request::Maintenance(false) => "maintenance off\n".into(),
         }
     }
 }
@@ -95,6 +118,9 @@ pub struct Reply {
     /// For `status`: the stable port the forwarder listens on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// For a failed `launch` or `restart`: the stable port it could not listen on because something else holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_port: Option<u16>,
 }
 
 impl Reply {
@@ -174,6 +200,16 @@ mod tests {
             Request::Restart(None),
             Request::Restart(Some("worker".into())),
             Request::Stop,
+            Request::StopProcess {
+                name: "web.1".into(),
+                kill: false,
+            },
+            Request::StopProcess {
+                name: "worker".into(),
+                kill: true,
+            },
+            Request::Maintenance(true),
+            Request::Maintenance(false),
         ] {
             assert_eq!(Request::parse(r.line().trim_end()), Some(r));
         }
@@ -184,6 +220,9 @@ mod tests {
             "ping now",
             "restart a b",
             "LAUNCH 1",
+            "maintenance",
+            "maintenance yes",
+            "kill",
         ] {
             assert_eq!(Request::parse(bad), None, "{bad}");
         }

@@ -184,6 +184,10 @@ pub fn run(options: Options) -> Result<()> {
         last_req: AtomicU64::new(0),
     });
     say(&format!("Supervisor started (pid {me})"));
+    if paths.maintenance.exists() {
+        ctx.traffic.set_maintenance(true);
+        say("Maintenance mode is on: the stable port answers 503");
+    }
     if let Some(port) = app.settings.port
         && let Err(e) = ctx.listen(port)
     {
@@ -336,10 +340,12 @@ impl Daemon {
                 port,
                 path,
                 timeout,
+                scan,
             } => {
                 let ctx = self.ctx.clone();
+                let group = scan.then(|| self.processes.pid(run)).flatten();
                 let check = move || {
-                    let check = health::check(port, path.as_deref(), timeout);
+                    let check = health::check_process(port, path.as_deref(), timeout, group);
                     ctx.send(Input::Event(Event::Checked { run, check }));
                 };
                 // Without a thread of its own, the check is not made; it is asked again later.

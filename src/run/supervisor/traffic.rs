@@ -48,6 +48,11 @@ impl Traffic {
         }
     }
 
+    /// Turns maintenance mode on or off (see [`Backends::set_maintenance`]).
+    pub fn set_maintenance(&self, on: bool) {
+        self.backends.set_maintenance(on);
+    }
+
     /// Replaces every backend.
     pub fn set(&self, list: &[Backend]) {
         self.backends

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::formation::Formation;
-use crate::model::procfile::Procfile;
+use crate::model::procfile::{Procfile, Target};
 use crate::model::release::Version;
 use crate::run::supervisor::health::Check;
 
@@ -98,12 +98,25 @@ pub enum Event {
         /// Free ports for new web processes, taken in order.
         ports: Vec<u16>,
     },
-    /// Restart the live release's processes of one type, in place.
+    /// Restart the live release's processes of one type (or one process), in place; start those of them the formation wants that do not run.
     Restart {
         /// Who asks.
         req: ReqId,
-        /// The process type.
-        kind: String,
+        /// `web` or `web.1`.
+        target: Target,
+        /// The formation, as saved now.
+        formation: Formation,
+        /// Free ports for web processes it starts, taken in order.
+        ports: Vec<u16>,
+    },
+    /// Stop the live release's processes of one type (or one process); they stay stopped until a restart, a scale or a deploy.
+    StopProcess {
+        /// Who asks.
+        req: ReqId,
+        /// `web` or `web.1`.
+        target: Target,
+        /// SIGKILL at once, instead of SIGTERM and SIGKILL after the stop grace.
+        kill: bool,
     },
     /// Stop everything, and answer once every process is gone.
     Stop {
@@ -204,6 +217,8 @@ pub enum Action {
         path: Option<String>,
         /// How long the check may take.
         timeout: Duration,
+        /// Whether to look in /proc, when nothing listens on `port`, for another port its process group listens on.
+        scan: bool,
     },
     /// Replace the forwarder's backends.
     SetBackends(Vec<Backend>),

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
-use crate::model::procfile::WEB;
+use crate::model::procfile::{Target, WEB};
 
 /// Where a generation is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +89,10 @@ pub(super) struct Proc {
     pub in_pool: bool,
     /// Its next health check.
     pub probe: Probe,
+    /// When its checks last looked in /proc for the ports it listens on.
+    pub scanned: Option<Instant>,
+    /// Since when (and on which port) its checks saw it listen only on another port than its own.
+    pub elsewhere: Option<(u16, Instant)>,
 }
 
 /// One start of a release.
@@ -151,6 +155,8 @@ impl Proc {
             tail: Vec::new(),
             in_pool: false,
             probe: Probe::Passed,
+            scanned: None,
+            elsewhere: None,
         }
     }
 
@@ -181,6 +187,8 @@ impl Proc {
         self.running = true;
         self.pid = None;
         self.probe = Probe::Due(now);
+        self.scanned = None;
+        self.elsewhere = None;
         self.log(
             out,
             format!(
@@ -230,6 +238,25 @@ impl Proc {
         out.push(Action::Signal {
             run: self.run,
             signal: Signal::Term,
+        });
+    }
+
+    /// SIGKILL now, not started again.
+    pub fn kill(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.unpool(out);
+        if !self.running {
+            self.state = ProcState::Exited;
+            return;
+        }
+        self.state = ProcState::Stopping {
+            kill_at: now,
+            restart: false,
+            killed: true,
+        };
+        self.log(out, "Stopping process with SIGKILL");
+        out.push(Action::Signal {
+            run: self.run,
+            signal: Signal::Kill,
         });
     }
 
@@ -404,6 +431,38 @@ impl Gen {
             .sort_by(|a, b| (&a.kind, a.index).cmp(&(&b.kind, b.index)));
     }
 
+    /// Starts the processes of `target` that `formation` wants and that do not run (stopped by `ps:stop`, say); how many it started.
+    pub fn start_missing(
+        &mut self,
+        formation: &Formation,
+        target: &Target,
+        ports: Vec<u16>,
+        ids: &mut Ids,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) -> usize {
+        let release = self.release.clone();
+        let mut ports = ports.into_iter();
+        let mut started = 0;
+        for (kind, count, command) in formation.plan(&release.procfile) {
+            for index in (1..=count).filter(|i| target.matches(kind, *i)) {
+                let same = |p: &Proc| p.kind == kind && p.index == index;
+                if self.procs.iter().any(|p| same(p) && p.counts()) {
+                    continue;
+                }
+                self.procs.retain(|p| !same(p) || p.running);
+                let port = if kind == WEB { ports.next() } else { None };
+                let mut p = Proc::new(kind, index, command, port, now);
+                p.start(RunId(ids.next()), &release, now, out);
+                self.procs.push(p);
+                started += 1;
+            }
+        }
+        self.procs
+            .sort_by(|a, b| (&a.kind, a.index).cmp(&(&b.kind, b.index)));
+        started
+    }
+
     /// Does what has come due by `now`: restarts, SIGKILLs, checks, settling, the end of a grace or a launch.
     pub fn poll(&mut self, is_live: bool, now: Instant, ids: &mut Ids, out: &mut Vec<Action>) {
         self.settle_launch(now, out);
@@ -443,11 +502,17 @@ impl Gen {
                 && let Some(port) = p.port
             {
                 p.probe = Probe::InFlight;
+                // Looking through /proc costs more than a connect: once a tick at most.
+                let scan = launching && p.scanned.is_none_or(|t| now >= t + TICK);
+                if scan {
+                    p.scanned = Some(now);
+                }
                 out.push(Action::Check {
                     run: p.run,
                     port,
                     path,
                     timeout,
+                    scan,
                 });
             }
         }

@@ -43,6 +43,10 @@ pub const TICK: Duration = Duration::from_millis(100);
 pub const EARLY_CHECK: Duration = Duration::from_millis(5);
 /// How long one health check of a launch may take.
 pub const LAUNCH_CHECK: Duration = Duration::from_secs(1);
+/// How long a launching web process may be seen listening only on other ports than its `$PORT` before its launch fails.
+///
+/// Not at once: some servers open a second port (a debugger, JMX) before their own.
+pub const ELSEWHERE_GRACE: Duration = Duration::from_secs(3);
 /// How long a stop request waits beyond the longest stop grace before it is answered anyway.
 pub const STOP_SLACK: Duration = Duration::from_secs(5);
 
@@ -93,7 +97,15 @@ pub fn step(state: &mut State, event: Event, now: Instant) -> Vec<Action> {
             formation,
             ports,
         } => state.scale(req, formation, ports, now, &mut out),
-        Event::Restart { req, kind } => state.restart(req, &kind, now, &mut out),
+        Event::Restart {
+            req,
+            target,
+            formation,
+            ports,
+        } => state.restart(req, &target, &formation, ports, now, &mut out),
+        Event::StopProcess { req, target, kill } => {
+            state.stop_process(req, &target, kill, now, &mut out)
+        }
         Event::Stop { req } => {
             state.shut_down(now, &mut out);
             let grace = state.gens.iter().map(|g| g.release.stop_grace).max();

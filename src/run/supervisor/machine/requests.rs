@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use super::generation::{Gen, Launching, Phase, Probe, backoff};
 use super::{
-    Action, Answer, Backend, EARLY_CHECK, GenId, ProcState, ReleaseInfo, ReqId, RunId, SETTLE,
-    STABLE, State, TICK, reply, say,
+    Action, Answer, Backend, EARLY_CHECK, ELSEWHERE_GRACE, GenId, ProcState, ReleaseInfo, ReqId,
+    RunId, SETTLE, STABLE, State, TICK, reply, say,
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
+use crate::model::procfile::Target;
 use crate::model::release::Version;
 use crate::run::supervisor::health::Check;
 
@@ -179,8 +180,16 @@ impl State {
         reply(out, req, Answer::Done);
     }
 
-    /// Restarts the live generation's processes of `kind` in place: SIGTERM, then started again once gone.
-    pub(super) fn restart(&mut self, req: ReqId, kind: &str, now: Instant, out: &mut Vec<Action>) {
+    /// Restarts the live generation's processes of `target` in place (SIGTERM, then started again once gone), and starts those the formation wants that do not run.
+    pub(super) fn restart(
+        &mut self,
+        req: ReqId,
+        target: &Target,
+        formation: &Formation,
+        ports: Vec<u16>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         let (live, shutting_down) = (self.live, self.shutting_down);
         let Some(generation) = self
             .gens
@@ -192,20 +201,61 @@ impl State {
         };
         let grace = generation.release.stop_grace;
         let mut any = false;
-        for p in generation.procs.iter_mut().filter(|p| p.kind == kind) {
+        for p in generation
+            .procs
+            .iter_mut()
+            .filter(|p| target.matches(&p.kind, p.index))
+        {
             // One draining after a scale down is on its way out, not to be brought back.
-            if matches!(
-                p.state,
-                ProcState::Stopping { restart: false, .. } | ProcState::Exited
-            ) {
+            if !p.counts() {
                 continue;
             }
             any = true;
             p.stop(now, grace, true, out);
         }
+        // One stopped by ps:stop is started again.
+        let started = generation.start_missing(formation, target, ports, &mut self.ids, now, out);
+        let answer = match any || started > 0 {
+            true => Answer::Done,
+            false => Answer::failed(not_running(target)),
+        };
+        reply(out, req, answer);
+    }
+
+    /// Stops the live generation's processes of `target` for good: SIGTERM (SIGKILL after the grace), or SIGKILL now.
+    pub(super) fn stop_process(
+        &mut self,
+        req: ReqId,
+        target: &Target,
+        kill: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let (live, shutting_down) = (self.live, self.shutting_down);
+        let Some(generation) = self
+            .gens
+            .iter_mut()
+            .find(|g| g.is_live(live, shutting_down))
+        else {
+            reply(out, req, Answer::failed("nothing is running"));
+            return;
+        };
+        let grace = generation.release.stop_grace;
+        let mut any = false;
+        for p in generation
+            .procs
+            .iter_mut()
+            .filter(|p| target.matches(&p.kind, p.index) && p.counts())
+        {
+            any = true;
+            match kill {
+                true => p.kill(now, out),
+                false => p.stop(now, grace, false, out),
+            }
+        }
         let answer = match any {
             true => Answer::Done,
-            false => Answer::failed(format!("no {kind} processes are running")),
+            false => Answer::failed(not_running(target)),
         };
         reply(out, req, answer);
     }
@@ -347,14 +397,21 @@ impl State {
             return;
         };
         let healthy = check == Check::Healthy;
+        p.elsewhere = match check {
+            Check::Elsewhere(other) => Some(p.elsewhere.unwrap_or((other, now))),
+            _ => None,
+        };
         if let Some(launch) = &mut generation.launch {
             let name = p.name();
             let problem = match check {
                 Check::Healthy => String::new(),
                 Check::NotListening => format!("{name} did not accept connections on port {port}"),
                 Check::BadAnswer(why) => format!("{name}: {why}"),
+                Check::Elsewhere(other) => format!(
+                    "{name} listens on port {other}, not on its $PORT ({port}): web processes must listen on $PORT (was {other})"
+                ),
             };
-            launch.problems.insert(name, problem);
+            launch.problems.insert(name.clone(), problem);
             // Most apps start within a second: look often then, less later.
             let pause = match now.saturating_duration_since(launch.begun) < SETTLE {
                 true => EARLY_CHECK,
@@ -364,6 +421,19 @@ impl State {
                 true => Probe::Passed,
                 false => Probe::Due(now + pause),
             };
+            // Listening elsewhere for a while is its own reason: waiting out the health timeout would not change it.
+            if let Some((other, since)) = p.elsewhere
+                && now.saturating_duration_since(since) >= ELSEWHERE_GRACE
+            {
+                let reason = format!(
+                    "v{} did not start: web processes must listen on $PORT (was {other})",
+                    generation.release.version
+                );
+                let detail = vec![format!(
+                    "{name} listens on port {other}; its $PORT is {port}"
+                )];
+                generation.fail_launch(reason, detail, now, out);
+            }
         } else if is_live && p.running && p.state == ProcState::Starting {
             if healthy {
                 p.up(out);
@@ -378,5 +448,13 @@ impl State {
         } else {
             p.probe = Probe::Passed;
         }
+    }
+}
+
+/// `no web processes are running`, `no web.2 process is running`.
+fn not_running(target: &Target) -> String {
+    match target.index {
+        Some(_) => format!("no {target} process is running"),
+        None => format!("no {target} processes are running"),
     }
 }

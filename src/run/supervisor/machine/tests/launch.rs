@@ -190,6 +190,61 @@ fn a_launch_that_never_becomes_healthy_fails_at_the_health_timeout() {
 }
 
 #[test]
+fn a_launch_whose_web_process_listens_elsewhere_fails_after_a_grace_not_the_health_timeout() {
+    let mut sim = Sim::new();
+    let mut v1 = release(1, "web: serve\n");
+    v1.health_timeout = 60 * SEC;
+    let (req, mut actions) = sim.launch(v1, Formation::default(), &[5001]);
+    let begun = sim.now;
+    // The first check looks in /proc; the next ones only once a tick.
+    let scans = |actions: &[Action]| -> Vec<bool> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Check { scan, .. } => Some(*scan),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(scans(&actions), [true]);
+    actions = sim.answer(&actions, Check::NotListening);
+    actions.extend(sim.wait(5 * MS));
+    assert_eq!(scans(&actions), [false]);
+    // A second port opened before its own (a debugger, say) is not a failure yet.
+    while answer_to(&actions, req).is_none() {
+        let mut next = sim.answer(&actions, Check::Elsewhere(3000));
+        if checks(&next).is_empty() && answer_to(&next, req).is_none() {
+            next.extend(sim.wait(MS));
+        }
+        actions = next;
+    }
+    assert!(
+        sim.now - begun < ELSEWHERE_GRACE + 200 * MS,
+        "{:?}",
+        sim.now - begun
+    );
+    assert!(sim.now - begun >= ELSEWHERE_GRACE);
+    assert_eq!(
+        answer_to(&actions, req),
+        Some(Answer::Failed {
+            reason: "v1 did not start: web processes must listen on $PORT (was 3000)".into(),
+            detail: vec!["web.1 listens on port 3000; its $PORT is 5001".into()],
+        })
+    );
+    assert_eq!(signals(&actions), [(sim.run(1, "web.1"), Signal::Term)]);
+
+    // Seen elsewhere, then on its own port in time: healthy.
+    let (req, actions) = sim.launch(release(2, "web: serve\n"), Formation::default(), &[5002]);
+    sim.answer(&actions, Check::Elsewhere(3000));
+    let actions = sim.wait(2 * SEC);
+    let actions = sim.answer(&actions, Check::Healthy);
+    assert!(matches!(
+        answer_to(&actions, req),
+        Some(Answer::Launched(_))
+    ));
+}
+
+#[test]
 fn a_release_without_web_processes_is_healthy_once_it_settled() {
     let mut sim = Sim::new();
     let (req, actions) = sim.launch(release(1, "worker: work\n"), Formation::default(), &[5001]);

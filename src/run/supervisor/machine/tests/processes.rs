@@ -171,7 +171,9 @@ fn a_restart_of_one_type_stops_and_starts_its_processes_in_place() {
     let req = sim.req();
     let actions = sim.step(Event::Restart {
         req,
-        kind: "web".into(),
+        target: "web".parse().unwrap(),
+        formation: Formation::default(),
+        ports: vec![5009],
     });
     assert_eq!(
         answer_to(&actions, req),
@@ -185,7 +187,9 @@ fn a_restart_of_one_type_stops_and_starts_its_processes_in_place() {
     let req = sim.req();
     let actions = sim.step(Event::Restart {
         req,
-        kind: "web".into(),
+        target: "web".parse().unwrap(),
+        formation: Formation::default(),
+        ports: vec![5009],
     });
     assert_eq!(answer_to(&actions, req), Some(Answer::Done));
     assert_eq!(actions[0], Action::RemoveBackend(5001));
@@ -203,6 +207,7 @@ fn a_restart_of_one_type_stops_and_starts_its_processes_in_place() {
         port: 5001,
         path: None,
         timeout: TICK,
+        scan: false,
     }));
     let actions = sim.step(Event::Checked {
         run: second,
@@ -224,7 +229,9 @@ fn a_restart_of_one_type_stops_and_starts_its_processes_in_place() {
     let req = sim.req();
     let actions = sim.step(Event::Restart {
         req,
-        kind: "worker".into(),
+        target: "worker".parse().unwrap(),
+        formation: Formation::default(),
+        ports: vec![],
     });
     assert_eq!(
         answer_to(&actions, req),
@@ -295,4 +302,73 @@ fn a_stop_is_answered_after_the_grace_even_if_a_process_outlives_sigkill() {
     assert_eq!(answer_to(&sim.wait(4999 * MS), stop), None);
     assert_eq!(answer_to(&sim.wait(MS), stop), Some(Answer::Done));
     assert!(!sim.state.is_finished(), "the process is still there");
+}
+
+#[test]
+fn a_stopped_or_killed_process_stays_stopped_until_restarted_by_name() {
+    let mut sim = Sim::new();
+    let two = formation(&["web=2"]);
+    sim.deploy(release(1, WEB_AND_WORKER), two.clone(), &[5001, 5002]);
+    let web2 = sim.run(1, "web.2");
+    let req = sim.req();
+    let actions = sim.step(Event::StopProcess {
+        req,
+        target: "web.2".parse().unwrap(),
+        kill: false,
+    });
+    assert_eq!(answer_to(&actions, req), Some(Answer::Done));
+    assert_eq!(actions[0], Action::RemoveBackend(5002));
+    assert_eq!(signals(&actions), [(web2, Signal::Term)]);
+    sim.step(Event::Exited {
+        run: web2,
+        how: "exit 0".into(),
+        tail: Vec::new(),
+    });
+    // Not started again, however long it waits.
+    assert!(spawns(&sim.wait(60 * SEC)).is_empty());
+    assert_eq!(sim.ps(), ["web.1 up v1 :5001", "worker.1 up v1"]);
+
+    // ps:kill: SIGKILL at once, no grace.
+    let worker = sim.run(1, "worker.1");
+    let req = sim.req();
+    let actions = sim.step(Event::StopProcess {
+        req,
+        target: "worker".parse().unwrap(),
+        kill: true,
+    });
+    assert_eq!(signals(&actions), [(worker, Signal::Kill)]);
+    assert_eq!(logs(&actions), ["worker.1: Stopping process with SIGKILL"]);
+    sim.step(Event::Exited {
+        run: worker,
+        how: "killed by signal 9".into(),
+        tail: Vec::new(),
+    });
+    let req = sim.req();
+    let actions = sim.step(Event::StopProcess {
+        req,
+        target: "worker.1".parse().unwrap(),
+        kill: false,
+    });
+    assert_eq!(
+        answer_to(&actions, req),
+        Some(Answer::Failed {
+            reason: "no worker.1 process is running".into(),
+            detail: vec![]
+        })
+    );
+
+    // Restarting it by name starts it again, on a new port, checked before it takes traffic.
+    let req = sim.req();
+    let actions = sim.step(Event::Restart {
+        req,
+        target: "web.2".parse().unwrap(),
+        formation: two,
+        ports: vec![5003],
+    });
+    assert_eq!(answer_to(&actions, req), Some(Answer::Done));
+    let web2 = sim.run(1, "web.2");
+    assert_eq!(spawns(&actions), [(web2, "web.2".into(), Some(5003))]);
+    let actions = sim.answer(&actions, Check::Healthy);
+    assert_eq!(pools(&actions).len(), 1);
+    assert_eq!(sim.ps(), ["web.1 up v1 :5001", "web.2 up v1 :5003"]);
 }
