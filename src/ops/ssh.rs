@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
-use crate::base::text::escape;
+use crate::base::text::{ECHO, escape_truncated};
 use crate::model::name::{AppName, UserName};
 use crate::store::Error as StoreError;
 use crate::store::app::App;
@@ -83,6 +83,8 @@ pub struct Exec {
     pub args: Vec<OsString>,
     /// The value for `SLIPWAY_USER`.
     pub user: String,
+    /// The working directory: `/`, so no checkout's git remote can be taken for an app.
+    pub dir: PathBuf,
 }
 
 /// Decides what `original` (the client's command, if any) may run for `user`.
@@ -124,6 +126,7 @@ pub fn authorize(
                 program: PathBuf::from(program),
                 args: vec![app.repo_dir().into_os_string()],
                 user: user.to_string(),
+                dir: PathBuf::from("/"),
             })
         }
         Request::Slipway { argv, app } => {
@@ -133,7 +136,10 @@ pub fn authorize(
                     open_accessible(root, &store, &principal, &app)?;
                 }
                 None if !principal.admin => {
-                    return Err(refused(format!("'{}' needs an admin key", escape(command))));
+                    return Err(refused(format!(
+                        "'{}' needs an admin key",
+                        escape_truncated(command, ECHO)
+                    )));
                 }
                 None => {}
             }
@@ -143,6 +149,7 @@ pub fn authorize(
                 program: exe.to_path_buf(),
                 args,
                 user: user.to_string(),
+                dir: PathBuf::from("/"),
             })
         }
     }
@@ -160,7 +167,7 @@ pub enum Request {
     },
     /// A slipway command: an app command (`app` is its `-a`) or an admin command (`app` is `None`).
     Slipway {
-        /// The words, command first.
+        /// The words, command first; an app command's app is always `--app APP` right after it.
         argv: Vec<String>,
         /// The app named by `-a` / `--app`.
         app: Option<String>,
@@ -169,13 +176,7 @@ pub enum Request {
 
 /// Parses the client's command into a request, refusing anything outside the allowlists.
 pub fn parse(original: &str) -> Result<Request> {
-    let shown = || {
-        let text = escape(original);
-        match text.char_indices().nth(80) {
-            Some((i, _)) => format!("{}...", &text[..i]),
-            None => text.into_owned(),
-        }
-    };
+    let shown = || escape_truncated(original, 80);
     if original.len() > MAX_COMMAND {
         return Err(refused(format!(
             "the command is longer than {MAX_COMMAND} bytes"
@@ -201,7 +202,7 @@ pub fn parse(original: &str) -> Result<Request> {
         let app = app_of_path(path).ok_or_else(|| {
             refused(format!(
                 "'{}' is not an app repository (expected APP.git)",
-                escape(path)
+                escape_truncated(path, ECHO)
             ))
         })?;
         return Ok(Request::Git {
@@ -215,6 +216,11 @@ pub fn parse(original: &str) -> Result<Request> {
     {
         return Err(refused("--root cannot be given over ssh".into()));
     }
+    // After `--` the command line parser takes `-a APP` as plain words, while the check
+    // below would take it as the app: one reading only, so none at all.
+    if rest.iter().any(|w| w == "--") {
+        return Err(refused("'--' cannot be given over ssh".into()));
+    }
     if is_listed(ADMIN_COMMANDS, command) {
         return Ok(Request::Slipway {
             argv: words,
@@ -222,15 +228,19 @@ pub fn parse(original: &str) -> Result<Request> {
         });
     }
     if is_listed(APP_COMMANDS, command) {
-        let app = app_option(rest).map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+        let (app, others) =
+            app_option(rest).map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+        // The app that was checked is the one passed, explicitly and first.
+        let mut argv = vec![command.clone(), "--app".to_owned(), app.clone()];
+        argv.extend(others);
         return Ok(Request::Slipway {
-            argv: words.clone(),
+            argv,
             app: Some(app),
         });
     }
     Err(refused(format!(
         "'{}' is not allowed over ssh (only git push/fetch and slipway app commands)",
-        escape(command)
+        escape_truncated(command, ECHO)
     )))
 }
 
@@ -252,12 +262,13 @@ fn app_of_path(path: &str) -> Option<AppName> {
     name.parse().ok()
 }
 
-/// The one `-a APP` / `--app APP` / `--app=APP` among `args`.
+/// The one `-a APP` / `--app APP` / `--app=APP` among `args`, and the other words.
 ///
 /// Short-option clusters (`-xa APP`, `-aAPP`) are refused so the app slipway
 /// will act on is always the one checked here.
-fn app_option(args: &[String]) -> std::result::Result<String, String> {
+fn app_option(args: &[String]) -> std::result::Result<(String, Vec<String>), String> {
     let mut found = Vec::new();
+    let mut others = Vec::new();
     let mut words = args.iter();
     while let Some(word) = words.next() {
         if word == "-a" || word == "--app" {
@@ -265,10 +276,12 @@ fn app_option(args: &[String]) -> std::result::Result<String, String> {
                 Some(value) if !value.starts_with('-') => found.push(value.clone()),
                 _ => return Err(format!("{word} needs an app name")),
             }
+            continue;
         } else if let Some(value) = word.strip_prefix("--app=") {
             found.push(value.to_owned());
+            continue;
         } else if word.starts_with("--app") {
-            return Err(format!("unknown option '{}'", escape(word)));
+            return Err(format!("unknown option '{}'", escape_truncated(word, ECHO)));
         } else if word.len() > 2
             && word.starts_with('-')
             && !word.starts_with("--")
@@ -276,12 +289,13 @@ fn app_option(args: &[String]) -> std::result::Result<String, String> {
         {
             return Err(format!(
                 "write short options separately (not '{}')",
-                escape(word)
+                escape_truncated(word, ECHO)
             ));
         }
+        others.push(word.clone());
     }
     match found.as_slice() {
-        [app] => Ok(app.clone()),
+        [app] => Ok((app.clone(), others)),
         [] => Err("app commands over ssh need -a APP".into()),
         _ => Err("give -a APP once".into()),
     }
@@ -298,7 +312,7 @@ fn open_accessible(
         refused(format!(
             "'{}' has no app named '{}' (or may not access it)",
             principal.user,
-            escape(name)
+            escape_truncated(name, ECHO)
         ))
     };
     let app_name: AppName = name.parse().map_err(|_| denied())?;
@@ -461,6 +475,19 @@ mod tests {
         assert_eq!(app("config:set --app=myapp A=1"), Some("myapp".into()));
         assert_eq!(app("ps:scale -a myapp web=2"), Some("myapp".into()));
         assert_eq!(app("keys:add bob"), None);
+        let argv = |text: &str| match parse(text) {
+            Ok(Request::Slipway { argv, .. }) => argv,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            argv("config:set A=1 -a myapp B=2"),
+            ["config:set", "--app", "myapp", "A=1", "B=2"]
+        );
+        assert_eq!(
+            argv("releases -n 3 --app=myapp"),
+            ["releases", "--app", "myapp", "-n", "3"]
+        );
+        assert_eq!(argv("keys:add bob"), ["keys:add", "bob"]);
         for bad in [
             "releases",
             "releases -a",
@@ -471,6 +498,9 @@ mod tests {
             "releases --apps myapp",
             "releases -a myapp --root /tmp",
             "releases --root=/tmp -a myapp",
+            "config:set -- -a myapp A=1",
+            "config:set -a myapp -- A=1",
+            "keys:add -- bob",
             "keys --root /tmp",
             "ps: -a myapp",
             "hook post-receive --app myapp",

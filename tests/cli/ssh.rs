@@ -424,6 +424,14 @@ fn refused_requests_print_one_line_exit_1_and_change_nothing() {
         ),
         (Some("releases".into()), "app commands over ssh need -a APP"),
         (
+            Some("config:set -- -a myapp A=1".into()),
+            "error: '--' cannot be given over ssh",
+        ),
+        (
+            Some("config:set A=1 -a myapp -- -a other".into()),
+            "error: '--' cannot be given over ssh",
+        ),
+        (
             Some("releases -a myapp --root /".into()),
             "--root cannot be given over ssh",
         ),
