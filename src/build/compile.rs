@@ -194,7 +194,12 @@ pub(super) fn write_slug(
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             return Err(Error::SlugTooLarge { max });
         }
-        Err(e) => return Err(Error::io("write", tmp_path)(e)),
+        Err(e) => {
+            return Err(Error::SlugWrite {
+                dir: files::parent(&tmp_path).to_path_buf(),
+                source: e,
+            });
+        }
     };
     produced?;
     Ok((tmp, slug))

@@ -24,6 +24,12 @@ pub enum Error {
     #[error("release record {} is corrupt: {reason}", path.display())]
     CorruptRecord { path: PathBuf, reason: String },
 
+    #[error("the current pointer {} is corrupt: {reason}", path.display())]
+    CorruptCurrent { path: PathBuf, reason: String },
+
+    #[error("the version high-water mark {} is corrupt: it does not hold a version number", path.display())]
+    CorruptHighWater { path: PathBuf },
+
     #[error("settings file {} is invalid: {reason}", path.display())]
     Settings { path: PathBuf, reason: String },
 

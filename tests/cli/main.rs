@@ -9,6 +9,7 @@ mod build;
 mod buildpacks;
 mod builtins;
 mod config;
+mod damage;
 mod hook;
 mod hooks;
 mod launch;

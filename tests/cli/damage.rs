@@ -1,0 +1,100 @@
+//! A damaged root: every problem named for what it is, nothing read whole, and a repair that loses nothing.
+
+use crate::common::*;
+
+#[test]
+fn a_corrupt_current_pointer_is_named_as_such_and_fsck_repair_puts_a_release_live() {
+    let f = Fixture::new();
+    let _work = f.deployed("myapp");
+    let current = f.app_dir("myapp").join("current");
+    std::fs::write(&current, "garbage\n").unwrap();
+
+    let out = f.slipway(&["config:set", "A=1", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: the current pointer {} is corrupt: 'garbage' is not a version\n\
+             help: `slipway fsck --repair -a APP` puts the newest intact release live again as a new version (nothing is deleted)\n",
+            current.display()
+        )
+    );
+    let out = f.slipway(&["fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "myapp: the current pointer {} is corrupt: 'garbage' is not a version\n",
+            current.display()
+        )
+    );
+
+    let out = ok(f.slipway(&["fsck", "--repair", "-a", "myapp"]));
+    assert!(
+        out.starts_with("Repaired myapp: v2 copies v1 and is live"),
+        "{out}"
+    );
+    assert_eq!(f.current("myapp").as_deref(), Some("v2"));
+    assert_eq!(
+        f.records("myapp")[1]["description"],
+        "Repair: copy of v1 (current was unreadable)"
+    );
+    assert!(ok(f.slipway(&["fsck"])).starts_with("myapp: ok"));
+}
+
+#[test]
+fn a_huge_record_is_reported_corrupt_without_being_read() {
+    let f = Fixture::new();
+    let _work = f.deployed("myapp");
+    let v1 = f.app_dir("myapp").join("releases/v1.json");
+    // 3 GB, sparse: reading it whole would take 3 GB of memory.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&v1)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let out = f.slipway(&["fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains(&format!(
+            "myapp: release record {} is corrupt: it is larger than 16.0MB, the most a record may hold\n",
+            v1.display()
+        )),
+        "{report}"
+    );
+    let out = f.slipway(&["releases", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is corrupt: it is larger than 16.0MB"));
+}
+
+#[test]
+fn errors_name_each_cause_once() {
+    let f = Fixture::new();
+    // keys:add with a directory on stdin.
+    let out = f
+        .cmd(&["keys:add", "alice"])
+        .stdin(std::fs::File::open(f.tmp.path()).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot read the public key from standard input: Is a directory (os error 21)\n"
+    );
+    // A libgit2 error, whose own text adds its class and code.
+    let missing = f.tmp.path().join("nowhere");
+    let out = f.slipway(&[
+        "slugs:compile",
+        "HEAD",
+        "--git-dir",
+        missing.to_str().unwrap(),
+        "-o",
+        f.tmp.path().join("slug.tgz").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("failed to resolve path").count(), 1, "{err}");
+    assert!(!err.contains("class="), "{err}");
+}
