@@ -143,6 +143,10 @@ fn store_help(error: &store::Error) -> Option<String> {
         E::UnknownApp { .. } => {
             Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
         }
+        E::NoSettings { path, .. } => Some(format!(
+            "restore it from a backup, or create it empty (`touch {}`) to give every setting its default",
+            super::shell_quote_if_needed(&path.to_string_lossy())
+        )),
         E::NoRelease { app, .. } => Some(format!("`slipway releases -a {app}` lists its releases")),
         E::CorruptRecord { .. } => Some(
             "`slipway fsck` lists every problem; restore the file from a backup, or `slipway fsck --repair -a APP` puts the newest intact release live again as a new version (nothing is deleted)"

@@ -15,6 +15,9 @@ pub enum Error {
     #[error("no app named '{name}'")]
     UnknownApp { name: String },
 
+    #[error("app '{name}' exists, but its settings file {} is missing", path.display())]
+    NoSettings { name: String, path: PathBuf },
+
     #[error("app '{name}' already exists")]
     AppExists { name: String },
 

@@ -98,3 +98,59 @@ fn errors_name_each_cause_once() {
     assert_eq!(err.matches("failed to resolve path").count(), 1, "{err}");
     assert!(!err.contains("class="), "{err}");
 }
+
+#[test]
+fn an_app_without_app_yaml_is_listed_reported_and_kept_whole() {
+    let f = Fixture::new();
+    let _work = f.deployed("web");
+    f.create_app("api");
+    let settings = f.app_dir("web").join("app.yaml");
+    std::fs::remove_file(&settings).unwrap();
+    let missing = format!(
+        "app 'web' exists, but its settings file {} is missing",
+        settings.display()
+    );
+    let help = format!(
+        "help: restore it from a backup, or create it empty (`touch {}`) to give every setting its default\n",
+        settings.display()
+    );
+
+    assert_eq!(
+        ok(f.slipway(&["apps"])),
+        "api\nweb  (damaged: app.yaml is missing; `slipway fsck` says how to repair it)\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(f.slipway(&["apps", "--json"]))).unwrap();
+    assert_eq!(json[1]["name"], "web");
+    assert_eq!(json[1]["damaged"], missing.as_str());
+    assert!(json[0].get("damaged").is_none(), "{json}");
+
+    for args in [&["fsck"][..], &["fsck", "-a", "web"]] {
+        let out = f.slipway(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let report = text(&out.stdout);
+        assert!(
+            report.ends_with(&format!(
+                "web: {missing}: restore it from a backup, or create it empty to give every setting its default\n"
+            )),
+            "{args:?}: {report}"
+        );
+    }
+    for args in [&["apps:create", "web"][..], &["releases", "-a", "web"]] {
+        let out = f.slipway(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: {missing}\n{help}"),
+            "{args:?}"
+        );
+    }
+    // Its records may name any slug: gc keeps every one rather than guess.
+    let slugs = f.slug_files();
+    let out = f.slipway(&["slugs:gc"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(f.slug_files(), slugs);
+
+    std::fs::write(&settings, "").unwrap();
+    assert!(ok(f.slipway(&["fsck"])).contains("web: ok (1 releases, 1 slugs checked)"));
+}
