@@ -12,6 +12,7 @@ mod config;
 mod damage;
 mod hook;
 mod hooks;
+mod hostile;
 mod launch;
 mod push;
 mod robustness;
