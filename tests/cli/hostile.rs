@@ -45,3 +45,51 @@ fn a_directory_source_with_a_hard_link_is_refused_and_records_nothing() {
     fs::copy(&secret, src.join("sub/keys")).unwrap();
     ok(f.slipway(&["releases:create", src.to_str().unwrap(), "-a", "myapp"]));
 }
+
+#[test]
+fn every_launcher_refuses_the_same_bad_process_types() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let hooks = f.root.join("hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let marker = f.tmp.path().join("hook-ran");
+    let hook = hooks.join("launch");
+    fs::write(&hook, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    for (procfile, reason) in [
+        (
+            "web: ./serve\n../../x/y: ./evil\n",
+            "Procfile line 2: process types are letters, digits, '_' and '-'",
+        ),
+        (
+            "bad type!: ./evil\n",
+            "Procfile line 1: process types are letters, digits, '_' and '-'",
+        ),
+    ] {
+        for launcher in ["exec", "local"] {
+            let app = format!("{launcher}{}", procfile.len());
+            f.create_app(&app);
+            f.deploy_after_push(&app);
+            let settings = f.app_dir(&app).join("app.yaml");
+            let mut yaml = fs::read_to_string(&settings).unwrap();
+            yaml.push_str(&format!("launcher: {launcher}\n"));
+            fs::write(&settings, yaml).unwrap();
+            let work = f.work(&app, &format!("w-{app}"));
+            work.write("Procfile", procfile);
+            work.commit("odd types");
+            let lines = remote_lines(&work.push(&["main"]).stderr);
+            let failure = lines
+                .iter()
+                .find(|l| l.starts_with(" !     "))
+                .unwrap_or_else(|| panic!("{launcher}: {lines:?}"))
+                .clone();
+            assert_eq!(
+                failure,
+                format!(" !     {reason}; nothing is live yet"),
+                "{launcher}: {lines:?}"
+            );
+            assert_eq!(f.current(&app), None, "{launcher}");
+        }
+        assert!(!marker.exists(), "the launch hook ran for {procfile:?}");
+    }
+}
