@@ -93,8 +93,9 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
             let repo_dir = stage.join("repo.git");
             let mut opts = git2::RepositoryInitOptions::new();
             opts.bare(true).initial_head("main").no_reinit(true);
-            git2::Repository::init_opts(&repo_dir, &opts)
+            let repo = git2::Repository::init_opts(&repo_dir, &opts)
                 .map_err(Error::git(format!("init {}", repo_dir.display())))?;
+            check_pushed_objects(&repo, &repo_dir)?;
             // The shims name the final location, not the staging directory.
             let hooks = [HookKind::PreReceive, HookKind::PostReceive];
             install_shims(&repo_dir, exe, root.dir(), name, &hooks)?;
@@ -117,6 +118,16 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
     let settings = stage.join("app.yaml");
     fs::write(&settings, settings_text).map_err(Error::io("write", &settings))?;
     Ok(())
+}
+
+/// Makes git check every object pushed to `repo` (`receive.fsckObjects`), as for every repository slipway creates or adopts.
+///
+/// A push of a malformed tree (a name twice, a `..` entry, a `.git` path) is
+/// then rejected by git itself, before any hook or build sees it.
+pub fn check_pushed_objects(repo: &git2::Repository, repo_dir: &Path) -> Result<()> {
+    repo.config()
+        .and_then(|mut config| config.set_bool("receive.fsckObjects", true))
+        .map_err(Error::git(format!("configure {}", repo_dir.display())))
 }
 
 /// `repo: PATH` as a YAML line, quoted as YAML needs.

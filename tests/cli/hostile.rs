@@ -93,3 +93,68 @@ fn every_launcher_refuses_the_same_bad_process_types() {
         assert!(!marker.exists(), "the launch hook ran for {procfile:?}");
     }
 }
+
+/// A commit in `work` whose tree holds `a` twice: a symlink, and a directory with a file in it.
+fn duplicate_tree_commit(work: &Work) -> String {
+    let sh = |script: &str| {
+        let out = run(command("sh").current_dir(&work.dir).args(["-c", script]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    sh("B=$(printf /etc | git hash-object -w --stdin) && \
+        F=$(printf 'y\\n' | git hash-object -w --stdin) && \
+        SUB=$(printf '100644 blob %s\\tpasswd\\n' $F | git mktree) && \
+        T=$(printf '120000 blob %s\\ta\\n040000 tree %s\\ta\\n' $B $SUB | git mktree) && \
+        git -c user.name=t -c user.email=t@example.com commit-tree -m dup $T")
+}
+
+#[test]
+fn a_tree_with_a_name_twice_is_refused_by_git_and_by_the_slug_compiler() {
+    let f = Fixture::new();
+    let repo = f.create_app("myapp");
+    assert_eq!(
+        git(&repo, &["config", "receive.fsckObjects"]).trim(),
+        "true"
+    );
+    let work = f.work("myapp", "w");
+    let commit = duplicate_tree_commit(&work);
+    git(&work.dir, &["update-ref", "refs/heads/main", &commit]);
+    let out = work.push(&["main"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("duplicateEntries"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(f.records("myapp").is_empty());
+    assert!(git(&repo, &["for-each-ref"]).is_empty(), "no ref moved");
+
+    // A repository that does not check pushes keeps such a tree: the compiler refuses it.
+    let slug = f.tmp.path().join("slug.tgz");
+    let out = f.slipway(&[
+        "slugs:compile",
+        "main",
+        "--git-dir",
+        work.dir.join(".git").to_str().unwrap(),
+        "-o",
+        slug.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: tree entry 'a' cannot go in a slug: its tree holds this name twice\n"
+    );
+    assert!(!slug.exists());
+}
+
+#[test]
+fn hooks_install_makes_an_adopted_repository_check_pushes() {
+    let f = Fixture::new();
+    let repo = f.tmp.path().join("shop.git");
+    run(command("git").args(["init", "-q", "--bare"]).arg(&repo));
+    ok(f.slipway(&["hooks:install", "--git-dir", repo.to_str().unwrap()]));
+    assert_eq!(
+        git(&repo, &["config", "receive.fsckObjects"]).trim(),
+        "true"
+    );
+}
