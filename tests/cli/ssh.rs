@@ -575,8 +575,7 @@ fn authorized_keys_lines_force_the_command_and_fingerprints_match_ssh_keygen() {
         let line = fs::read_to_string(&pub_path).unwrap();
         let admin = if *user == "alice" { " --admin" } else { "" };
         expected.push_str(&format!(
-            "command=\"{} --root {} ssh-command --user {user}{admin}\",\
-             no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc {}",
+            "restrict,command=\"{} --root {} ssh-command --user {user}{admin}\" {}",
             exe.display(),
             f.root.display(),
             line
