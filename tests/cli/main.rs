@@ -21,4 +21,5 @@ mod slug;
 mod source;
 mod ssh;
 mod store;
+mod templates;
 mod watch;
