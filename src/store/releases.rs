@@ -84,7 +84,7 @@ impl Store {
     /// Reads one record; `Ok(None)` if there is none with that version.
     pub fn find(&self, version: Version) -> Result<Option<Release>> {
         let path = self.record_path(version);
-        let bytes = match read_capped(&path, MAX_RECORD) {
+        let bytes = match files::read_at_most(&path, MAX_RECORD) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
                 return Err(Error::CorruptRecord {
@@ -107,6 +107,17 @@ impl Store {
             return Err(Error::CorruptRecord {
                 path,
                 reason: format!("it says it is v{}", release.version),
+            });
+        }
+        // A slug's sha256 is also its file name: nothing else may reach a path.
+        let slugs = [&release.slug, &release.pruned_slug];
+        if let Some(slug) = slugs.into_iter().flatten().find(|s| !is_sha256(&s.sha256)) {
+            return Err(Error::CorruptRecord {
+                path,
+                reason: format!(
+                    "its slug '{}' is not a sha256",
+                    escape_truncated(&slug.sha256, ECHO)
+                ),
             });
         }
         Ok(Some(release))
@@ -146,7 +157,7 @@ impl Store {
             path: self.current_path.clone(),
             reason,
         };
-        let bytes = match read_capped(&self.current_path, MAX_POINTER) {
+        let bytes = match files::read_at_most(&self.current_path, MAX_POINTER) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return Err(corrupt("it is too long to hold a version".into())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -198,7 +209,7 @@ impl Store {
     /// The highest version ever given out, as `releases/.last` remembers it.
     fn high_water(&self) -> Result<Option<Version>> {
         let path = self.dir.join(HIGH_WATER);
-        match read_capped(&path, MAX_POINTER) {
+        match files::read_at_most(&path, MAX_POINTER) {
             Ok(bytes) => bytes
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|text| text.trim().parse().ok())
@@ -276,16 +287,9 @@ impl Store {
     }
 }
 
-/// The bytes of the file at `path`, or `None` when it holds more than `max` (without reading more than that).
-fn read_capped(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let file = fs::File::open(path)?;
-    if file.metadata()?.len() > max {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
+/// Whether `text` is 64 lowercase hex digits.
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn encode(release: &Release) -> Result<Vec<u8>> {

@@ -154,3 +154,38 @@ fn an_app_without_app_yaml_is_listed_reported_and_kept_whole() {
     std::fs::write(&settings, "").unwrap();
     assert!(ok(f.slipway(&["fsck"])).contains("web: ok (1 releases, 1 slugs checked)"));
 }
+
+#[test]
+fn a_record_naming_a_slug_by_path_and_a_huge_settings_file_are_refused() {
+    let f = Fixture::new();
+    let _work = f.deployed("myapp");
+    let v1 = f.app_dir("myapp").join("releases/v1.json");
+    let record = std::fs::read_to_string(&v1).unwrap();
+    let sha = f.records("myapp")[0]["slug"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&v1, record.replace(&sha, "../../keys")).unwrap();
+    let out = f.slipway(&["fsck", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "myapp: release record {} is corrupt: its slug '../../keys' is not a sha256\n",
+            v1.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let settings = f.app_dir("myapp").join("app.yaml");
+    std::fs::write(&settings, "#".repeat(2 << 20)).unwrap();
+    let out = f.slipway(&["releases", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: settings file {} is invalid: it is larger than 1.0MB\n",
+            settings.display()
+        )
+    );
+}
