@@ -102,7 +102,7 @@ pub fn compile_to_file(
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
         .map_err(|_| Error::UnknownRevision {
-            rev: crate::base::text::escape(rev).into_owned(),
+            rev: crate::base::text::escape_truncated(rev, crate::base::text::ECHO),
             repo: git_dir.to_path_buf(),
         })?;
     let dir = files::parent(out);

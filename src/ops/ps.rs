@@ -38,7 +38,7 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
 pub fn restart(root: &Root, app: &App, exe: &Path, kind: Option<&str>) -> Result<()> {
     if let Some(kind) = kind {
         procfile::check_type(kind).map_err(|reason| crate::model::Error::BadProcessType {
-            kind: crate::base::text::escape(kind).into_owned(),
+            kind: crate::base::text::escape_truncated(kind, crate::base::text::ECHO),
             reason,
         })?;
     }

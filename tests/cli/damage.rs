@@ -28,6 +28,8 @@ fn a_corrupt_current_pointer_is_named_as_such_and_fsck_repair_puts_a_release_liv
             current.display()
         )
     );
+    // Each problem is a whole line; no error line follows to run into it.
+    assert_eq!(text(&out.stderr), "");
 
     let out = ok(f.slipway(&["fsck", "--repair", "-a", "myapp"]));
     assert!(
