@@ -1,4 +1,4 @@
-//! The leaves: atomic files, temp dirs, the child-process runner, OS calls, text escaping, sizes, durations and the clock.
+//! The leaves: atomic files, temp dirs, the child-process runner and its sandbox, OS calls, text escaping, sizes, durations and the clock.
 //!
 //! Nothing here knows about apps, releases or slugs.
 
@@ -6,6 +6,7 @@ pub mod clock;
 pub mod digest;
 pub mod files;
 pub mod process;
+pub mod sandbox;
 pub mod size;
 pub mod span;
 pub mod sys;

@@ -16,6 +16,9 @@ pub struct FsckArgs {
     /// Repair the app whose current release is damaged: its newest intact succeeded release goes live as a new version
     #[arg(long, requires = "app")]
     repair: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
@@ -27,7 +30,11 @@ pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
         return super::print_or_reported(output::upkeep::repaired(&app.name, &repaired));
     }
     let reports = fsck::check_all(&root, only.as_ref())?;
-    output::print(&output::upkeep::fsck(&reports))?;
+    output::print(&if args.json {
+        output::upkeep::fsck_json(&reports)
+    } else {
+        output::upkeep::fsck(&reports)
+    })?;
     if reports.iter().any(|(_, r)| !r.problems.is_empty()) {
         return Err(Reported.into());
     }

@@ -44,10 +44,18 @@ pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Args)]
-pub struct GcArgs {}
+pub struct GcArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn gc(env: &Env, _args: GcArgs) -> anyhow::Result<()> {
+pub fn gc(env: &Env, args: GcArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let reclaimed = crate::ops::gc::gc(&root)?;
-    output::print(&output::releases::collected(&reclaimed))
+    output::print(&if args.json {
+        output::json(&reclaimed)
+    } else {
+        output::releases::collected(&reclaimed)
+    })
 }

@@ -20,7 +20,7 @@ use crate::store::app::{self, App, AppLock};
 use crate::store::root::Root;
 
 /// What a prune or gc removed.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reclaimed {
     /// Versions whose slug was pruned.
     pub pruned: Vec<Version>,

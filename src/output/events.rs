@@ -189,6 +189,15 @@ pub fn event_lines(event: &Event) -> Option<String> {
             text
         }
         Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
+        Event::Unsandboxed { missing: None } => format!(
+            "{BANG}Warning: sandbox: none — app code runs with slipway's own rights and can read every app's config\n"
+        ),
+        Event::Unsandboxed {
+            missing: Some(reason),
+        } => format!(
+            "{BANG}Warning: no sandbox ({}) — app code runs with slipway's own rights and can read every app's config; install bubblewrap (apt-get install bubblewrap), or set sandbox: none to say so\n",
+            escape(reason)
+        ),
     };
     Some(text)
 }

@@ -56,6 +56,8 @@ pub struct Launch<'a> {
     pub now: jiff::Timestamp,
     /// The slipway binary, for the supervisor and `SLIPWAY_BIN`.
     pub exe: &'a Path,
+    /// What the release phase runs in (the supervisor finds the processes' own).
+    pub sandbox: &'a crate::base::sandbox::Sandbox,
 }
 
 /// What makes a started release take over, once `current` names it.
