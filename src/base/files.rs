@@ -182,3 +182,15 @@ pub fn remove_if_stale(path: &Path) -> io::Result<bool> {
 pub fn is_temp_name(name: &[u8]) -> bool {
     name.starts_with(TEMP_PREFIX.as_bytes())
 }
+
+/// The bytes of the file at `path`, or `None` when it holds more than `max` (without reading more than that).
+pub fn read_at_most(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = fs::File::open(path)?;
+    if file.metadata()?.len() > max {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}

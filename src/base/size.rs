@@ -1,4 +1,4 @@
-//! Byte sizes: parsed from settings (`500MB`, `1GB`, `4096`) and printed as Heroku does (`8.3MB`).
+//! Byte sizes: parsed from settings (`500MB`, `1GB`, `4096`) and printed as Heroku does (`8.3MB`), or in KB below a megabyte (`50KB`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,9 +64,13 @@ impl<'de> Deserialize<'de> for Size {
 }
 
 impl fmt::Display for Size {
-    /// One decimal and `MB`, as Heroku prints slug sizes.
+    /// One decimal and `MB`, as Heroku prints slug sizes; whole KB (rounded up) below 1MB, so a small limit does not read "0.0MB".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.1}MB", self.0 as f64 / MIB as f64)
+        if self.0 < MIB {
+            write!(f, "{}KB", self.0.div_ceil(KIB))
+        } else {
+            write!(f, "{:.1}MB", self.0 as f64 / MIB as f64)
+        }
     }
 }
 
@@ -82,6 +86,14 @@ mod tests {
         assert!("12XB".parse::<Size>().is_err());
         assert!("MB".parse::<Size>().is_err());
         assert_eq!(Size(8_703_181).to_string(), "8.3MB");
-        assert_eq!(Size(0).to_string(), "0.0MB");
+        assert_eq!(Size(MIB).to_string(), "1.0MB");
+    }
+
+    #[test]
+    fn sizes_below_a_megabyte_print_in_kb() {
+        assert_eq!(Size(50 * KIB).to_string(), "50KB");
+        assert_eq!(Size(300).to_string(), "1KB");
+        assert_eq!(Size(0).to_string(), "0KB");
+        assert_eq!(Size(MIB - 1).to_string(), "1024KB");
     }
 }

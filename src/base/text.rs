@@ -3,6 +3,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// How many characters of a refused input an error message echoes.
+pub const ECHO: usize = 200;
+
 /// Escapes control, bidi and invisible format characters so user text cannot move the cursor, fake lines or reorder what is shown.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
@@ -33,11 +36,37 @@ pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// [`escape`]d, and cut to at most `max` characters with `...` when longer (for echoing refused input).
+///
+/// Only the first `max` characters are looked at, so a huge input costs no more than a short one.
 pub fn escape_truncated(text: &str, max: usize) -> String {
-    let escaped = escape(text);
-    match escaped.char_indices().nth(max) {
-        Some((at, _)) => format!("{}...", &escaped[..at]),
-        None => escaped.into_owned(),
+    let (head, cut) = match text.char_indices().nth(max) {
+        Some((at, _)) => (&text[..at], true),
+        None => (text, false),
+    };
+    let escaped = escape(head);
+    let (shown, cut) = match escaped.char_indices().nth(max) {
+        Some((at, _)) => (&escaped[..at], true),
+        None => (&escaped[..], cut),
+    };
+    if cut {
+        format!("{shown}...")
+    } else {
+        shown.to_owned()
+    }
+}
+
+/// Like [`escape_truncated`], for bytes that may not be UTF-8.
+pub fn escape_bytes_truncated(bytes: &[u8], max: usize) -> String {
+    let head = &bytes[..bytes.len().min(max.saturating_mul(4))];
+    let escaped = escape_bytes(head);
+    let (shown, cut) = match escaped.char_indices().nth(max) {
+        Some((at, _)) => (&escaped[..at], true),
+        None => (&escaped[..], head.len() < bytes.len()),
+    };
+    if cut {
+        format!("{shown}...")
+    } else {
+        shown.to_owned()
     }
 }
 
@@ -45,15 +74,23 @@ fn needs_escape(c: char) -> bool {
     c.is_control() || is_invisible_format(c)
 }
 
-/// Bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C) and zero-width characters.
+/// Bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C), zero-width and other invisible format characters.
 fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}'
+        '\u{00ad}' // soft hyphen
+            | '\u{034f}' // combining grapheme joiner
+            | '\u{061c}'
+            | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}' // Hangul fillers, shown as blanks
+            | '\u{17b4}' | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}' // Mongolian selectors and vowel separator
             | '\u{200b}'..='\u{200f}'
             | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
             | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
+            | '\u{1d173}'..='\u{1d17a}' // musical formatting
+            | '\u{e0000}'..='\u{e007f}' // tags
     )
 }
 
@@ -103,6 +140,27 @@ mod tests {
         assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(escape("\u{2066}x\u{2069}"), "\\u{2066}x\\u{2069}");
         assert_eq!(escape("a\u{200b}b"), "a\\u{200b}b");
+        for c in [
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{feff}',
+            '\u{00ad}',
+            '\u{206a}',
+            '\u{180e}',
+            '\u{e0041}',
+            '\u{fff9}',
+        ] {
+            let shown = escape_truncated(&format!("a{c}b"), 40);
+            assert_eq!(shown, format!("a\\u{{{:x}}}b", c as u32), "{:x}", c as u32);
+        }
         assert_eq!(escape("café ünïcode"), "café ünïcode");
     }
 
@@ -110,6 +168,10 @@ mod tests {
     fn refused_input_is_echoed_truncated() {
         assert_eq!(escape_truncated("short", 10), "short");
         assert_eq!(escape_truncated(&"x".repeat(50), 10), "xxxxxxxxxx...");
+        assert_eq!(escape_truncated(&"x".repeat(10), 10), "xxxxxxxxxx");
+        assert_eq!(escape_truncated("\x1b\x1b\x1b", 6), "\\x1b\\x...");
+        assert_eq!(escape_bytes_truncated(b"ab\xff", 10), "ab\\xff");
+        assert_eq!(escape_bytes_truncated(&[b'y'; 100], 3), "yyy...");
     }
 
     #[test]

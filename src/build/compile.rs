@@ -102,7 +102,7 @@ pub fn compile_to_file(
         .revparse_single(rev)
         .and_then(|o| o.peel_to_commit())
         .map_err(|_| Error::UnknownRevision {
-            rev: crate::base::text::escape(rev).into_owned(),
+            rev: crate::base::text::escape_truncated(rev, crate::base::text::ECHO),
             repo: git_dir.to_path_buf(),
         })?;
     let dir = files::parent(out);
@@ -194,7 +194,12 @@ pub(super) fn write_slug(
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             return Err(Error::SlugTooLarge { max });
         }
-        Err(e) => return Err(Error::io("write", tmp_path)(e)),
+        Err(e) => {
+            return Err(Error::SlugWrite {
+                dir: files::parent(&tmp_path).to_path_buf(),
+                source: e,
+            });
+        }
     };
     produced?;
     Ok((tmp, slug))

@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::fs::{self, Metadata, OpenOptions};
 use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::compile::{Content, SOURCE_MTIME, write_slug};
@@ -87,11 +87,26 @@ fn remove_ignored_in(dir: &Path, ignore: &SlugIgnore, prefix: &mut Vec<u8>) -> R
 
 impl DirPlan {
     /// Lists the entries of `root` that the slug will hold, refusing what a slug cannot contain.
+    ///
+    /// For a build's output: build tools (pnpm, pip caches) make hard links
+    /// among the files they write, and may keep them.
     pub fn scan(root: &Path) -> Result<DirPlan> {
+        DirPlan::scan_with(root, false)
+    }
+
+    /// Like [`DirPlan::scan`], for a directory given as a source: a file with
+    /// more than one link is refused too, as archives refuse hard links (one
+    /// could be a second name for a file of the root's, such as keys.json).
+    pub fn scan_source(root: &Path) -> Result<DirPlan> {
+        DirPlan::scan_with(root, true)
+    }
+
+    fn scan_with(root: &Path, one_link: bool) -> Result<DirPlan> {
         let ignore = slugignore(root)?;
         let mut walk = Walk {
             root,
             ignore,
+            one_link,
             plan: Plan::default(),
         };
         walk.dir(root, &mut Vec::new())?;
@@ -134,7 +149,7 @@ pub fn compile_dir_to_file(
     max: Size,
     observer: &mut dyn Observer,
 ) -> Result<SlugRef> {
-    let plan = DirPlan::scan(source)?;
+    let plan = DirPlan::scan_source(source)?;
     let dir = files::parent(out);
     let tmp = TempFile::new_in(dir, 0o644).map_err(Error::io("write in", dir))?;
     let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
@@ -149,7 +164,7 @@ pub fn compile_dir_to_file(
 /// Copies the directory `source` into the existing, empty `dest`: what a slug of it would hold, checked the same way.
 pub fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, symlink};
-    let plan = DirPlan::scan(source)?;
+    let plan = DirPlan::scan_source(source)?;
     for entry in &plan.plan.entries {
         let target = dest.join(OsStr::from_bytes(&entry.path));
         match (&entry.kind, &entry.source) {
@@ -197,6 +212,8 @@ pub(super) fn open_planned(path: &Path, size: u64) -> io::Result<Box<dyn BufRead
 struct Walk<'a> {
     root: &'a Path,
     ignore: SlugIgnore,
+    /// Refuse files with more than one link (a source directory).
+    one_link: bool,
     plan: Plan,
 }
 
@@ -257,6 +274,13 @@ impl Walk<'_> {
             self.push(rel, Source::Target(target), Kind::Symlink, size);
             Ok(())
         } else if kind.is_file() {
+            if self.one_link && meta.nlink() > 1 {
+                return Err(refuse(format!(
+                    "it is a hard link (one of {} names of the same file); copy the file instead",
+                    meta.nlink()
+                ))
+                .into());
+            }
             let executable = meta.permissions().mode() & 0o100 != 0;
             self.push(
                 rel,

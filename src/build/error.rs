@@ -20,6 +20,9 @@ pub enum Error {
     #[error("'{rev}' does not name a commit in {}", repo.display())]
     UnknownRevision { rev: String, repo: PathBuf },
 
+    #[error("cannot write the slug in {}: {source}", dir.display())]
+    SlugWrite { dir: PathBuf, source: io::Error },
+
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
         action: &'static str,

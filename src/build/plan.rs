@@ -1,5 +1,6 @@
 //! Walks a commit's tree in git order and lists what goes into the slug, honouring `.slugignore`.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use git2::{ObjectType, Oid, Repository, Tree};
@@ -107,6 +108,10 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn tree(&mut self, tree: &Tree, prefix: &mut Vec<u8>) -> Result<()> {
+        // git's fsck refuses a tree holding a name twice (a symlink `a` and a
+        // directory `a/`), but a repository that does not check pushes keeps it:
+        // a slug of it would let `a/x` be written through the symlink.
+        let mut names = HashSet::new();
         for entry in tree.iter() {
             let depth = prefix.len();
             let name = entry.name_bytes();
@@ -114,6 +119,12 @@ impl Walk<'_> {
                 prefix.push(b'/');
             }
             prefix.extend_from_slice(name);
+            if !names.insert(name.to_vec()) {
+                return Err(Error::BadTreeEntry {
+                    path: crate::base::text::escape_bytes(prefix).into_owned(),
+                    reason: "its tree holds this name twice",
+                });
+            }
             let result = self.entry(&entry, name, prefix);
             prefix.truncate(depth);
             result?;

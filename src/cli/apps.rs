@@ -68,7 +68,7 @@ pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     if args.json {
         output::print(&output::json(&apps::summaries(&root)?))
     } else {
-        output::print(&output::apps::names(&apps::list(&root)?))
+        output::print(&output::apps::listing(&apps::list(&root)?))
     }
 }
 

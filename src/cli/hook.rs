@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::Reported;
@@ -47,7 +48,12 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.app(&root, &args.app)?;
     let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input)?;
+    // One byte more than the parser accepts, so it can tell the input was longer.
+    std::io::stdin()
+        .lock()
+        .take(refs::MAX_INPUT as u64 + 1)
+        .read_to_end(&mut input)
+        .context(output::hooks::UNREADABLE_INPUT)?;
     let updates = parse_updates(&input)?;
     // git relays the hook's stderr to the pushing client as `remote:` lines.
     let mut sideband = Sideband::new(std::io::stderr());

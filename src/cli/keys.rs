@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::Args;
 
 use super::env::{Env, current_exe};
@@ -59,7 +59,11 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
     }
     let mut bytes = Vec::new();
     let limit = pubkey::MAX_LINE as u64 + 1;
-    stdin.lock().take(limit).read_to_end(&mut bytes)?;
+    stdin
+        .lock()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .context(output::access::UNREADABLE_STDIN)?;
     let key = PublicKey::parse_bytes(&bytes)?;
     let new = NewKey {
         user,

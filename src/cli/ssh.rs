@@ -49,6 +49,7 @@ pub fn run(env: &Env, args: SshArgs) -> anyhow::Result<()> {
         }
     }
     cmd.env("SLIPWAY_USER", &exec.user);
+    cmd.current_dir(&exec.dir);
     let err = cmd.exec();
     Err(err).with_context(|| format!("cannot run {}", exec.program.display()))
 }

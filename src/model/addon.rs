@@ -22,7 +22,7 @@ impl FromStr for Spec {
 
     fn from_str(spec: &str) -> Result<Spec> {
         let bad = |reason| Error::BadAddon {
-            spec: crate::base::text::escape(spec).into_owned(),
+            spec: crate::base::text::escape_truncated(spec, crate::base::text::ECHO),
             reason,
         };
         let (name, plan) = match spec.split_once(':') {

@@ -231,7 +231,7 @@ impl ReleaseInfo {
             super::procfile::check_type(kind).map_err(|reason| {
                 bad(format!(
                     "process type '{}': {reason}",
-                    crate::base::text::escape(kind)
+                    crate::base::text::escape_truncated(kind, crate::base::text::ECHO)
                 ))
             })?;
         }

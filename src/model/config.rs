@@ -18,7 +18,7 @@ pub fn check_key(key: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::BadConfigKey {
-            key: crate::base::text::escape(key).into_owned(),
+            key: crate::base::text::escape_truncated(key, crate::base::text::ECHO),
         })
     }
 }
@@ -27,7 +27,7 @@ pub fn check_key(key: &str) -> Result<()> {
 pub fn parse_assignment(arg: &str) -> Result<(String, String)> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err(Error::BadConfigAssignment {
-            arg: crate::base::text::escape(arg).into_owned(),
+            arg: crate::base::text::escape_truncated(arg, crate::base::text::ECHO),
         });
     };
     check_key(key)?;

@@ -40,6 +40,9 @@ pub enum Error {
         reason: &'static str,
     },
 
+    #[error("hook input is longer than {max}")]
+    HookInputTooLong { max: crate::base::size::Size },
+
     #[error("'{text}' is not a buildpack: {reason}")]
     BadBuildpack { text: String, reason: &'static str },
 

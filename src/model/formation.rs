@@ -62,7 +62,7 @@ impl FromStr for Scale {
 
     fn from_str(arg: &str) -> Result<Scale> {
         let bad = |reason: &'static str| Error::BadScale {
-            arg: crate::base::text::escape(arg).into_owned(),
+            arg: crate::base::text::escape_truncated(arg, crate::base::text::ECHO),
             reason,
         };
         // Heroku's `web=2:standard-2x` and `web:standard-2x`.

@@ -18,7 +18,7 @@ impl FromStr for AppName {
 
     fn from_str(name: &str) -> Result<AppName> {
         let bad = |reason| Error::BadAppName {
-            name: crate::base::text::escape(name).into_owned(),
+            name: crate::base::text::escape_truncated(name, crate::base::text::ECHO),
             reason,
         };
         let Some(first) = name.chars().next() else {
@@ -80,7 +80,7 @@ impl FromStr for UserName {
 
     fn from_str(name: &str) -> Result<UserName> {
         let bad = |reason| Error::BadUserName {
-            name: crate::base::text::escape(name).into_owned(),
+            name: crate::base::text::escape_truncated(name, crate::base::text::ECHO),
             reason,
         };
         let Some(first) = name.chars().next() else {

@@ -33,7 +33,7 @@ impl Procfile {
             let Some((kind, command)) = line.split_once(':') else {
                 return Err(bad(format!(
                     "'{}' is not `type: command`",
-                    crate::base::text::escape(line)
+                    crate::base::text::escape_truncated(line, crate::base::text::ECHO)
                 )));
             };
             let (kind, command) = (kind.trim(), command.trim());

@@ -69,13 +69,12 @@ impl PublicKey {
         let mut fields = line.split_ascii_whitespace();
         let kind = fields.next().unwrap_or_default();
         let Some(&(_, field_count)) = TYPES.iter().find(|(t, _)| *t == kind) else {
-            let shown = crate::base::text::escape(kind);
             let reason = if kind.contains('=') || kind.contains('"') {
                 "authorized_keys options are not accepted; give the bare public key".to_owned()
             } else {
                 format!(
                     "unsupported key type '{}' (expected ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521 or an sk- key)",
-                    truncate(&shown, 40)
+                    crate::base::text::escape_truncated(kind, 40)
                 )
             };
             return Err(bad(reason));
@@ -90,8 +89,16 @@ impl PublicKey {
         if parts.first().copied() != Some(kind.as_bytes()) {
             return Err(bad(format!("the key data does not hold a {kind} key")));
         }
-        if parts.len() != field_count || (kind == "ssh-ed25519" && parts[1].len() != 32) {
+        if parts.len() != field_count || !well_formed(kind, &parts) {
             return Err(bad(format!("the key data is not a well-formed {kind} key")));
+        }
+        if let Some(curve) = curve_of(kind)
+            && parts[1] != curve.as_bytes()
+        {
+            return Err(bad(format!(
+                "the key data holds a key on the curve '{}', not {curve} as {kind} says",
+                crate::base::text::escape_bytes_truncated(parts[1], 40)
+            )));
         }
         let comment = fields.collect::<Vec<_>>().join(" ");
         Ok(PublicKey {
@@ -146,10 +153,30 @@ fn ssh_strings(mut blob: &[u8]) -> Option<Vec<&[u8]>> {
     Some(parts)
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}...", &text[..i]),
-        None => text.to_owned(),
+/// The curve an ECDSA key type names (`nistp256` for `ecdsa-sha2-nistp256`), which its blob must repeat.
+fn curve_of(kind: &str) -> Option<&str> {
+    let rest = kind
+        .strip_prefix("ecdsa-sha2-")
+        .or_else(|| kind.strip_prefix("sk-ecdsa-sha2-"))?;
+    Some(rest.strip_suffix("@openssh.com").unwrap_or(rest))
+}
+
+/// Whether the fields after the type have the sizes the type needs: a 32-byte
+/// Ed25519 key, an uncompressed point of the curve's size, a non-empty RSA
+/// exponent and modulus.
+fn well_formed(kind: &str, parts: &[&[u8]]) -> bool {
+    match kind {
+        "ssh-ed25519" | "sk-ssh-ed25519@openssh.com" => parts[1].len() == 32,
+        "ssh-rsa" => !parts[1].is_empty() && !parts[2].is_empty(),
+        _ => {
+            let point_len = match curve_of(kind) {
+                Some("nistp256") => 65,
+                Some("nistp384") => 97,
+                Some("nistp521") => 133,
+                _ => return false,
+            };
+            parts[2].len() == point_len && parts[2][0] == 0x04
+        }
     }
 }
 
@@ -179,6 +206,64 @@ mod tests {
     }
 
     const FINGERPRINT: &str = "SHA256:VxGESJw4/GrYlNbyPCAPD5709FGAO1WRAYtMS/29wLE";
+
+    /// An SSH blob of `fields`, each length-prefixed.
+    fn blob(fields: &[&[u8]]) -> String {
+        let mut bytes = Vec::new();
+        for field in fields {
+            bytes.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(field);
+        }
+        let mut text = base64::encode_unpadded(&bytes);
+        while !text.len().is_multiple_of(4) {
+            text.push('=');
+        }
+        text
+    }
+
+    #[test]
+    fn ecdsa_keys_name_their_own_curve() {
+        let mut point = vec![0x04];
+        point.extend_from_slice(&[7; 64]);
+        let good = format!(
+            "ecdsa-sha2-nistp256 {}",
+            blob(&[b"ecdsa-sha2-nistp256", b"nistp256", &point])
+        );
+        assert!(PublicKey::parse(&good).is_ok());
+        let other_curve = format!(
+            "ecdsa-sha2-nistp256 {}",
+            blob(&[b"ecdsa-sha2-nistp256", b"nistp384", &point])
+        );
+        let err = PublicKey::parse(&other_curve).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "not a usable ssh public key: the key data holds a key on the curve 'nistp384', not nistp256 as ecdsa-sha2-nistp256 says"
+        );
+        let short_point = format!(
+            "ecdsa-sha2-nistp384 {}",
+            blob(&[b"ecdsa-sha2-nistp384", b"nistp384", &point])
+        );
+        let err = PublicKey::parse(&short_point).unwrap_err().to_string();
+        assert!(
+            err.contains("not a well-formed ecdsa-sha2-nistp384 key"),
+            "{err}"
+        );
+        let sk = format!(
+            "sk-ecdsa-sha2-nistp256@openssh.com {}",
+            blob(&[
+                b"sk-ecdsa-sha2-nistp256@openssh.com",
+                b"nistp521",
+                &point,
+                b"ssh:"
+            ])
+        );
+        assert!(
+            PublicKey::parse(&sk)
+                .unwrap_err()
+                .to_string()
+                .contains("curve 'nistp521'")
+        );
+    }
 
     #[test]
     fn rejects_what_is_not_one_good_key() {

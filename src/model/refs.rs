@@ -51,10 +51,21 @@ impl RefUpdate {
     }
 }
 
+/// The longest hook input line: two 64-digit object ids and a ref name far longer than any real one.
+pub const MAX_LINE: usize = 4096;
+/// The most hook input read: ten thousands of ref updates; anything longer is refused before it is parsed.
+pub const MAX_INPUT: usize = 16 * 1024 * 1024;
+
 /// Parses git's hook input: one `OLD NEW REF` line per updated ref.
 ///
 /// Anything else is an error naming the line, so a confused caller records nothing.
+/// Input over [`MAX_INPUT`] bytes and lines over [`MAX_LINE`] are refused.
 pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>> {
+    if input.len() > MAX_INPUT {
+        return Err(Error::HookInputTooLong {
+            max: crate::base::size::Size(MAX_INPUT as u64),
+        });
+    }
     let mut updates = Vec::new();
     for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
         if raw.is_empty() {
@@ -62,9 +73,12 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>> {
         }
         let bad = |reason| Error::HookInput {
             line: i + 1,
-            text: crate::base::text::escape_bytes(raw).into_owned(),
+            text: crate::base::text::escape_bytes_truncated(raw, crate::base::text::ECHO),
             reason,
         };
+        if raw.len() > MAX_LINE {
+            return Err(bad("the line is too long"));
+        }
         let line = std::str::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
         let mut fields = line.split(' ');
         let (Some(old), Some(new), Some(refname), None) =

@@ -120,7 +120,7 @@ pub fn parse_version(text: &str) -> Result<Version> {
     match digits.parse::<Version>() {
         Ok(n) if n > 0 && !digits.starts_with('+') => Ok(n),
         _ => Err(Error::BadVersion {
-            text: crate::base::text::escape(text).into_owned(),
+            text: crate::base::text::escape_truncated(text, crate::base::text::ECHO),
         }),
     }
 }

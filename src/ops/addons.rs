@@ -77,7 +77,7 @@ pub fn run_hook(
         let (key, value) = config::parse_assignment(line).map_err(|_| {
             failed(format!(
                 "it printed '{}', not KEY=VALUE",
-                crate::base::text::escape(line)
+                crate::base::text::escape_truncated(line, crate::base::text::ECHO)
             ))
         })?;
         vars.insert(key, value);

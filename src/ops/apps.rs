@@ -53,8 +53,12 @@ fn create_with(root: &Root, name: &AppName, repo: NewRepo) -> Result<App> {
     let _guard = app::lock_apps(root)?;
     let dir = apps.join(name.as_str());
     if dir.exists() {
-        return Err(StoreError::AppExists {
-            name: name.to_string(),
+        // A directory without its settings is the app, damaged: say so, as everything else does.
+        return Err(match App::open(root, name) {
+            Err(e @ StoreError::NoSettings { .. }) => e,
+            _ => StoreError::AppExists {
+                name: name.to_string(),
+            },
         }
         .into());
     }
@@ -89,8 +93,9 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
             let repo_dir = stage.join("repo.git");
             let mut opts = git2::RepositoryInitOptions::new();
             opts.bare(true).initial_head("main").no_reinit(true);
-            git2::Repository::init_opts(&repo_dir, &opts)
+            let repo = git2::Repository::init_opts(&repo_dir, &opts)
                 .map_err(Error::git(format!("init {}", repo_dir.display())))?;
+            check_pushed_objects(&repo, &repo_dir)?;
             // The shims name the final location, not the staging directory.
             let hooks = [HookKind::PreReceive, HookKind::PostReceive];
             install_shims(&repo_dir, exe, root.dir(), name, &hooks)?;
@@ -113,6 +118,16 @@ fn populate(stage: &Path, root: &Root, name: &AppName, repo: &NewRepo) -> Result
     let settings = stage.join("app.yaml");
     fs::write(&settings, settings_text).map_err(Error::io("write", &settings))?;
     Ok(())
+}
+
+/// Makes git check every object pushed to `repo` (`receive.fsckObjects`), as for every repository slipway creates or adopts.
+///
+/// A push of a malformed tree (a name twice, a `..` entry, a `.git` path) is
+/// then rejected by git itself, before any hook or build sees it.
+pub fn check_pushed_objects(repo: &git2::Repository, repo_dir: &Path) -> Result<()> {
+    repo.config()
+        .and_then(|mut config| config.set_bool("receive.fsckObjects", true))
+        .map_err(Error::git(format!("configure {}", repo_dir.display())))
 }
 
 /// `repo: PATH` as a YAML line, quoted as YAML needs.
@@ -227,14 +242,42 @@ pub struct Summary {
     pub repo: String,
     /// The live release's version.
     pub current: Option<crate::model::release::Version>,
+    /// Why the app cannot be opened, when it is damaged (see `fsck`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
 }
 
-/// Every app, sorted by name.
-pub fn list(root: &Root) -> Result<Vec<AppName>> {
-    Ok(app::list(root)?)
+/// What `apps` lists: the apps, and the damaged ones with why.
+#[derive(Debug)]
+pub struct Listing {
+    /// Apps that open.
+    pub apps: Vec<AppName>,
+    /// App directories that cannot be opened, with the reason.
+    pub damaged: Vec<(AppName, String)>,
 }
 
-/// Every app with its repository and live release.
+/// Every app, sorted by name, and the damaged ones.
+pub fn list(root: &Root) -> Result<Listing> {
+    Ok(Listing {
+        apps: app::list(root)?,
+        damaged: damaged(root)?,
+    })
+}
+
+/// The app directories that cannot be opened, each with the reason.
+pub fn damaged(root: &Root) -> Result<Vec<(AppName, String)>> {
+    let mut found = Vec::new();
+    for name in app::damaged(root)? {
+        match App::open(root, &name) {
+            Err(e @ StoreError::NoSettings { .. }) => found.push((name, e.to_string())),
+            Err(e) => return Err(e.into()),
+            Ok(_) => {} // repaired meanwhile
+        }
+    }
+    Ok(found)
+}
+
+/// Every app with its repository and live release, the damaged ones included, sorted by name.
 pub fn summaries(root: &Root) -> Result<Vec<Summary>> {
     let mut items = Vec::new();
     for name in app::list(root)? {
@@ -243,7 +286,22 @@ pub fn summaries(root: &Root) -> Result<Vec<Summary>> {
             repo: app.repo_dir().display().to_string(),
             current: app.store().current()?,
             name: name.to_string(),
+            damaged: None,
         });
     }
+    for (name, why) in damaged(root)? {
+        items.push(Summary {
+            repo: root
+                .apps_dir()
+                .join(name.as_str())
+                .join("repo.git")
+                .display()
+                .to_string(),
+            current: None,
+            name: name.to_string(),
+            damaged: Some(why),
+        });
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(items)
 }

@@ -199,7 +199,7 @@ pub fn build_dir(change: &Change, dir: &Path, observer: &mut dyn Observer) -> Re
     }
     let procfile = std::fs::read(dir.join("Procfile")).ok();
     observer.event(process_types(procfile.as_deref()));
-    let plan = crate::build::dir::DirPlan::scan(dir)?;
+    let plan = crate::build::dir::DirPlan::scan_source(dir)?;
     let max = change.app.max_slug_size(change.ctx.root);
     let slug = crate::build::dir::compile_dir(&change.ctx.slugs(), &plan, max, observer)?;
     Ok(Built {

@@ -90,6 +90,8 @@ pub struct Change<'a> {
     lock: AppLock,
     /// The sandbox app code runs in, once something needs it.
     sandbox: OnceCell<Sandbox>,
+    /// A repair of a damaged `current`: what it names is taken as nothing live.
+    repairing: bool,
 }
 
 impl<'a> Change<'a> {
@@ -110,6 +112,7 @@ impl<'a> Change<'a> {
             base,
             lock,
             sandbox: OnceCell::new(),
+            repairing: false,
         })
     }
 
@@ -121,7 +124,8 @@ impl<'a> Change<'a> {
     ) -> Result<Change<'a>> {
         let lock = lock_app(app, observer)?;
         let store = app.store();
-        store.recover(&lock)?;
+        // The repair is what fixes an unreadable `current`: it must not stop at it.
+        store.recover_assuming(&lock, store.current().ok().flatten())?;
         Ok(Change {
             ctx,
             app,
@@ -129,6 +133,7 @@ impl<'a> Change<'a> {
             base: None,
             lock,
             sandbox: OnceCell::new(),
+            repairing: true,
         })
     }
 
@@ -164,7 +169,18 @@ impl<'a> Change<'a> {
 
     /// The release `current` points at, if any.
     pub fn current(&self) -> Result<Option<Release>> {
-        current_release(&self.store, self.app)
+        match current_release(&self.store, self.app) {
+            Err(_) if self.repairing => Ok(None),
+            other => other,
+        }
+    }
+
+    /// The version `current` names (none while repairing a damaged one).
+    fn live(&self) -> Result<Option<Version>> {
+        match self.store.current() {
+            Err(_) if self.repairing => Ok(None),
+            other => Ok(other?),
+        }
     }
 
     /// A pending release that copies the base (slug, config, add-ons, commit) with a new kind and description.
@@ -294,7 +310,7 @@ impl<'a> Change<'a> {
                         release.status = Status::Failed;
                         store.update(&self.lock, &release)?;
                     }
-                    let live = store.current()?;
+                    let live = self.live()?;
                     observer.event(match e {
                         crate::run::Error::LaunchFailed { reason, detail } => Event::LaunchFailed {
                             app: self.app.name.to_string(),
@@ -346,7 +362,7 @@ impl<'a> Change<'a> {
         observer.event(Event::Failed {
             app: self.app.name.to_string(),
             error: error.into(),
-            live: self.store.current()?,
+            live: self.live()?,
         });
         Ok(Outcome::Failed(release))
     }

@@ -242,7 +242,7 @@ fn take_addon(app: &App, addons: &mut Vec<Addon>, name: &str) -> Result<Addon> {
     let Some(i) = addons.iter().position(|a| a.name == name) else {
         return Err(Error::NoAddon {
             app: app.name.to_string(),
-            name: crate::base::text::escape(name).into_owned(),
+            name: crate::base::text::escape_truncated(name, crate::base::text::ECHO),
         });
     };
     Ok(addons.remove(i))

@@ -174,7 +174,7 @@ pub fn redeploy(
                 .revparse_single(rev)
                 .and_then(|o| o.peel_to_commit())
                 .map_err(|_| crate::build::Error::UnknownRevision {
-                    rev: crate::base::text::escape(rev).into_owned(),
+                    rev: crate::base::text::escape_truncated(rev, crate::base::text::ECHO),
                     repo: app.repo_dir(),
                 })?;
             let refname = repo

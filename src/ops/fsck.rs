@@ -12,6 +12,7 @@ use crate::model::event::Observer;
 use crate::model::name::AppName;
 use crate::model::release::{Kind, Release, Status, Version, version_of_file_name};
 use crate::ops::error::{Error, Result};
+use crate::store::Error as StoreError;
 use crate::store::app::App;
 use crate::store::root::Root;
 use crate::store::slugs::SlugStore;
@@ -121,14 +122,28 @@ pub fn check(
 pub fn check_all(root: &Root, only: Option<&AppName>) -> Result<Vec<(AppName, Report)>> {
     let names = match only {
         Some(name) => vec![name.clone()],
-        None => crate::store::app::list(root)?,
+        None => {
+            let mut names = crate::store::app::list(root)?;
+            names.extend(crate::store::app::damaged(root)?);
+            names.sort();
+            names
+        }
     };
     let slugs = SlugStore::new(root.slugs_dir());
     let mut verified = HashMap::new();
     let mut reports = Vec::new();
     for name in names {
-        let app = App::open(root, &name)?;
-        let report = check(&app, &slugs, &mut verified)?;
+        let report = match App::open(root, &name) {
+            Ok(app) => check(&app, &slugs, &mut verified)?,
+            // An app directory without its settings: a problem of that app, not a failed check.
+            Err(e @ StoreError::NoSettings { .. }) => Report {
+                problems: vec![format!(
+                    "{e}: restore it from a backup, or create it empty to give every setting its default"
+                )],
+                ..Report::default()
+            },
+            Err(e) => return Err(e.into()),
+        };
         reports.push((name, report));
     }
     Ok(reports)

@@ -77,6 +77,10 @@ pub fn prune(
 pub fn gc(root: &Root) -> Result<Reclaimed> {
     // The same order as apps:destroy: the root lock, then app locks.
     let _root_lock = app::lock_apps(root)?;
+    // A damaged app's records might name any slug: stop rather than guess.
+    if let Some(name) = app::damaged(root)?.first() {
+        App::open(root, name)?;
+    }
     let apps: Vec<App> = app::list(root)?
         .iter()
         .map(|name| App::open(root, name))

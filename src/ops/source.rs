@@ -27,7 +27,7 @@ pub fn create_release(
     // Held until the release is made: the unpacked tree and the download live in it.
     let fetched = source::fetch(spec, &scratch, limits, observer)?;
     // Refused here, before anything is recorded, if it holds what a slug cannot.
-    DirPlan::scan(&fetched.dir)?;
+    DirPlan::scan_source(&fetched.dir)?;
     let description = description.unwrap_or_else(|| format!("Deploy from {name}"));
     let change = Change::begin(ctx, app, observer)?;
     change.deploy(

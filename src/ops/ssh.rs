@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
-use crate::base::text::escape;
+use crate::base::text::{ECHO, escape_truncated};
 use crate::model::name::{AppName, UserName};
 use crate::store::Error as StoreError;
 use crate::store::app::App;
@@ -95,6 +95,8 @@ pub struct Exec {
     pub args: Vec<OsString>,
     /// The value for `SLIPWAY_USER`.
     pub user: String,
+    /// The working directory: `/`, so no checkout's git remote can be taken for an app.
+    pub dir: PathBuf,
 }
 
 /// Decides what `original` (the client's command, if any) may run for `user`.
@@ -136,6 +138,7 @@ pub fn authorize(
                 program: PathBuf::from(program),
                 args: vec![app.repo_dir().into_os_string()],
                 user: user.to_string(),
+                dir: PathBuf::from("/"),
             })
         }
         Request::Slipway { argv, app } => {
@@ -145,7 +148,10 @@ pub fn authorize(
                     open_accessible(root, &store, &principal, &app)?;
                 }
                 None if !principal.admin => {
-                    return Err(refused(format!("'{}' needs an admin key", escape(command))));
+                    return Err(refused(format!(
+                        "'{}' needs an admin key",
+                        escape_truncated(command, ECHO)
+                    )));
                 }
                 None => {}
             }
@@ -155,6 +161,7 @@ pub fn authorize(
                 program: exe.to_path_buf(),
                 args,
                 user: user.to_string(),
+                dir: PathBuf::from("/"),
             })
         }
     }
@@ -172,7 +179,7 @@ pub enum Request {
     },
     /// A slipway command: an app command (`app` is its `-a`) or an admin command (`app` is `None`).
     Slipway {
-        /// The words, command first.
+        /// The words, command first; an app command's app is always `--app APP` right after it.
         argv: Vec<String>,
         /// The app named by `-a` / `--app`.
         app: Option<String>,
@@ -181,13 +188,7 @@ pub enum Request {
 
 /// Parses the client's command into a request, refusing anything outside the allowlists.
 pub fn parse(original: &str) -> Result<Request> {
-    let shown = || {
-        let text = escape(original);
-        match text.char_indices().nth(80) {
-            Some((i, _)) => format!("{}...", &text[..i]),
-            None => text.into_owned(),
-        }
-    };
+    let shown = || escape_truncated(original, 80);
     if original.len() > MAX_COMMAND {
         return Err(refused(format!(
             "the command is longer than {MAX_COMMAND} bytes"
@@ -213,7 +214,7 @@ pub fn parse(original: &str) -> Result<Request> {
         let app = app_of_path(path).ok_or_else(|| {
             refused(format!(
                 "'{}' is not an app repository (expected APP.git)",
-                escape(path)
+                escape_truncated(path, ECHO)
             ))
         })?;
         return Ok(Request::Git {
@@ -227,6 +228,12 @@ pub fn parse(original: &str) -> Result<Request> {
     {
         return Err(refused("--root cannot be given over ssh".into()));
     }
+    // After `--` the command line parser takes `-a APP` as plain words, while the check
+    // below would take it as the app: one reading only, so none at all. (`run` takes
+    // `--` before its command, and the check reads it as clap does.)
+    if !TRAILING_COMMANDS.contains(&command.as_str()) && rest.iter().any(|w| w == "--") {
+        return Err(refused("'--' cannot be given over ssh".into()));
+    }
     if is_listed(ADMIN_COMMANDS, command) {
         return Ok(Request::Slipway {
             argv: words,
@@ -235,16 +242,19 @@ pub fn parse(original: &str) -> Result<Request> {
     }
     if is_listed(APP_COMMANDS, command) {
         let trailing = TRAILING_COMMANDS.contains(&command.as_str());
-        let app = app_option(rest, trailing)
+        let (app, others) = app_option(rest, trailing)
             .map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+        // The app that was checked is the one passed, explicitly and first.
+        let mut argv = vec![command.clone(), "--app".to_owned(), app.clone()];
+        argv.extend(others);
         return Ok(Request::Slipway {
-            argv: words.clone(),
+            argv,
             app: Some(app),
         });
     }
     Err(refused(format!(
         "'{}' is not allowed over ssh (only git push/fetch and slipway app commands)",
-        escape(command)
+        escape_truncated(command, ECHO)
     )))
 }
 
@@ -266,19 +276,25 @@ fn app_of_path(path: &str) -> Option<AppName> {
     name.parse().ok()
 }
 
-/// The one `-a APP` / `--app APP` / `--app=APP` among `args`, before any `--`.
+/// The one `-a APP` / `--app APP` / `--app=APP` among `args`, and the other words.
 ///
 /// Short-option clusters (`-xa APP`, `-aAPP`) are refused so the app slipway
-/// will act on is always the one checked here. Words after `--` are
-/// arguments, never options (`run -a APP -- grep -a x`), as clap reads them;
-/// so is everything from the first other word of a command in
-/// [`TRAILING_COMMANDS`] (`run -a APP grep -a x`).
-fn app_option(args: &[String], trailing: bool) -> std::result::Result<String, String> {
+/// will act on is always the one checked here. For a command in
+/// [`TRAILING_COMMANDS`] (`run`), only `-a APP` may come before its command
+/// words: from the first other word (or `--`) on, every word is the
+/// command's, never an option (`run -a APP -- grep -a x`), as clap reads them.
+fn app_option(
+    args: &[String],
+    trailing: bool,
+) -> std::result::Result<(String, Vec<String>), String> {
     let mut found = Vec::new();
-    let mut words = args.iter().take_while(|w| *w != "--");
+    let mut others = Vec::new();
+    let mut words = args.iter();
     while let Some(word) = words.next() {
         let is_app = word == "-a" || word == "--app" || word.starts_with("--app=");
         if trailing && !is_app {
+            others.push(word.clone());
+            others.extend(words.by_ref().cloned());
             break;
         }
         if word == "-a" || word == "--app" {
@@ -286,10 +302,12 @@ fn app_option(args: &[String], trailing: bool) -> std::result::Result<String, St
                 Some(value) if !value.starts_with('-') => found.push(value.clone()),
                 _ => return Err(format!("{word} needs an app name")),
             }
+            continue;
         } else if let Some(value) = word.strip_prefix("--app=") {
             found.push(value.to_owned());
+            continue;
         } else if word.starts_with("--app") {
-            return Err(format!("unknown option '{}'", escape(word)));
+            return Err(format!("unknown option '{}'", escape_truncated(word, ECHO)));
         } else if word.len() > 2
             && word.starts_with('-')
             && !word.starts_with("--")
@@ -297,12 +315,13 @@ fn app_option(args: &[String], trailing: bool) -> std::result::Result<String, St
         {
             return Err(format!(
                 "write short options separately (not '{}')",
-                escape(word)
+                escape_truncated(word, ECHO)
             ));
         }
+        others.push(word.clone());
     }
     match found.as_slice() {
-        [app] => Ok(app.clone()),
+        [app] => Ok((app.clone(), others)),
         [] => Err("app commands over ssh need -a APP".into()),
         _ => Err("give -a APP once".into()),
     }
@@ -319,7 +338,7 @@ fn open_accessible(
         refused(format!(
             "'{}' has no app named '{}' (or may not access it)",
             principal.user,
-            escape(name)
+            escape_truncated(name, ECHO)
         ))
     };
     let app_name: AppName = name.parse().map_err(|_| denied())?;
@@ -489,6 +508,19 @@ mod tests {
             app("run:detached -a myapp -- rake db:migrate"),
             Some("myapp".into())
         );
+        let argv = |text: &str| match parse(text) {
+            Ok(Request::Slipway { argv, .. }) => argv,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            argv("config:set A=1 -a myapp B=2"),
+            ["config:set", "--app", "myapp", "A=1", "B=2"]
+        );
+        assert_eq!(
+            argv("releases -n 3 --app=myapp"),
+            ["releases", "--app", "myapp", "-n", "3"]
+        );
+        assert_eq!(argv("keys:add bob"), ["keys:add", "bob"]);
         for bad in [
             "releases",
             "releases -a",
@@ -503,6 +535,9 @@ mod tests {
             "run -x -a myapp ls",
             "run -a myapp -a other ls",
             "releases --root=/tmp -a myapp",
+            "config:set -- -a myapp A=1",
+            "config:set -a myapp -- A=1",
+            "keys:add -- bob",
             "keys --root /tmp",
             "ps: -a myapp",
             "hook post-receive --app myapp",

@@ -89,7 +89,7 @@ impl WatchSettings {
             || !git2::Reference::is_valid_name(&format!("refs/heads/{branch}"))
         {
             return Err(WatchError::BadBranch {
-                branch: escape(branch).into_owned(),
+                branch: crate::base::text::escape_truncated(branch, crate::base::text::ECHO),
             }
             .into());
         }
@@ -108,7 +108,7 @@ impl WatchSettings {
 fn check_url(url: &str) -> Result<()> {
     let bad = |reason| -> Result<()> {
         Err(WatchError::BadUrl {
-            url: escape(&redact_url(url)).into_owned(),
+            url: crate::base::text::escape_truncated(&redact_url(url), crate::base::text::ECHO),
             reason,
         }
         .into())
@@ -399,7 +399,7 @@ pub fn parse_interval(text: &str) -> Result<Duration> {
     match seconds {
         Some(n) if n >= 1 => Ok(Duration::from_secs(n)),
         _ => Err(Error::BadInterval {
-            text: escape(text).into_owned(),
+            text: crate::base::text::escape_truncated(text, crate::base::text::ECHO),
         }),
     }
 }

@@ -87,7 +87,10 @@ pub fn revoked(app: &AppName, user: &UserName) -> String {
     format!("Revoked {user}'s access to {app}\n")
 }
 
-/// Why `keys:add` at a terminal does nothing.
+/// What `keys:add` says when its standard input cannot be read (a directory, say).
+pub const UNREADABLE_STDIN: &str = "cannot read the public key from standard input";
+
+/// What `keys:add` says when its standard input is a terminal.
 pub fn needs_stdin(user: &UserName) -> String {
     format!("keys:add reads the public key from stdin: `slipway keys:add {user} < {user}.pub`")
 }

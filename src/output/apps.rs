@@ -4,16 +4,27 @@ use std::path::Path;
 
 use super::escape;
 use crate::model::name::AppName;
-use crate::ops::apps::Destroyed;
+use crate::ops::apps::{Destroyed, Listing};
 
 /// `init`'s line.
 pub fn initialized(root: &Path) -> String {
     format!("Initialized slipway root in {}\n", root.display())
 }
 
-/// One app name per line.
-pub fn names(names: &[AppName]) -> String {
-    names.iter().map(|n| format!("{n}\n")).collect()
+/// One app name per line, sorted; a damaged app says so after its name.
+pub fn listing(listing: &Listing) -> String {
+    let mut lines: Vec<(&AppName, String)> =
+        listing.apps.iter().map(|n| (n, format!("{n}\n"))).collect();
+    for (name, _) in &listing.damaged {
+        lines.push((
+            name,
+            format!(
+                "{name}  (damaged: app.yaml is missing; `slipway fsck` says how to repair it)\n"
+            ),
+        ));
+    }
+    lines.sort_by(|a, b| a.0.cmp(b.0));
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 /// `apps:create`'s lines: the repository and the push that deploys.

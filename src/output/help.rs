@@ -148,9 +148,21 @@ fn store_help(error: &store::Error) -> Option<String> {
         E::UnknownApp { .. } => {
             Some("`slipway apps` lists the apps; `slipway apps:create NAME` makes one".into())
         }
+        E::NoSettings { path, .. } => Some(format!(
+            "restore it from a backup, or create it empty (`touch {}`) to give every setting its default",
+            super::shell_quote_if_needed(&path.to_string_lossy())
+        )),
         E::NoRelease { app, .. } => Some(format!("`slipway releases -a {app}` lists its releases")),
         E::CorruptRecord { .. } => Some(
             "`slipway fsck` lists every problem; restore the file from a backup, or `slipway fsck --repair -a APP` puts the newest intact release live again as a new version (nothing is deleted)"
+                .into(),
+        ),
+        E::CorruptCurrent { .. } => Some(
+            "`slipway fsck --repair -a APP` puts the newest intact release live again as a new version (nothing is deleted)"
+                .into(),
+        ),
+        E::CorruptHighWater { .. } => Some(
+            "it holds the highest version ever given out: write the highest version number in the app's releases/ (or higher) into it"
                 .into(),
         ),
         E::CurrentMissing { app, .. } => Some(format!(
@@ -187,7 +199,7 @@ fn build_help(error: &build::Error) -> Option<String> {
             "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
                 .into(),
         ),
-        E::Io { source, .. } => io_help(source),
+        E::Io { source, .. } | E::SlugWrite { source, .. } => io_help(source),
         _ => None,
     }
 }
@@ -319,12 +331,16 @@ fn io_help(error: &std::io::Error) -> Option<String> {
 /// `error: ...` and, when there is an obvious next step, `help: ...`, as the command line prints a failure.
 ///
 /// Each cause is added once: a message that already quotes its source (as
-/// "cannot read X: Is a directory" does) does not repeat it.
+/// "cannot read X: Is a directory" does, or "git: open X: MESSAGE" for a
+/// libgit2 error whose own text adds its class and code) does not repeat it.
 pub fn error_lines(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {
         let text = cause.to_string();
-        if message.contains(&text) {
+        let quoted = cause
+            .downcast_ref::<git2::Error>()
+            .is_some_and(|git| message.contains(git.message()));
+        if quoted || message.contains(&text) {
             continue;
         }
         if !message.is_empty() {

@@ -11,6 +11,9 @@ use crate::model::refs::HookKind;
 use crate::ops::hooks::{Change, Health, HookStatus, InstallReport, Layout, Removal, Uninstalled};
 use crate::store::app::App;
 
+/// What the hook says when git's input to it cannot be read.
+pub const UNREADABLE_INPUT: &str = "cannot read the hook input from standard input";
+
 /// What a hook prints when git runs it for a repository that is not its app's (a shared hooks directory).
 pub fn not_this_repo(app: &App, pushed: &Path) -> String {
     format!(

@@ -31,12 +31,18 @@ impl App {
     /// Opens the app `name` in `root`.
     pub fn open(root: &Root, name: &AppName) -> Result<App> {
         let dir = root.apps_dir().join(name.as_str());
-        if !dir.join("app.yaml").is_file() {
+        let path = dir.join("app.yaml");
+        if !exists(&path) {
+            if dir.is_dir() {
+                return Err(Error::NoSettings {
+                    name: name.to_string(),
+                    path,
+                });
+            }
             return Err(Error::UnknownApp {
                 name: name.to_string(),
             });
         }
-        let path = dir.join("app.yaml");
         let settings: AppSettings = root::read_yaml(&path)?.unwrap_or_default();
         if let Some(reason) = settings.problem() {
             return Err(Error::Settings {
@@ -143,21 +149,40 @@ impl App {
     }
 }
 
-/// The names of every app, sorted.
+/// The names of every app, sorted (not those [`damaged`]).
 pub fn list(root: &Root) -> Result<Vec<AppName>> {
+    scan(root).map(|(apps, _)| apps)
+}
+
+/// The app directories without an `app.yaml`, sorted: apps that cannot be opened until it is back.
+pub fn damaged(root: &Root) -> Result<Vec<AppName>> {
+    scan(root).map(|(_, damaged)| damaged)
+}
+
+/// The app directories under `apps/`: with their settings file, and without.
+fn scan(root: &Root) -> Result<(Vec<AppName>, Vec<AppName>)> {
     let apps = root.apps_dir();
-    let mut names = Vec::new();
+    let (mut names, mut damaged) = (Vec::new(), Vec::new());
     for entry in fs::read_dir(&apps).map_err(Error::io("read", &apps))? {
         let entry = entry.map_err(Error::io("read", &apps))?;
         let Some(name) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
             continue;
         };
-        if entry.path().join("app.yaml").is_file() {
+        let path = entry.path();
+        if exists(&path.join("app.yaml")) {
             names.push(name);
+        } else if path.is_dir() {
+            damaged.push(name);
         }
     }
     names.sort();
-    Ok(names)
+    damaged.sort();
+    Ok((names, damaged))
+}
+
+/// Whether anything is at `path` (a dangling symlink or a directory included).
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
 }
 
 /// Takes the root lock (`apps/.lock`) that serializes app creation and removal and key changes.

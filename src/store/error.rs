@@ -15,6 +15,9 @@ pub enum Error {
     #[error("no app named '{name}'")]
     UnknownApp { name: String },
 
+    #[error("app '{name}' exists, but its settings file {} is missing", path.display())]
+    NoSettings { name: String, path: PathBuf },
+
     #[error("app '{name}' already exists")]
     AppExists { name: String },
 
@@ -23,6 +26,12 @@ pub enum Error {
 
     #[error("release record {} is corrupt: {reason}", path.display())]
     CorruptRecord { path: PathBuf, reason: String },
+
+    #[error("the current pointer {} is corrupt: {reason}", path.display())]
+    CorruptCurrent { path: PathBuf, reason: String },
+
+    #[error("the version high-water mark {} is corrupt: it does not hold a version number", path.display())]
+    CorruptHighWater { path: PathBuf },
 
     #[error("settings file {} is invalid: {reason}", path.display())]
     Settings { path: PathBuf, reason: String },

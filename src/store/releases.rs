@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use super::app::AppLock;
 use super::error::{Error, Result};
 use crate::base::files;
+use crate::base::size::Size;
+use crate::base::text::{ECHO, escape_truncated};
 use crate::model::release::Version;
 use crate::model::release::{Release, Status, parse_version, version_of_file_name};
 
@@ -19,6 +21,10 @@ use crate::model::release::{Release, Status, parse_version, version_of_file_name
 const RECORD_MODE: u32 = 0o600;
 /// The highest version ever given out, in the releases directory.
 const HIGH_WATER: &str = ".last";
+/// The largest record read: its config vars and add-ons, with room to spare; a bigger file is corrupt and is not read whole.
+pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
+/// The largest `current` or `.last` file read (they hold one version number).
+const MAX_POINTER: u64 = 64;
 /// Versions stop here, far below where anything could wrap.
 pub const MAX_VERSION: Version = 1 << 53;
 
@@ -78,8 +84,17 @@ impl Store {
     /// Reads one record; `Ok(None)` if there is none with that version.
     pub fn find(&self, version: Version) -> Result<Option<Release>> {
         let path = self.record_path(version);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
+        let bytes = match files::read_at_most(&path, MAX_RECORD) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return Err(Error::CorruptRecord {
+                    path,
+                    reason: format!(
+                        "it is larger than {}, the most a record may hold",
+                        Size(MAX_RECORD)
+                    ),
+                });
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &path)(e)),
         };
@@ -92,6 +107,17 @@ impl Store {
             return Err(Error::CorruptRecord {
                 path,
                 reason: format!("it says it is v{}", release.version),
+            });
+        }
+        // A slug's sha256 is also its file name: nothing else may reach a path.
+        let slugs = [&release.slug, &release.pruned_slug];
+        if let Some(slug) = slugs.into_iter().flatten().find(|s| !is_sha256(&s.sha256)) {
+            return Err(Error::CorruptRecord {
+                path,
+                reason: format!(
+                    "its slug '{}' is not a sha256",
+                    escape_truncated(&slug.sha256, ECHO)
+                ),
             });
         }
         Ok(Some(release))
@@ -127,20 +153,23 @@ impl Store {
 
     /// The version `current` points at, if any release is live.
     pub fn current(&self) -> Result<Option<Version>> {
-        let text = match fs::read_to_string(&self.current_path) {
-            Ok(text) => text,
+        let corrupt = |reason| Error::CorruptCurrent {
+            path: self.current_path.clone(),
+            reason,
+        };
+        let bytes = match files::read_at_most(&self.current_path, MAX_POINTER) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Err(corrupt("it is too long to hold a version".into())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &self.current_path)(e)),
         };
-        parse_version(text.trim())
-            .map(Some)
-            .map_err(|_| Error::CorruptRecord {
-                path: self.current_path.clone(),
-                reason: format!(
-                    "'{}' is not a version",
-                    crate::base::text::escape(text.trim())
-                ),
-            })
+        let text = String::from_utf8_lossy(&bytes);
+        parse_version(text.trim()).map(Some).map_err(|_| {
+            corrupt(format!(
+                "'{}' is not a version",
+                escape_truncated(text.trim(), ECHO)
+            ))
+        })
     }
 
     /// Records a new release with the next version number and returns it as stored.
@@ -180,15 +209,12 @@ impl Store {
     /// The highest version ever given out, as `releases/.last` remembers it.
     fn high_water(&self) -> Result<Option<Version>> {
         let path = self.dir.join(HIGH_WATER);
-        match fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .parse()
+        match files::read_at_most(&path, MAX_POINTER) {
+            Ok(bytes) => bytes
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|text| text.trim().parse().ok())
                 .map(Some)
-                .map_err(|_| Error::CorruptRecord {
-                    path,
-                    reason: "it is not a version number".into(),
-                }),
+                .ok_or(Error::CorruptHighWater { path }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("read", &path)(e)),
         }
@@ -219,6 +245,16 @@ impl Store {
     /// a stale pending record can only be at the top of the store. Temp files
     /// of killed writers are removed too.
     pub fn recover(&self, lock: &AppLock) -> Result<Vec<Version>> {
+        self.recover_assuming(lock, self.current()?)
+    }
+
+    /// [`Store::recover`] with `current` as given, for a repair that cannot read the pointer:
+    /// with `None`, a pending release cannot be shown to have gone live and is marked failed.
+    pub fn recover_assuming(
+        &self,
+        lock: &AppLock,
+        current: Option<Version>,
+    ) -> Result<Vec<Version>> {
         let (versions, mut temps) = self.scan()?;
         if let Some(app_dir) = self.current_path.parent() {
             temps.extend(files::temp_files(app_dir).map_err(Error::io("read", app_dir))?);
@@ -226,7 +262,6 @@ impl Store {
         for temp in temps {
             files::remove_if_stale(&temp).map_err(Error::io("clean", &temp))?;
         }
-        let current = self.current()?;
         let mut settled = Vec::new();
         for v in versions.into_iter().rev() {
             let Some(mut release) = self.find(v)? else {
@@ -250,6 +285,11 @@ impl Store {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Whether `text` is 64 lowercase hex digits.
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn encode(release: &Release) -> Result<Vec<u8>> {

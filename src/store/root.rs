@@ -94,17 +94,28 @@ fn absolute(dir: &Path) -> Result<PathBuf> {
     std::path::absolute(dir).map_err(Error::io("resolve", dir))
 }
 
+/// The largest settings file read: far more than any real one, and never read whole past it.
+pub const MAX_SETTINGS: u64 = 1024 * 1024;
+
 /// Reads a YAML settings file; a missing file is `None`.
 pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
+    let settings_error = |reason: String| Error::Settings {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = match files::read_at_most(path, MAX_SETTINGS) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(settings_error(format!(
+                "it is larger than {}",
+                crate::base::size::Size(MAX_SETTINGS)
+            )));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path)(e)),
     };
-    let invalid = |e: serde_yaml::Error| Error::Settings {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
+    let text = String::from_utf8(bytes).map_err(|_| settings_error("it is not UTF-8".into()))?;
+    let invalid = |e: serde_yaml::Error| settings_error(e.to_string());
     // A file holding only comments is an empty mapping, not an error.
     let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(invalid)?;
     if value.is_null() {

@@ -82,7 +82,7 @@ fn build_output_streams_to_the_client_and_the_slug_is_what_the_build_left() {
             "       a warning".to_owned(),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
     );
@@ -232,9 +232,9 @@ fn a_strict_push_builds_once_before_refs_move() {
             "       building".to_owned(),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             format!("-----> Compiling {short} (refs/heads/main)"),
-            "-----> Compressing... done, 0.0MB (reused)".to_owned(),
+            "-----> Compressing... done, 1KB (reused)".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
     );

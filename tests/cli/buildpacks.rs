@@ -103,7 +103,7 @@ fn a_chosen_buildpack_runs_the_contract_and_its_release_adds_process_types_and_c
             "-----> Discovering process types".to_owned(),
             "       Procfile declares types -> (none)".to_owned(),
             "       Default types for buildpack -> web".to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             "-----> Launching... done, v2".to_owned(),
         ]
     );

@@ -48,6 +48,35 @@ fn malformed_hook_input_fails_and_records_nothing() {
 }
 
 #[test]
+fn huge_hook_input_is_refused_with_a_short_error_and_records_nothing() {
+    let f = Fixture::new();
+    f.create_app("myapp");
+    // One 1 MB line: refused, and echoed cut short.
+    let mut line = vec![b'x'; 1 << 20];
+    line.push(b'\n');
+    let out = run_hook(&f, "myapp", &line);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: malformed hook input on line 1: '{}...' (the line is too long)\n",
+            "x".repeat(200)
+        )
+    );
+    // 40 MB of well-formed lines: refused before parsing, without reading it all.
+    let zero = "0".repeat(40);
+    let update = format!("{zero} {} refs/heads/main\n", "1".repeat(40));
+    let input = update.repeat((40 << 20) / update.len());
+    let out = run_hook(&f, "myapp", input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: hook input is longer than 16.0MB\n"
+    );
+    assert!(f.records("myapp").is_empty());
+}
+
+#[test]
 fn the_hook_deploys_the_tip_and_never_moves_refs() {
     let f = Fixture::new();
     let repo = f.create_app("myapp");

@@ -67,7 +67,7 @@ fn an_adopted_repository_outside_the_root_deploys_on_push() {
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
     );
@@ -162,7 +162,7 @@ fn a_chained_post_receive_runs_the_admin_hook_first_and_uninstall_restores_it() 
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
     );
@@ -236,11 +236,11 @@ fn a_chained_pre_receive_refusal_rejects_the_push_and_slipway_does_not_build() {
         [
             "policy: ok".to_owned(),
             format!("-----> Compiling {short} (refs/heads/main)"),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             format!("-----> Compiling {short} (refs/heads/main)"),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB (reused)".to_owned(),
+            "-----> Compressing... done, 1KB (reused)".to_owned(),
             "-----> Launching... done, v2".to_owned(),
         ]
     );
@@ -278,7 +278,7 @@ fn slipways_pre_receive_rejects_a_push_that_does_not_compile() {
         &format!(" !     Push rejected: {} does not compile", &sha[..7])
     );
     assert!(
-        lines.contains(&" !     compiled slug is larger than the 0.1MB limit".to_owned()),
+        lines.contains(&" !     compiled slug is larger than the 100KB limit".to_owned()),
         "{lines:?}"
     );
     assert_eq!(git(&repo, &["for-each-ref"]), refs_before);

@@ -12,7 +12,7 @@ fn first_push_prints_heroku_lines_and_records_v1() {
             format!("-----> Compiling {} (refs/heads/main)", &sha[..7]),
             NO_PROCESS_TYPES[0].to_owned(),
             NO_PROCESS_TYPES[1].to_owned(),
-            "-----> Compressing... done, 0.0MB".to_owned(),
+            "-----> Compressing... done, 1KB".to_owned(),
             "-----> Launching... done, v1".to_owned(),
         ]
     );
@@ -174,7 +174,7 @@ fn a_known_tree_reuses_its_slug_without_recompiling() {
         format!("-----> Compiling {} (refs/heads/main)", &sha[..7])
     );
     assert_eq!(lines[1..3], NO_PROCESS_TYPES);
-    assert_eq!(lines[3], "-----> Compressing... done, 0.0MB (reused)");
+    assert_eq!(lines[3], "-----> Compressing... done, 1KB (reused)");
     assert_eq!(lines[4], "-----> Launching... done, v2");
     let records = f.records("myapp");
     assert_eq!(records[0]["slug"], records[1]["slug"]);
@@ -201,7 +201,7 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     assert_eq!(
         &lines[lines.len() - 3..],
         [
-            " !     compiled slug is larger than the 0.1MB limit; v1 is still live",
+            " !     compiled slug is larger than the 64KB limit; v1 is still live",
             " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml",
             " !     help: `slipway deploy -a myapp` deploys the same commit again (after a fix outside the code)"
         ]
@@ -217,7 +217,7 @@ fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     );
     let log = std::fs::read_to_string(f.app_dir("myapp").join("logs/v2.log")).unwrap();
     assert!(
-        log.contains("larger than the 0.1MB limit; v1 is still live"),
+        log.contains("larger than the 64KB limit; v1 is still live"),
         "{log}"
     );
 }

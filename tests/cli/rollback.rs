@@ -262,7 +262,7 @@ fn releases_info_shows_the_heroku_block_with_status_and_commit() {
     assert_eq!(
         out,
         format!(
-            "-----> Compiling {} (refs/heads/main)\n{}\n{}\n-----> Compressing... done, 0.0MB\n-----> Launching... done, v1\n",
+            "-----> Compiling {} (refs/heads/main)\n{}\n{}\n-----> Compressing... done, 1KB\n-----> Launching... done, v1\n",
             &sha[..7],
             NO_PROCESS_TYPES[0],
             NO_PROCESS_TYPES[1]

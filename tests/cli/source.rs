@@ -203,7 +203,7 @@ fn archives_directories_and_git_archive_output_make_the_slug_a_push_makes() {
             "-----> Compiling app.tar.gz",
             NO_PROCESS_TYPES[0],
             NO_PROCESS_TYPES[1],
-            "-----> Compressing... done, 0.3MB",
+            "-----> Compressing... done, 294KB",
             "-----> Launching... done, v2",
         ]
     );
@@ -366,7 +366,7 @@ fn urls_download_with_content_length_chunked_and_redirects() {
     let out = create(&f, &url, &[]);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.starts_with(&format!("-----> Downloading {url}... done, 0.3MB\n")),
+        stderr.starts_with(&format!("-----> Downloading {url}... done, 310KB\n")),
         "{stderr}"
     );
     ok(out);

@@ -425,6 +425,14 @@ fn refused_requests_print_one_line_exit_1_and_change_nothing() {
         ),
         (Some("releases".into()), "app commands over ssh need -a APP"),
         (
+            Some("config:set -- -a myapp A=1".into()),
+            "error: '--' cannot be given over ssh",
+        ),
+        (
+            Some("config:set A=1 -a myapp -- -a other".into()),
+            "error: '--' cannot be given over ssh",
+        ),
+        (
             Some("releases -a myapp --root /".into()),
             "--root cannot be given over ssh",
         ),
@@ -568,8 +576,7 @@ fn authorized_keys_lines_force_the_command_and_fingerprints_match_ssh_keygen() {
         let line = fs::read_to_string(&pub_path).unwrap();
         let admin = if *user == "alice" { " --admin" } else { "" };
         expected.push_str(&format!(
-            "command=\"{} --root {} ssh-command --user {user}{admin}\",\
-             no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc {}",
+            "restrict,command=\"{} --root {} ssh-command --user {user}{admin}\" {}",
             exe.display(),
             f.root.display(),
             line

@@ -75,7 +75,7 @@ fn a_new_commit_deploys_once_with_an_akkeris_description() {
              -----> Compiling {short} (refs/heads/main)\n\
              -----> Discovering process types\n\
              \x20      No Procfile and no default process types: nothing will run (add a Procfile)\n\
-             -----> Compressing... done, 0.0MB\n\
+             -----> Compressing... done, 1KB\n\
              -----> Launching... done, v1\n",
             up.url
         )

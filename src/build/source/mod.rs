@@ -101,7 +101,7 @@ impl Spec {
         }
         if text.is_empty() || text.contains("://") {
             return Err(SourceError::BadSource {
-                text: escape(text).into_owned(),
+                text: crate::base::text::escape_truncated(text, crate::base::text::ECHO),
             }
             .into());
         }

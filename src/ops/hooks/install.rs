@@ -118,6 +118,7 @@ fn install_locked(
     let mut hooks = installed_hooks(app)?;
     let plan = plan(root, repo_dir, repo, &app.name, &hooks, req)?;
     let installed = apply(&plan)?;
+    apps::check_pushed_objects(repo, repo_dir)?;
     hooks.retain(|h| h.hook != req.hook);
     hooks.push(installed.clone());
     hooks.sort_by_key(|h| h.hook.as_str());

@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use super::{Launch, Launcher, Started, env, run_step, unpack};
+use super::{Launch, Launcher, Started, env, run_step};
 use crate::base::files;
 use crate::base::process::Job;
 use crate::model::event::Observer;
@@ -34,13 +34,15 @@ impl Launcher for Exec {
         }
         launch.slugs.check_at(slug, launch.now)?;
         let slug_path = launch.slugs.path(&slug.sha256);
+        // Checked before anything is written for the hook.
+        let procfile = super::slug_procfile(&slug_path)?;
         let dir = exec_dir(app, release.version);
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         let env_file = dir.join("env");
         files::write_atomic(&env_file, env::env_file(&release.config).as_bytes(), 0o600)
             .map_err(Error::io("write", &env_file))?;
-        let procfile = match unpack::read_file(&slug_path, "Procfile")? {
-            Some(bytes) => {
+        let procfile = match procfile {
+            Some((bytes, _)) => {
                 let path = dir.join("Procfile");
                 files::write_atomic(&path, &bytes, 0o644).map_err(Error::io("write", &path))?;
                 Some(path)

@@ -35,7 +35,8 @@ impl Launcher for Local {
             .iter()
             .flat_map(|r| r.processes.iter().map(|p| p.release))
             .collect();
-        let current = app.store().current()?;
+        // A damaged `current` (being repaired) protects no run directory; running ones stay anyway.
+        let current = app.store().current().ok().flatten();
         let dir = supervisor::run_dir(app, release.version);
         clean_run_dirs(app, &in_use, current, release.version)?;
         // Nothing runs and the slug has no Procfile: nothing to unpack either

@@ -17,12 +17,26 @@ use std::path::Path;
 use crate::base::process::{self, Finished, Job};
 use crate::base::span::Span;
 use crate::model::event::{Event, Observer};
+use crate::model::procfile::Procfile;
 use crate::model::release::Release;
 use crate::model::settings::LauncherKind;
 use crate::run::error::{Error, Result};
 use crate::store::app::{App, AppLock};
 use crate::store::root::Root;
 use crate::store::slugs::SlugStore;
+
+/// A release's Procfile, straight out of its slug, checked by the one rule every launcher applies.
+///
+/// [`Procfile::parse`] is that rule: the `local` launcher reads the unpacked
+/// file with it, and the `exec` launcher hands its hook only a Procfile that
+/// passed it, so a type such as `../../x/y` or `bad type!` reaches no launcher.
+pub fn slug_procfile(slug: &Path) -> Result<Option<(Vec<u8>, Procfile)>> {
+    let Some(bytes) = unpack::read_file(slug, "Procfile")? else {
+        return Ok(None);
+    };
+    let procfile = Procfile::parse(&bytes)?;
+    Ok(Some((bytes, procfile)))
+}
 
 /// Everything a launcher needs to start a release.
 pub struct Launch<'a> {

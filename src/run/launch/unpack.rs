@@ -1,13 +1,16 @@
 //! Unpacking a slug into a release's run directory, refusing anything that could land outside it.
 //!
-//! Slugs are made by slipway and cannot hold hostile entries by construction,
-//! but the directory is checked anyway: only `app/...` paths made of plain
-//! components, only files, directories and symlinks, and nothing is ever
-//! written through a symlink. A relative symlink must stay inside `app/`; an
-//! absolute one (`certs -> /etc/ssl/certs`) is kept, as app code sees it in
-//! its sandbox (the system, read-only), unless it leads into the slipway root
-//! or to a directory above it, which anything following links on the host
-//! could then read.
+//! A slug is made by slipway, but what it holds comes from what was pushed:
+//! a tree can hold hostile entries (a symlink `a` beside a directory `a/`,
+//! which git's fsck refuses but a repository that does not check pushes
+//! keeps; the compiler refuses names twice, older slugs may not have), and a
+//! slug file in `slugs/` may have been replaced. So nothing in it is trusted:
+//! only `app/...` paths made of plain components, only files, directories and
+//! symlinks, and nothing is ever written through a symlink. A relative symlink
+//! must stay inside `app/`; an absolute one (`certs -> /etc/ssl/certs`) is
+//! kept, as app code sees it in its sandbox (the system, read-only), unless it
+//! leads into the slipway root or to a directory above it, which anything
+//! following links on the host could then read.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};

@@ -5,9 +5,9 @@ use std::path::Path;
 use super::KeyEntry;
 use crate::store::error::{Error, Result};
 
-/// The restrictions on every key: no forwarding, no terminal, no `~/.ssh/rc`.
-pub const OPTIONS: &str =
-    "no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc";
+/// The restrictions on every key: OpenSSH's `restrict` (OpenSSH 7.2 and later) turns off
+/// forwarding of every kind, terminals and `~/.ssh/rc`, and whatever later versions add to it.
+pub const OPTIONS: &str = "restrict";
 
 const HEADER: &str = "# Written by slipway from keys.json; edits here are lost. Use `slipway keys:add` and `slipway keys:remove`.\n";
 
@@ -19,7 +19,7 @@ pub fn render(exe: &Path, root: &Path, keys: &[KeyEntry]) -> Result<String> {
     for key in keys {
         let admin = if key.admin { " --admin" } else { "" };
         text.push_str(&format!(
-            "command=\"{exe} --root {root} ssh-command --user {}{admin}\",{OPTIONS} {}",
+            "{OPTIONS},command=\"{exe} --root {root} ssh-command --user {}{admin}\" {}",
             key.user, key.key
         ));
         if !key.comment.is_empty() {
@@ -91,11 +91,10 @@ mod tests {
         assert!(lines[0].starts_with('#'));
         assert_eq!(
             lines[1],
-            "command=\"/usr/bin/slipway --root /srv/slipway ssh-command --user alice\",\
-             no-port-forwarding,no-X11-forwarding,no-agent-forwarding,no-pty,no-user-rc \
+            "restrict,command=\"/usr/bin/slipway --root /srv/slipway ssh-command --user alice\" \
              ssh-ed25519 AAAAC3Nz"
         );
-        assert!(lines[2].contains("ssh-command --user ops --admin\","));
+        assert!(lines[2].contains("ssh-command --user ops --admin\" "));
         assert!(lines[2].ends_with(" ssh-ed25519 AAAAC3Nz ops@laptop"));
     }
 

@@ -158,7 +158,10 @@ impl FromStr for KeyTarget {
                 return Ok(KeyTarget::Fingerprint(text.to_owned()));
             }
             return Err(Error::UnknownKey {
-                what: format!("fingerprint '{}'", crate::base::text::escape(text)),
+                what: format!(
+                    "fingerprint '{}'",
+                    crate::base::text::escape_truncated(text, crate::base::text::ECHO)
+                ),
             });
         }
         Ok(KeyTarget::User(text.parse()?))
