@@ -33,8 +33,56 @@ impl Root {
         if !dir.join("apps").is_dir() || !dir.join("slugs").is_dir() {
             return Err(Error::NotARoot { root: dir });
         }
-        let settings = read_yaml(&dir.join("slipway.yaml"))?.unwrap_or_default();
+        let settings = read_settings(&dir)?;
         Ok(Root { dir, settings })
+    }
+
+    /// `ROOT/slipway.yaml`.
+    pub fn settings_path(&self) -> PathBuf {
+        self.dir.join("slipway.yaml")
+    }
+
+    /// The settings as `slipway.yaml` says now (another command may have changed them since this one opened the root).
+    pub fn settings_now(&self) -> Result<RootSettings> {
+        read_settings(&self.dir)
+    }
+
+    /// Sets `key: value` at the top level of `slipway.yaml`, keeping every other line (comments included) as it is.
+    ///
+    /// The line that sets `key` is replaced (a value continued on further
+    /// lines is not supported: `value` must be a plain scalar), or one is
+    /// added at the end. The result must still be valid settings.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        let path = self.settings_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("read", &path)(e)),
+        };
+        let line = format!("{key}: {value}");
+        let mut found = false;
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let sets_key = l
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'));
+                if sets_key && !found {
+                    found = true;
+                    line.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        if !found {
+            lines.push(line);
+        }
+        let new = lines.join("\n") + "\n";
+        let settings = parse_settings(&path, &new)?;
+        files::write_atomic(&path, new.as_bytes(), 0o644).map_err(Error::io("write", &path))?;
+        self.settings = settings;
+        Ok(())
     }
 
     /// The root directory itself (absolute).
@@ -94,6 +142,26 @@ fn absolute(dir: &Path) -> Result<PathBuf> {
     std::path::absolute(dir).map_err(Error::io("resolve", dir))
 }
 
+fn read_settings(dir: &Path) -> Result<RootSettings> {
+    let path = dir.join("slipway.yaml");
+    let settings: RootSettings = read_yaml(&path)?.unwrap_or_default();
+    check_settings(&path, settings)
+}
+
+fn parse_settings(path: &Path, text: &str) -> Result<RootSettings> {
+    check_settings(path, parse_yaml(path, text)?)
+}
+
+fn check_settings(path: &Path, settings: RootSettings) -> Result<RootSettings> {
+    match settings.problem() {
+        Some(reason) => Err(Error::Settings {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }),
+        None => Ok(settings),
+    }
+}
+
 /// Reads a YAML settings file; a missing file is `None`.
 pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     let text = match fs::read_to_string(path) {
@@ -101,14 +169,18 @@ pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path)(e)),
     };
+    parse_yaml(path, &text).map(Some)
+}
+
+fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T> {
     let invalid = |e: serde_yaml::Error| Error::Settings {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
     // A file holding only comments is an empty mapping, not an error.
-    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(invalid)?;
+    let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(invalid)?;
     if value.is_null() {
         value = serde_yaml::Value::Mapping(Default::default());
     }
-    serde_yaml::from_value(value).map(Some).map_err(invalid)
+    serde_yaml::from_value(value).map_err(invalid)
 }

@@ -157,7 +157,7 @@ pub fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// An app with test settings (its own port, short timeouts) and a guard; returns (guard, work, port).
-fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
+pub fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
     f.create_app(app);
     let guard = Running::new(f, app);
     let port = free_port();
@@ -175,13 +175,13 @@ fn local_app(f: &Fixture, app: &str, extra: &str) -> (Running, Work, u16) {
     (guard, work, port)
 }
 
-fn write_web(work: &Work, body: &str) {
+pub fn write_web(work: &Work, body: &str) {
     work.write("server.py", SERVER)
         .write("body.txt", format!("{body}\n"))
         .write("Procfile", "web: exec python3 server.py\n");
 }
 
-fn body(port: u16) -> String {
+pub fn body(port: u16) -> String {
     let (status, body) = http_get(port, "/").expect("the app answers");
     assert_eq!(status, 200, "{body}");
     body
@@ -694,7 +694,8 @@ fn the_exec_launcher_runs_the_admin_hook_with_the_release_in_its_environment() {
              SLIPWAY_RELEASE=v1\n\
              SLIPWAY_ROOT={root}\n\
              SLIPWAY_SLUG={slugs}/{slug}.tar.gz\n\
-             SLIPWAY_SLUG_SHA256={slug}\n",
+             SLIPWAY_SLUG_SHA256={slug}\n\
+             SLIPWAY_SLUG_URL=file://{slugs}/{slug}.tar.gz\n",
             env = exec_dir.join("env").display(),
             procfile = exec_dir.join("Procfile").display(),
             root = f.root.display(),

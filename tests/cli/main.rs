@@ -8,14 +8,18 @@ mod apps;
 mod build;
 mod buildpacks;
 mod config;
+mod download;
 mod hook;
 mod hooks;
 mod launch;
 mod push;
 mod robustness;
 mod rollback;
+mod s3;
 mod slug;
 mod source;
 mod ssh;
 mod store;
 mod watch;
+#[path = "../weed/mod.rs"]
+mod weed;
