@@ -184,3 +184,83 @@ fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T
     }
     serde_yaml::from_value(value).map_err(invalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::slug_store::SlugStoreSpec;
+
+    #[test]
+    fn setting_a_key_keeps_every_other_line_and_refuses_what_would_not_parse() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut root = Root::init(tmp.path()).unwrap();
+        let path = root.settings_path();
+        fs::write(
+            &path,
+            "# slugs\nslug_store: local   # for now\nmax_slug_size: 1GB\n",
+        )
+        .unwrap();
+        root.set_setting("slug_store", "s3://slugs/prod").unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "# slugs\nslug_store: s3://slugs/prod\nmax_slug_size: 1GB\n"
+        );
+        assert!(matches!(root.settings.slug_store, SlugStoreSpec::S3(_)));
+        assert_eq!(
+            root.settings_now().unwrap().slug_store,
+            root.settings.slug_store
+        );
+        // A key not there yet is added at the end.
+        fs::write(&path, "max_slug_size: 1GB").unwrap();
+        root.set_setting("slug_store", "local").unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "max_slug_size: 1GB\nslug_store: local\n"
+        );
+        // A value that does not parse changes nothing.
+        assert!(matches!(
+            root.set_setting("slug_store", "/srv/slugs"),
+            Err(Error::Settings { .. })
+        ));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "max_slug_size: 1GB\nslug_store: local\n"
+        );
+    }
+
+    #[test]
+    fn the_slug_store_settings_are_checked_when_the_root_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        Root::init(tmp.path()).unwrap();
+        let path = tmp.path().join("slipway.yaml");
+        for (yaml, reason) in [
+            (
+                "slug_store: /srv/slugs\n",
+                "neither `local` nor s3://BUCKET/PREFIX",
+            ),
+            ("s3_endpoint: ftp://h\n", "the scheme must be http or https"),
+            ("s3_region: us east\n", "s3_region must be a region name"),
+            (
+                "slug_url_ttl: 0s\n",
+                "slug_url_ttl must be at least one second",
+            ),
+        ] {
+            fs::write(&path, yaml).unwrap();
+            let e = Root::open(tmp.path()).unwrap_err().to_string();
+            assert!(e.contains(reason), "{yaml}: {e}");
+        }
+        fs::write(
+            &path,
+            "slug_store: s3://slugs/prod\ns3_endpoint: http://127.0.0.1:8333\nslug_cache_size: 1GB\nslug_url_ttl: 2h\n",
+        )
+        .unwrap();
+        let settings = Root::open(tmp.path()).unwrap().settings;
+        assert_eq!(settings.slug_store.to_string(), "s3://slugs/prod");
+        assert_eq!(
+            settings.s3_endpoint.map(|e| e.to_string()).as_deref(),
+            Some("http://127.0.0.1:8333")
+        );
+        assert_eq!(settings.slug_cache_size.bytes(), 1 << 30);
+        assert_eq!(settings.slug_url_ttl.get().as_secs(), 7200);
+    }
+}

@@ -23,7 +23,11 @@ use crate::model::slug_store::{Endpoint, Location};
 /// Where the time to sign requests with comes from; the edge passes `jiff::Timestamp::now`.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
-/// Files up to this size go up in one PUT; larger ones in parts of this size.
+/// Files up to this size go up in one PUT. A single PUT reads the file once and
+/// needs no hashing beyond the digest the caller knows; parts are read twice
+/// (each part's digest must be sent before its bytes).
+pub const DEFAULT_SINGLE_PUT_MAX: u64 = 512 << 20;
+/// Larger files go up in parts of this size.
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 /// S3's smallest part (all but the last).
 pub const MIN_PART_SIZE: u64 = 5 << 20;
@@ -58,8 +62,10 @@ pub struct Config {
     pub http: HttpSettings,
     /// The time to sign with.
     pub clock: Clock,
-    /// Files larger than this are uploaded in parts of this size (more for files
-    /// over 10,000 parts); between [`MIN_PART_SIZE`] and [`MAX_PART_SIZE`].
+    /// Files up to this size are uploaded in one PUT; at most [`MAX_PART_SIZE`].
+    pub single_put_max: u64,
+    /// Larger files are uploaded in parts of this size (more for files over
+    /// 10,000 parts); between [`MIN_PART_SIZE`] and [`MAX_PART_SIZE`].
     pub part_size: u64,
     /// Keys asked for per list request, 1 to 1000.
     pub list_page_size: u32,
@@ -80,6 +86,7 @@ impl Config {
             credentials,
             http: HttpSettings::default(),
             clock: Arc::new(clock),
+            single_put_max: DEFAULT_SINGLE_PUT_MAX,
             part_size: DEFAULT_PART_SIZE,
             list_page_size: 1000,
         }
@@ -95,6 +102,7 @@ impl fmt::Debug for Config {
             .field("path_style", &self.path_style)
             .field("credentials", &self.credentials)
             .field("http", &self.http)
+            .field("single_put_max", &self.single_put_max)
             .field("part_size", &self.part_size)
             .field("list_page_size", &self.list_page_size)
             .finish_non_exhaustive()
@@ -115,6 +123,7 @@ pub struct Client {
     pub(super) agent: ureq::Agent,
     pub(super) timeouts: Timeouts,
     pub(super) clock: Clock,
+    pub(super) single_put_max: u64,
     pub(super) part_size: u64,
     pub(super) list_page_size: u32,
 }
@@ -140,6 +149,7 @@ impl Client {
             credentials,
             http: http_settings,
             clock,
+            single_put_max,
             part_size,
             list_page_size,
         } = config;
@@ -194,6 +204,11 @@ impl Client {
                 "part size {part_size} is outside S3's {MIN_PART_SIZE}..={MAX_PART_SIZE}"
             )));
         }
+        if single_put_max > MAX_PART_SIZE {
+            return Err(Error::Settings(format!(
+                "single PUT size {single_put_max} is over S3's {MAX_PART_SIZE}"
+            )));
+        }
         if !(1..=1000).contains(&list_page_size) {
             return Err(Error::Settings(format!(
                 "list page size {list_page_size} is outside 1..=1000"
@@ -211,6 +226,7 @@ impl Client {
             agent,
             timeouts: http_settings.timeouts,
             clock,
+            single_put_max,
             part_size,
             list_page_size,
         })

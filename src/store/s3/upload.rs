@@ -46,7 +46,7 @@ impl<R: Read> Read for Counted<'_, R> {
 impl Client {
     /// Uploads the file at `path` as `key`. `sha256_hex` and `size` are what the
     /// caller knows the file to be; the store is made to check every byte against
-    /// them (see the crate docs). Files up to the part size go up in one PUT, larger
+    /// them (see the crate docs). Files up to `single_put_max` go up in one PUT, larger
     /// ones in parts read one at a time; a failed multipart upload is aborted.
     /// `progress` is told the bytes sent so far.
     pub fn put_file(
@@ -84,7 +84,7 @@ impl Client {
             });
         }
         let full = self.location.key(key);
-        if size <= self.part_size {
+        if size <= self.single_put_max {
             self.put_single(&full, &mut file, path, &digest, size, &doing, progress)
         } else {
             self.put_multipart(&full, &mut file, path, &digest, size, &url, progress)
