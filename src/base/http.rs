@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ureq::Agent;
@@ -170,6 +171,9 @@ pub struct HttpSettings {
     pub timeouts: Timeouts,
     /// PEM certificates to trust instead of the bundled Mozilla roots (a private CA).
     pub roots_pem: Option<Vec<u8>>,
+    /// A file of PEM certificates to trust instead of the bundled Mozilla roots
+    /// (`SSL_CERT_FILE`), read when an agent is made; `roots_pem` wins.
+    pub roots_file: Option<PathBuf>,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
@@ -186,6 +190,7 @@ impl fmt::Debug for HttpSettings {
                     .as_ref()
                     .map(|p| format!("<{} bytes>", p.len())),
             )
+            .field("roots_file", &self.roots_file)
             .field("user_agent", &self.user_agent)
             .finish()
     }
@@ -197,6 +202,7 @@ impl Default for HttpSettings {
             proxies: Proxies::none(),
             timeouts: Timeouts::default(),
             roots_pem: None,
+            roots_file: None,
             user_agent: concat!("slipway/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -219,7 +225,14 @@ pub fn agent(
         None => None,
     };
     let mut tls = TlsConfig::builder();
-    if let Some(pem) = &settings.roots_pem {
+    let from_file =
+        match (&settings.roots_pem, &settings.roots_file) {
+            (None, Some(path)) => Some(std::fs::read(path).map_err(|e| {
+                format!("trusted certificates: cannot read {}: {e}", path.display())
+            })?),
+            _ => None,
+        };
+    if let Some(pem) = settings.roots_pem.as_ref().or(from_file.as_ref()) {
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(pem) {
             match item.map_err(|e| format!("trusted certificates: {e}"))? {

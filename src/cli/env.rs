@@ -51,7 +51,7 @@ pub struct Env {
     pub user: String,
     /// Now, or `SLIPWAY_NOW`.
     pub clock: Clock,
-    /// Proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, and the default deadlines.
+    /// Proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, trusted roots from `SSL_CERT_FILE`, and the default deadlines.
     pub http: HttpSettings,
 }
 
@@ -67,6 +67,10 @@ impl Env {
             .unwrap_or_else(|| "unknown".to_owned());
         let http = HttpSettings {
             proxies: Proxies::from_env(|name| std::env::var(name).ok()),
+            // As OpenSSL (and curl) read it: certificates to trust instead of the built-in roots.
+            roots_file: std::env::var_os("SSL_CERT_FILE")
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from),
             ..HttpSettings::default()
         };
         Ok(Env {

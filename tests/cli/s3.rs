@@ -31,6 +31,8 @@ struct Store {
     f: Fixture,
     prefix: String,
     endpoint: String,
+    /// More environment for every command (`SSL_CERT_FILE`).
+    env: Vec<(String, String)>,
 }
 
 impl Store {
@@ -46,6 +48,7 @@ impl Store {
             f: Fixture::new(),
             prefix: test.replace('_', "-"),
             endpoint: endpoint.to_owned(),
+            env: Vec::new(),
         };
         let slug_store = match s3 {
             true => format!("slug_store: {}\n", store.url()),
@@ -68,7 +71,7 @@ impl Store {
 
     /// `slipway --root ROOT ARGS` with the server's credentials.
     fn slipway(&self, args: &[&str]) -> Output {
-        run(with_credentials(&mut self.f.cmd(args)))
+        run(with_credentials(&mut self.f.cmd(args)).envs(self.env.clone()))
     }
 
     /// Commits `files` in the working copy `w-APP` of `app` (made with the app if need be) and pushes it.
@@ -90,7 +93,8 @@ impl Store {
             command("git")
                 .current_dir(&work.dir)
                 .args(["push", "slipway", "main"]),
-        ));
+        )
+        .envs(self.env.clone()));
         (out, work)
     }
 
@@ -552,4 +556,40 @@ fn the_exec_launcher_gets_a_presigned_url_that_curl_fetches_as_the_slug() {
         .expect("curl runs");
     assert!(fetched.status.success(), "{}", text(&fetched.stderr));
     assert_eq!(sha256(&fetched.stdout), sha);
+}
+
+#[test]
+fn a_store_behind_a_private_ca_is_trusted_through_ssl_cert_file_and_refused_without() {
+    let Some(weed) = server("a_store_behind_a_private_ca") else {
+        return;
+    };
+    let (Some(https), Some(ca)) = (&weed.https_endpoint, &weed.ca_pem) else {
+        eprintln!("skipping the private CA test: no openssl to make a certificate with");
+        return;
+    };
+    let mut s = Store::at("a-store-behind-a-private-ca", https, true);
+    let ca_file = s.f.tmp.path().join("ca.pem");
+    fs::write(&ca_file, ca).unwrap();
+    // The bundled Mozilla roots do not know the test CA.
+    let (out, _) = s.push("app", &[("index.html", b"one\n")]);
+    assert!(!out.status.success());
+    let lines = remote_lines(&out.stderr);
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!(
+            " !     cannot reach the slug store at {https}: TLS: invalid peer certificate: UnknownIssuer"
+        ))),
+        "{lines:?}"
+    );
+    s.env
+        .push(("SSL_CERT_FILE".into(), ca_file.display().to_string()));
+    let (out, _) = s.push("app", &[("index.html", b"two\n")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = remote_lines(&out.stderr);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("-----> Uploading slug... done (")),
+        "{lines:?}"
+    );
+    assert_eq!(statuses(&s.f, "app"), ["failed", "succeeded"]);
 }
