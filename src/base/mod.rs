@@ -1,4 +1,4 @@
-//! The leaves: atomic files, temp dirs, the child-process runner, the HTTP agent, OS calls, text escaping, sizes, durations and the clock.
+//! The leaves: atomic files, temp dirs, the child-process runner and its sandbox, the HTTP agent, OS calls, text escaping, sizes, durations and the clock.
 //!
 //! Nothing here knows about apps, releases or slugs.
 
@@ -7,6 +7,7 @@ pub mod digest;
 pub mod files;
 pub mod http;
 pub mod process;
+pub mod sandbox;
 pub mod size;
 pub mod span;
 pub mod sys;

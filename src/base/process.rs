@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use super::sandbox::{Sandbox, SandboxError, Spec};
 use super::sys::{self, Signal};
 
 /// Lines longer than this many bytes are passed on in pieces.
@@ -62,6 +63,8 @@ impl Finished {
 #[derive(Debug)]
 pub struct Job {
     command: Command,
+    /// What the sandbox needs open until the command is spawned.
+    keep: Option<std::os::fd::OwnedFd>,
     timeout: Option<Duration>,
     stderr_apart: bool,
     stdout_to: Option<std::fs::File>,
@@ -75,6 +78,7 @@ impl Job {
         command.env_clear();
         Job {
             command,
+            keep: None,
             timeout: None,
             stderr_apart: false,
             stdout_to: None,
@@ -145,6 +149,14 @@ impl Job {
         self
     }
 
+    /// Runs it in `sandbox`, seeing what `spec` allows; call this last, once program, arguments, environment and directory are set.
+    pub fn sandboxed(mut self, sandbox: &Sandbox, spec: &Spec) -> Result<Job, SandboxError> {
+        let wrapped = sandbox.wrap(self.command, spec)?;
+        self.command = wrapped.command;
+        self.keep = wrapped.args;
+        Ok(self)
+    }
+
     /// The program and arguments, for messages.
     pub fn program(&self) -> &OsStr {
         self.command.get_program()
@@ -175,6 +187,7 @@ impl Job {
         // Our copies of the write ends live in `command`: drop them, so EOF
         // comes once the command's processes are gone.
         drop(self.command);
+        drop(self.keep.take());
         let mut child = spawned?;
         read_lines(out_reader, Stream::Stdout, tx.clone());
         if let Some(reader) = err_reader {

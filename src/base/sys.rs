@@ -168,6 +168,27 @@ pub fn session_members(sid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Every live (not zombie) process in the process group `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                return false;
+            };
+            // After the name: state(0) ppid(1) pgrp(2).
+            let fields: Vec<&str> = stat
+                .rfind(')')
+                .and_then(|i| stat.get(i + 2..))
+                .map(|rest| rest.split(' ').take(3).collect())
+                .unwrap_or_default();
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+        })
+        .collect()
+}
+
 /// What [`poll2`] waits for on one descriptor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Interest {

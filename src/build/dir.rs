@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::compile::{Content, SOURCE_MTIME, write_slug};
 use super::ignore::SlugIgnore;
 use super::plan::{Entry, Kind, Plan, Source};
+use crate::base::files::{self, TempFile};
 use crate::base::size::Size;
 use crate::base::text::escape_bytes;
 use crate::build::error::{Error, Result};
@@ -119,6 +120,25 @@ pub fn compile_dir_at(
     let tmp = slugs.temp_file()?;
     let (tmp, slug) = write_slug(Content::Disk, &plan.plan, mtime, tmp, max, observer)?;
     slugs.put(tmp, &slug)?;
+    observer.event(Event::Compressed {
+        size: slug.size,
+        reused: false,
+    });
+    Ok(slug)
+}
+
+/// Compiles the directory `source` into the slug file `out` (for `slugs:compile --dir`), outside any root.
+pub fn compile_dir_to_file(
+    source: &Path,
+    out: &Path,
+    max: Size,
+    observer: &mut dyn Observer,
+) -> Result<SlugRef> {
+    let plan = DirPlan::scan(source)?;
+    let dir = files::parent(out);
+    let tmp = TempFile::new_in(dir, 0o644).map_err(Error::io("write in", dir))?;
+    let (tmp, slug) = write_slug(Content::Disk, &plan.plan, SOURCE_MTIME, tmp, max, observer)?;
+    tmp.persist(out).map_err(Error::io("write", out))?;
     observer.event(Event::Compressed {
         size: slug.size,
         reused: false,

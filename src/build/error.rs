@@ -40,6 +40,9 @@ pub enum Error {
     Source(#[from] SourceError),
 
     #[error(transparent)]
+    Sandbox(#[from] crate::base::sandbox::SandboxError),
+
+    #[error(transparent)]
     Store(#[from] crate::store::Error),
 }
 

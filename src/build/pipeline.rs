@@ -20,6 +20,7 @@ use super::error::{Error, Result};
 use super::source::Limits;
 use super::step::{self, Step};
 use crate::base::http::HttpSettings;
+use crate::base::sandbox::Sandbox;
 use crate::base::size::Size;
 use crate::base::tempdir::TempDir;
 use crate::model::buildpack::{BUILTINS, Buildpack};
@@ -71,6 +72,8 @@ pub struct Build<'a> {
     pub slugs: &'a SlugStore,
     /// The largest slug allowed.
     pub max_size: Size,
+    /// What buildpacks and the build step run in.
+    pub sandbox: &'a Sandbox,
 }
 
 /// A built slug, and the config defaults the buildpacks asked for (`bin/release`'s `config_vars`).
@@ -123,6 +126,7 @@ pub fn build(build: &Build, input: Input, observer: &mut dyn Observer) -> Result
             source_version: source_version.as_deref(),
             deadline,
             timeout: build.timeout,
+            sandbox: build.sandbox,
         };
         let chosen = matches!(choice, Choice::Chosen { .. });
         compiled = buildpack::compile_all(&chain, chosen, &options, observer)?;
@@ -139,6 +143,7 @@ pub fn build(build: &Build, input: Input, observer: &mut dyn Observer) -> Result
             home: &home,
             cache: build.cache,
             time_left: left,
+            sandbox: build.sandbox,
         };
         step::run(step, &request, observer)?;
     }

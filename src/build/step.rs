@@ -4,7 +4,8 @@
 //! `SLIPWAY_BUILD_DIR`, `SLIPWAY_CACHE_DIR` (kept between builds), `PATH`
 //! and `HOME` as environment, through the one process runner ([`Job`]): its
 //! output is reported line by line, and when it exits (or times out)
-//! anything it left running is killed.
+//! anything it left running is killed. It runs in the app's sandbox: the
+//! admin's hook too, since it works on the app's files.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::base::process::{self, Finished, Job};
+use crate::base::sandbox::{Sandbox, SandboxError, Spec};
 use crate::base::text::escape;
 use crate::model::config::Config;
 use crate::model::event::{Event, Observer};
@@ -36,6 +38,9 @@ pub enum StepError {
         reason: String,
         hook: bool,
     },
+
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
 }
 
 /// What builds an app's commits, and for how long it may run.
@@ -90,14 +95,28 @@ pub struct Request<'a> {
     pub cache: &'a Path,
     /// What is left of the build's time.
     pub time_left: Duration,
+    /// What it runs in: it may write the build directory, `HOME` and the cache, and read the hook.
+    pub sandbox: &'a Sandbox,
 }
 
 /// Runs the build step in the build directory, reporting its output line by line.
 pub fn run(step: &Step, request: &Request, observer: &mut dyn Observer) -> Result<(), StepError> {
     observer.event(Event::Building);
+    let mut spec = Spec {
+        write: vec![
+            request.build_dir.to_path_buf(),
+            request.home.to_path_buf(),
+            request.cache.to_path_buf(),
+        ],
+        read: Vec::new(),
+        new_session: true,
+    };
     let job = match &step.program {
         Program::Shell(command) => Job::new("/bin/sh").arg("-c").arg(command),
-        Program::Hook(path) => Job::new(path).arg(request.build_dir).arg(request.cache),
+        Program::Hook(path) => {
+            spec.read.push(path.clone());
+            Job::new(path).arg(request.build_dir).arg(request.cache)
+        }
     }
     .current_dir(request.build_dir)
     .env("PATH", PATH)
@@ -106,7 +125,8 @@ pub fn run(step: &Step, request: &Request, observer: &mut dyn Observer) -> Resul
     .env("SLIPWAY_APP", request.app.as_str())
     .env("SLIPWAY_BUILD_DIR", request.build_dir)
     .env("SLIPWAY_CACHE_DIR", request.cache)
-    .timeout(request.time_left.min(step.timeout.0.get()));
+    .timeout(request.time_left.min(step.timeout.0.get()))
+    .sandboxed(request.sandbox, &spec)?;
     let hook = match &step.program {
         Program::Hook(path) => Some(escape(&path.display().to_string()).into_owned()),
         Program::Shell(_) => None,

@@ -22,6 +22,9 @@ pub struct ChangeArgs {
     app: String,
     /// The user (who must have a key)
     user: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
@@ -40,7 +43,11 @@ pub fn add(env: &Env, args: ChangeArgs) -> anyhow::Result<()> {
     let app: AppName = args.app.parse()?;
     let user: UserName = args.user.parse()?;
     access::grant(&root, &app, &user)?;
-    output::print(&output::access::granted(&app, &user))
+    output::print(&if args.json {
+        output::access::grant_json(&app, &user, true)
+    } else {
+        output::access::granted(&app, &user)
+    })
 }
 
 pub fn remove(env: &Env, args: ChangeArgs) -> anyhow::Result<()> {
@@ -48,5 +55,9 @@ pub fn remove(env: &Env, args: ChangeArgs) -> anyhow::Result<()> {
     let app: AppName = args.app.parse()?;
     let user: UserName = args.user.parse()?;
     access::revoke(&root, &app, &user)?;
-    output::print(&output::access::revoked(&app, &user))
+    output::print(&if args.json {
+        output::access::grant_json(&app, &user, false)
+    } else {
+        output::access::revoked(&app, &user)
+    })
 }

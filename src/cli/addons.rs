@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::env::{AppArg, AppJsonArgs, Env};
-use super::{observer, print_or_reported};
+use super::{observer, print_or_reported, print_outcome_json};
 use crate::model::addon::{Action, Spec};
 use crate::model::config::parse_assignment;
 use crate::ops::config;
@@ -22,6 +22,9 @@ pub struct AddArgs {
     /// The release's description [default: Add NAME:PLAN add-on]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -33,6 +36,9 @@ pub struct RemoveArgs {
     /// The release's description [default: Remove NAME add-on]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -45,6 +51,9 @@ pub struct PlanArgs {
     /// The release's description [default: Upgrade NAME to NAME:PLAN]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
@@ -69,6 +78,9 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let ctx = env.context(&root);
     let outcome = config::addon_add(&ctx, &app, &spec, &extra, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, outcome.as_ref());
+    }
     print_or_reported(output::config::addon_added(&app.name, &spec, &outcome))
 }
 
@@ -77,6 +89,9 @@ pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let ctx = env.context(&root);
     let outcome = config::addon_remove(&ctx, &app, &args.name, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, outcome.as_ref());
+    }
     print_or_reported(output::config::addon_removed(
         &app.name, &args.name, &outcome,
     ))
@@ -97,6 +112,9 @@ fn change_plan(env: &Env, args: PlanArgs, action: Action) -> anyhow::Result<()> 
     let ctx = env.context(&root);
     let outcome =
         config::addon_change_plan(&ctx, &app, &spec, action, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, outcome.as_ref());
+    }
     let downgrade = action == Action::Downgrade;
     print_or_reported(output::config::plan_changed(
         &app.name, &spec, downgrade, &outcome,

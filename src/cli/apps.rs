@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::env::{AppJsonArgs, Env, current_exe};
+use super::env::{AppArgs, AppJsonArgs, Env, current_exe};
 use crate::model::name::AppName;
 use crate::ops::{self, apps};
 use crate::output;
@@ -19,6 +19,9 @@ pub struct ListArgs {
 pub struct CreateArgs {
     /// Lowercase letters, digits and dashes, starting with a letter
     name: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -28,6 +31,31 @@ pub struct DestroyArgs {
     /// The app's name again, to confirm
     #[arg(long, value_name = "NAME")]
     confirm: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    /// The app's name now
+    old: String,
+    /// Its new name
+    new: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn rename(env: &Env, args: RenameArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let (old, new): (AppName, AppName) = (args.old.parse()?, args.new.parse()?);
+    let app = apps::rename(&root, &old, &new, &current_exe()?)?;
+    output::print(&if args.json {
+        output::apps::created_json(&new, &app.repo_dir())
+    } else {
+        output::apps::renamed(&old, &app)
+    })
 }
 
 pub fn init(env: &Env) -> anyhow::Result<()> {
@@ -48,7 +76,11 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let name: AppName = args.name.parse()?;
     let created = apps::create(&root, &name, &current_exe()?)?;
-    output::print(&output::apps::created(&name, &created.git_url))
+    output::print(&if args.json {
+        output::apps::created_json(&name, &created.git_url)
+    } else {
+        output::apps::created(&name, &created.git_url)
+    })
 }
 
 pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
@@ -61,7 +93,11 @@ pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
         .into());
     }
     let destroyed = apps::destroy(&root, &name)?;
-    output::print(&output::apps::destroyed(&name, &destroyed))
+    output::print(&if args.json {
+        output::apps::destroyed_json(&name, &destroyed)
+    } else {
+        output::apps::destroyed(&name, &destroyed)
+    })
 }
 
 pub fn info(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
@@ -73,4 +109,27 @@ pub fn info(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     } else {
         output::ps::app_info(&app, &info, &env.clock)
     })
+}
+
+pub fn open(env: &Env, args: AppArgs) -> anyhow::Result<()> {
+    let root = env.root()?;
+    let app = env.resolve_app(&root, &args.app)?;
+    let info = ops::ps::info(&root, &app)?;
+    let Some(url) = info.url else {
+        return Err(ops::Error::NoUrl {
+            app: app.name.to_string(),
+        }
+        .into());
+    };
+    output::print(&format!("{url}\n"))?;
+    if env.desktop {
+        // Best effort, as `heroku open` on a desktop; the URL is printed either way.
+        let _ = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    Ok(())
 }

@@ -17,6 +17,9 @@ pub struct SetArgs {
     /// The 1-based position of the buildpack to set or add
     #[arg(short = 'i', long = "index", value_name = "N")]
     index: Option<usize>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -29,6 +32,9 @@ pub struct RemoveArgs {
     /// The 1-based position of the buildpack to remove
     #[arg(short = 'i', long = "index", value_name = "N")]
     index: Option<usize>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -53,7 +59,11 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let buildpack: Buildpack = args.buildpack.parse()?;
     let list = buildpacks::set(&app, buildpack, args.index)?;
-    output::print(&output::buildpacks::changed("set", &app.name, &list))
+    output::print(&if args.json {
+        output::json(&list)
+    } else {
+        output::buildpacks::changed("set", &app.name, &list)
+    })
 }
 
 pub fn add(env: &Env, args: SetArgs) -> anyhow::Result<()> {
@@ -61,7 +71,11 @@ pub fn add(env: &Env, args: SetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let buildpack: Buildpack = args.buildpack.parse()?;
     let list = buildpacks::add(&app, buildpack, args.index)?;
-    output::print(&output::buildpacks::changed("added", &app.name, &list))
+    output::print(&if args.json {
+        output::json(&list)
+    } else {
+        output::buildpacks::changed("added", &app.name, &list)
+    })
 }
 
 pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
@@ -69,7 +83,11 @@ pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let buildpack: Option<Buildpack> = args.buildpack.as_deref().map(str::parse).transpose()?;
     let list = buildpacks::remove(&app, buildpack.as_ref(), args.index)?;
-    output::print(&output::buildpacks::changed("removed", &app.name, &list))
+    output::print(&if args.json {
+        output::json(&list)
+    } else {
+        output::buildpacks::changed("removed", &app.name, &list)
+    })
 }
 
 pub fn clear(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::env::{AppArg, Env};
-use super::{observer, print_or_reported};
+use super::{observer, print_or_reported, print_outcome_json};
 use crate::model::config::{check_key, parse_assignment};
 use crate::ops::config;
 use crate::output;
@@ -38,6 +38,9 @@ pub struct SetArgs {
     /// The release's description [default: Config add/change KEY, ...]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -50,6 +53,9 @@ pub struct UnsetArgs {
     /// The release's description [default: Config remove KEY, ...]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn show(env: &Env, args: ShowArgs) -> anyhow::Result<()> {
@@ -85,9 +91,14 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
         vars.push((key, value));
     }
     let current = config::config_vars(&app)?;
-    output::print(&output::config::config_assignments(&vars, &current))?;
+    if !args.json {
+        output::print(&output::config::config_assignments(&vars, &current))?;
+    }
     let ctx = env.context(&root);
     let outcome = config::config_set(&ctx, &app, &vars, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, outcome.as_ref());
+    }
     print_or_reported(output::config::set_result(&app.name, &outcome))
 }
 
@@ -96,6 +107,9 @@ pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let ctx = env.context(&root);
     let outcome = config::config_unset(&ctx, &app, &args.keys, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, outcome.as_ref());
+    }
     print_or_reported(output::config::unset_result(
         &app.name, &args.keys, &outcome,
     ))

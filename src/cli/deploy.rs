@@ -15,6 +15,9 @@ pub struct DeployArgs {
     /// The commit, branch or tag to deploy [default: the deploy branch's tip]
     #[arg(value_name = "REV")]
     rev: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(env: &Env, args: DeployArgs) -> anyhow::Result<()> {

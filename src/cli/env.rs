@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::base::clock::Clock;
 use crate::base::http::{HttpSettings, Proxies};
-use crate::model::name::AppName;
+use crate::model::name::{AppName, name_from_remote_url};
 use crate::model::slug_store::SlugStoreSpec;
 use crate::ops::change::Context;
 use crate::store::app::App;
@@ -23,6 +23,21 @@ pub struct GlobalArgs {
     /// The slipway root [default: /var/lib/slipway as root, else ~/.local/share/slipway]
     #[arg(long, global = true, env = "SLIPWAY_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
+    /// The git remote that names the app and where it lives [default: slipway]; an ssh URL runs the command on that server
+    #[arg(short = 'r', long = "remote", global = true, value_name = "NAME")]
+    remote: Option<String>,
+}
+
+impl GlobalArgs {
+    /// Whether `--root` or `SLIPWAY_ROOT` chose the root (then no remote is consulted).
+    pub fn root_given(&self) -> bool {
+        self.root.is_some()
+    }
+
+    /// The remote `-r/--remote` names, if given.
+    pub fn remote(&self) -> Option<&str> {
+        self.remote.as_deref()
+    }
 }
 
 /// Which app a command is about: `-a APP`, else `SLIPWAY_APP`, else the `slipway` git remote here.
@@ -31,6 +46,13 @@ pub struct AppArg {
     /// The app [default: $SLIPWAY_APP, else the app of this checkout's `slipway` git remote]
     #[arg(short = 'a', long = "app", env = "SLIPWAY_APP", value_name = "APP")]
     pub app: Option<String>,
+}
+
+/// Only the app: the arguments of commands about an app that take nothing else.
+#[derive(Args)]
+pub struct AppArgs {
+    #[command(flatten)]
+    pub app: AppArg,
 }
 
 /// An app and `--json`: the arguments of the commands that show one app's state.
@@ -53,6 +75,10 @@ pub struct Env {
     pub clock: Clock,
     /// Proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, trusted roots from `SSL_CERT_FILE`, and the default deadlines.
     pub http: HttpSettings,
+    /// Whether a graphical desktop is there to open URLs on (`DISPLAY` or `WAYLAND_DISPLAY`).
+    pub desktop: bool,
+    /// The git remote that names the app (`-r/--remote`, default `slipway`).
+    pub remote: String,
 }
 
 impl Env {
@@ -73,10 +99,29 @@ impl Env {
                 .map(PathBuf::from),
             ..HttpSettings::default()
         };
+        let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        // A checkout whose remote is a repository inside a root: that root.
+        let from_remote =
+            || match super::remote::url_of(args.remote.as_deref().unwrap_or("slipway"))
+                .as_deref()
+                .and_then(super::remote::classify)
+            {
+                Some(super::remote::Remote::Local { root }) => Some(root),
+                _ => None,
+            };
+        let root_dir = args
+            .root
+            .clone()
+            .or_else(from_remote)
+            .unwrap_or_else(root::default_dir);
         Ok(Env {
-            root_dir: args.root.unwrap_or_else(root::default_dir),
+            root_dir,
             user,
             clock,
+            desktop,
+            remote: args.remote.unwrap_or_else(|| "slipway".to_owned()),
             http,
         })
     }
@@ -134,17 +179,15 @@ impl Env {
             Some(name) => self.app(root, name),
             None => Ok(App::open(
                 root,
-                &app_of_checkout().ok_or(crate::ops::Error::NoApp)?,
+                &app_of_checkout(&self.remote).ok_or(crate::ops::Error::NoApp)?,
             )?),
         }
     }
 }
 
-/// The app named by the `slipway` remote of the git checkout around the current directory.
-fn app_of_checkout() -> Option<AppName> {
-    let repo = git2::Repository::discover(".").ok()?;
-    let remote = repo.find_remote("slipway").ok()?;
-    crate::model::name::name_from_remote_url(remote.url().ok()?)
+/// The app named by remote `remote` of the git checkout around the current directory.
+fn app_of_checkout(remote: &str) -> Option<AppName> {
+    name_from_remote_url(&super::remote::url_of(remote)?)
 }
 
 /// The absolute path of this binary, for hook shims.

@@ -19,6 +19,9 @@ pub struct FsckArgs {
     /// With an s3:// slug store: download and hash every slug (else presence and size are checked)
     #[arg(long, conflicts_with = "repair")]
     deep: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
@@ -31,7 +34,11 @@ pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
     }
     let slugs = env.slugs(&root);
     let reports = fsck::check_all(&root, &slugs, only.as_ref(), args.deep)?;
-    output::print(&output::upkeep::fsck(&reports))?;
+    output::print(&if args.json {
+        output::upkeep::fsck_json(&reports)
+    } else {
+        output::upkeep::fsck(&reports)
+    })?;
     if reports.iter().any(|(_, r)| !r.problems.is_empty()) {
         return Err(Reported.into());
     }

@@ -25,6 +25,9 @@ pub struct AddArgs {
     /// Let this key also run admin commands (keys, access, apps:create, apps:destroy)
     #[arg(long)]
     admin: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -32,6 +35,9 @@ pub struct RemoveArgs {
     /// A user (removes all their keys and grants) or one key's SHA256:... fingerprint
     #[arg(value_name = "USER|FINGERPRINT")]
     target: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
@@ -61,12 +67,20 @@ pub fn add(env: &Env, args: AddArgs) -> anyhow::Result<()> {
         admin: args.admin,
     };
     let entry = access::add(&root, &current_exe()?, new, env.clock.now)?;
-    output::print(&output::access::key_added(&entry))
+    output::print(&if args.json {
+        output::json(&entry)
+    } else {
+        output::access::key_added(&entry)
+    })
 }
 
 pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let target: KeyTarget = args.target.parse()?;
     let removed = access::remove(&root, &current_exe()?, &target)?;
-    output::print(&output::access::keys_removed(&removed))
+    output::print(&if args.json {
+        output::json(&removed)
+    } else {
+        output::access::keys_removed(&removed)
+    })
 }

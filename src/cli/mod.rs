@@ -3,6 +3,7 @@
 mod access;
 mod addons;
 mod apps;
+mod argv;
 mod boot;
 mod buildpacks;
 mod config;
@@ -15,6 +16,8 @@ mod keys;
 mod ps;
 mod quickstart;
 mod releases;
+mod remote;
+mod shell;
 mod slugs;
 mod source;
 mod ssh;
@@ -31,7 +34,7 @@ pub use self::env::Env;
 /// slipway: git push to deploy, on your own server.
 #[derive(Parser)]
 #[command(name = "slipway", version, about, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     env: env::GlobalArgs,
     #[command(subcommand)]
@@ -45,13 +48,19 @@ enum Command {
     /// List apps
     Apps(apps::ListArgs),
     /// Create an app and its git repository
-    #[command(name = "apps:create")]
+    #[command(name = "apps:create", visible_alias = "create")]
     AppsCreate(apps::CreateArgs),
     /// Stop an app and delete its releases and its repository (an adopted repository is kept, without slipway's hooks)
-    #[command(name = "apps:destroy")]
+    #[command(name = "apps:destroy", visible_alias = "destroy")]
     AppsDestroy(apps::DestroyArgs),
+    /// Print an app's URL (and open it in a browser on a desktop)
+    #[command(name = "apps:open", visible_alias = "open")]
+    AppsOpen(env::AppArgs),
+    /// Rename an app: its repository, releases, grants and hooks follow (its processes restart)
+    #[command(name = "apps:rename", visible_alias = "rename")]
+    AppsRename(apps::RenameArgs),
     /// Show an app's current release, state, URL and process counts
-    #[command(name = "apps:info")]
+    #[command(name = "apps:info", visible_alias = "info")]
     AppsInfo(env::AppJsonArgs),
     /// List an app's releases, newest first
     Releases(releases::ListArgs),
@@ -62,6 +71,7 @@ enum Command {
     #[command(name = "releases:output")]
     ReleasesOutput(releases::OutputArgs),
     /// Make a new release that copies an older one's slug and config (git is untouched)
+    #[command(visible_alias = "releases:rollback")]
     Rollback(releases::RollbackArgs),
     /// Launch a recorded release and make it live
     #[command(name = "releases:promote")]
@@ -75,18 +85,18 @@ enum Command {
     #[command(name = "config:get")]
     ConfigGet(config::GetArgs),
     /// Set config vars (one release for all of them)
-    #[command(name = "config:set")]
+    #[command(name = "config:set", visible_alias = "config:add")]
     ConfigSet(config::SetArgs),
     /// Remove config vars (one release for all of them)
-    #[command(name = "config:unset")]
+    #[command(name = "config:unset", visible_alias = "config:remove")]
     ConfigUnset(config::UnsetArgs),
     /// List add-ons
     Addons(env::AppJsonArgs),
     /// Attach an add-on (and the config vars it provides)
-    #[command(name = "addons:add")]
+    #[command(name = "addons:add", visible_alias = "addons:create")]
     AddonsAdd(addons::AddArgs),
     /// Detach an add-on (and remove its config vars)
-    #[command(name = "addons:remove")]
+    #[command(name = "addons:remove", visible_alias = "addons:destroy")]
     AddonsRemove(addons::RemoveArgs),
     /// Move an add-on to a bigger plan
     #[command(name = "addons:upgrade")]
@@ -143,6 +153,10 @@ enum Command {
     /// Take back a user's access to an app
     #[command(name = "access:remove")]
     AccessRemove(access::ChangeArgs),
+    /// Print a completion script: `source <(slipway completions bash)`
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff): `slipway manpage > slipway.1`
+    Manpage,
     /// Run by sshd for every slipway key (reads SSH_ORIGINAL_COMMAND)
     #[command(name = "ssh-command", hide = true)]
     Ssh(ssh::SshArgs),
@@ -201,7 +215,16 @@ pub struct Reported;
 /// Runs the command line and returns the process exit code (0 ok, 1 failed, 2 bad usage).
 pub fn main() -> ExitCode {
     crate::build::compile::tune_libgit2();
-    let cli = Cli::parse();
+    let argv = argv::app_after_subcommand(std::env::args_os().collect());
+    let cli = Cli::parse_from(&argv);
+    if let Some(error) = remote::forward(
+        cli.env.root_given(),
+        cli.env.remote(),
+        argv.get(1..).unwrap_or_default(),
+    ) {
+        eprint!("{}", crate::output::help::error_lines(&error));
+        return ExitCode::FAILURE;
+    }
     let result = env::Env::from_args(cli.env).and_then(|env| run(&env, cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -228,6 +251,18 @@ fn print_or_reported(text: Option<String>) -> anyhow::Result<()> {
     match text {
         Some(text) => output::print(&text),
         None => Err(Reported.into()),
+    }
+}
+
+/// Prints a change's outcome as JSON (`--json`); a failed release still fails the command.
+fn print_outcome_json(
+    app: &crate::store::app::App,
+    outcome: Option<&crate::ops::change::Outcome>,
+) -> anyhow::Result<()> {
+    output::print(&output::results::outcome(&app.name, outcome))?;
+    match outcome {
+        Some(crate::ops::change::Outcome::Failed(_)) => Err(Reported.into()),
+        _ => Ok(()),
     }
 }
 
@@ -280,9 +315,13 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AccessAdd(args) => access::add(env, args),
         Command::AccessRemove(args) => access::remove(env, args),
         Command::Ssh(args) => ssh::run(env, args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Manpage => shell::manpage(),
         Command::Hook(args) => hook::run(env, args),
         Command::Quickstart(args) => quickstart::run(env, args),
         Command::AppsInfo(args) => apps::info(env, args),
+        Command::AppsOpen(args) => apps::open(env, args),
+        Command::AppsRename(args) => apps::rename(env, args),
         Command::Buildpacks(args) => buildpacks::list(env, args),
         Command::BuildpacksSet(args) => buildpacks::set(env, args),
         Command::BuildpacksAdd(args) => buildpacks::add(env, args),

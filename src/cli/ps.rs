@@ -16,6 +16,9 @@ pub struct ScaleArgs {
     /// TYPE=N for each process type to change, such as web=2 worker=1; none shows the counts
     #[arg(value_name = "TYPE=N")]
     changes: Vec<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -65,7 +68,16 @@ pub fn scale(env: &Env, args: ScaleArgs) -> anyhow::Result<()> {
         .map(|c| c.parse::<Scale>())
         .collect::<Result<Vec<_>, _>>()?;
     let scaled = ps::scale(&root, &app, &current_exe()?, &changes)?;
-    output::print(&output::ps::scaled(&scaled, changes.is_empty()))
+    output::print(&if args.json {
+        let counts: std::collections::BTreeMap<&str, u32> = scaled
+            .counts
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
+        output::json(&counts)
+    } else {
+        output::ps::scaled(&scaled, changes.is_empty())
+    })
 }
 
 pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::env::{AppArg, Env};
-use super::{Reported, observer};
+use super::{Reported, observer, print_outcome_json};
 use crate::model::release::parse_version;
 use crate::ops::change::Outcome;
 use crate::ops::{gc, releases, rollback};
@@ -37,9 +37,9 @@ pub struct InfoArgs {
 pub struct OutputArgs {
     #[command(flatten)]
     app: AppArg,
-    /// The release
+    /// The release [default: the current one]
     #[arg(value_name = "vNN")]
-    version: String,
+    version: Option<String>,
 }
 
 #[derive(Args)]
@@ -52,6 +52,9 @@ pub struct RollbackArgs {
     /// The new release's description [default: Rollback to vNN]
     #[arg(short = 'd', long)]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -61,6 +64,9 @@ pub struct PromoteArgs {
     /// The release to make live
     #[arg(value_name = "vNN")]
     version: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -70,6 +76,9 @@ pub struct PruneArgs {
     /// How many of the newest releases keep their slugs (the current one always does)
     #[arg(long, value_name = "N")]
     keep: usize,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
@@ -77,7 +86,8 @@ pub fn list(env: &Env, args: ListArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let listing = releases::list(&app, args.num)?;
     output::print(&if args.json {
-        output::releases::releases_json(&listing.releases, listing.current)
+        let subjects = releases::commit_subjects(&app, &listing.releases);
+        output::releases::releases_json(&listing.releases, listing.current, &subjects)
     } else {
         output::releases::listing(&app.name, &listing, &env.clock)
     })
@@ -103,7 +113,7 @@ pub fn info(env: &Env, args: InfoArgs) -> anyhow::Result<()> {
 pub fn show_output(env: &Env, args: OutputArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
-    let version = parse_version(&args.version)?;
+    let version = args.version.as_deref().map(parse_version).transpose()?;
     output::print(&releases::build_output(&app, version)?)
 }
 
@@ -112,7 +122,11 @@ pub fn rollback(env: &Env, args: RollbackArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let target = args.version.as_deref().map(parse_version).transpose()?;
     let ctx = env.context(&root);
-    match rollback::rollback(&ctx, &app, target, args.description, &mut observer())? {
+    let outcome = rollback::rollback(&ctx, &app, target, args.description, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, Some(&outcome));
+    }
+    match outcome {
         Outcome::Live(release) => output::print(&output::releases::rolled_back(&release)),
         _ => Err(Reported.into()),
     }
@@ -123,7 +137,11 @@ pub fn promote(env: &Env, args: PromoteArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let version = parse_version(&args.version)?;
     let ctx = env.context(&root);
-    match rollback::promote(&ctx, &app, version, &mut observer())? {
+    let outcome = rollback::promote(&ctx, &app, version, &mut observer())?;
+    if args.json {
+        return print_outcome_json(&app, Some(&outcome));
+    }
+    match outcome {
         Outcome::Live(_) => output::print(&output::releases::promoted(&app.name, version)),
         _ => Err(Reported.into()),
     }
@@ -133,5 +151,9 @@ pub fn prune(env: &Env, args: PruneArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let reclaimed = gc::prune(&env.context(&root), &app, args.keep, &mut observer())?;
-    output::print(&output::releases::pruned(&app.name, &reclaimed))
+    output::print(&if args.json {
+        output::json(&reclaimed)
+    } else {
+        output::releases::pruned(&app.name, &reclaimed)
+    })
 }

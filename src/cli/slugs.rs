@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::env::Env;
 use crate::base::size::Size;
-use crate::build::compile;
+use crate::build::{compile, dir};
 use crate::model::settings::DEFAULT_MAX_SLUG_SIZE;
 use crate::model::slug_store::SlugStoreSpec;
 use crate::output::{self, Sideband};
@@ -14,10 +14,14 @@ use crate::output::{self, Sideband};
 #[derive(Args)]
 pub struct CompileArgs {
     /// The commit to compile (a sha, branch or tag)
-    rev: String,
+    #[arg(required_unless_present = "dir")]
+    rev: Option<String>,
     /// The repository (bare or not)
     #[arg(long, value_name = "DIR", default_value = ".")]
     git_dir: PathBuf,
+    /// Compile this directory instead of a commit (every mtime 1980-01-01, as releases:create does)
+    #[arg(long, value_name = "DIR", conflicts_with = "rev")]
+    dir: Option<PathBuf>,
     /// Where to write the .tar.gz
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: PathBuf,
@@ -29,18 +33,32 @@ pub struct CompileArgs {
 pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
     let max: Size = args.max_size.parse().map_err(anyhow::Error::msg)?;
     let mut progress = Sideband::new(std::io::stderr());
-    let slug =
-        compile::compile_to_file(&args.git_dir, &args.rev, &args.output, max, &mut progress)?;
+    let slug = match &args.dir {
+        Some(dir) => dir::compile_dir_to_file(dir, &args.output, max, &mut progress)?,
+        None => {
+            // clap requires REV without --dir.
+            let rev = args.rev.as_deref().unwrap_or("HEAD");
+            compile::compile_to_file(&args.git_dir, rev, &args.output, max, &mut progress)?
+        }
+    };
     output::print(&output::releases::compiled(&slug, &args.output))
 }
 
 #[derive(Args)]
-pub struct GcArgs {}
+pub struct GcArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn gc(env: &Env, _args: GcArgs) -> anyhow::Result<()> {
+pub fn gc(env: &Env, args: GcArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let reclaimed = crate::ops::gc::gc(&root, &env.slugs(&root))?;
-    output::print(&output::releases::collected(&reclaimed))
+    output::print(&if args.json {
+        output::json(&reclaimed)
+    } else {
+        output::releases::collected(&reclaimed)
+    })
 }
 
 #[derive(Args)]

@@ -18,6 +18,9 @@ pub struct CreateArgs {
     /// The release's description [default: Deploy from NAME]
     #[arg(short = 'd', long = "description", value_name = "TEXT")]
     description: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
@@ -32,6 +35,9 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
         args.description,
         &mut progress,
     )?;
+    if args.json {
+        return super::print_outcome_json(&app, Some(&outcome));
+    }
     match outcome {
         Outcome::Failed(_) => Err(Reported.into()),
         _ => Ok(()),

@@ -19,12 +19,18 @@ pub struct SetArgs {
     /// The branch whose new commits deploy
     #[arg(long, value_name = "BRANCH")]
     branch: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
 pub struct UnsetArgs {
     #[command(flatten)]
     app: AppArg,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -42,14 +48,22 @@ pub fn set(env: &Env, args: SetArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     let settings = WatchSettings::new(&args.repo, &args.branch)?;
     watch::set(&app, &settings, &mut Quiet)?;
-    output::print(&output::watch::watching(&app.name, &settings))
+    output::print(&if args.json {
+        output::watch::settings_json(&app.name, &settings)
+    } else {
+        output::watch::watching(&app.name, &settings)
+    })
 }
 
 pub fn unset(env: &Env, args: UnsetArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let settings = watch::unset(&app, &mut Quiet)?;
-    output::print(&output::watch::stopped(&app.name, &settings))
+    output::print(&if args.json {
+        output::watch::settings_json(&app.name, &settings)
+    } else {
+        output::watch::stopped(&app.name, &settings)
+    })
 }
 
 pub fn run(env: &Env, args: WatchArgs) -> anyhow::Result<()> {

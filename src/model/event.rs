@@ -106,6 +106,8 @@ pub enum Event {
     },
     /// Something went wrong that did not stop the deploy.
     Warning { message: String },
+    /// App code runs unsandboxed: `sandbox: none` says so, or (with `missing`, why) no bubblewrap works here.
+    Unsandboxed { missing: Option<String> },
 }
 
 /// An error carried by an event, for `output` to show (and find a `help:` line for).

@@ -45,6 +45,10 @@ pub struct RootSettings {
     pub slug_url_ttl: Span,
     /// With an `s3://` store: how much of `ROOT/slugs` downloaded and built slugs may fill (least recently used go first).
     pub slug_cache_size: Size,
+    /// How app code is confined, unless an app says otherwise (default: bwrap when it works here).
+    pub sandbox: Option<SandboxKind>,
+    /// Who sandboxed app code runs as when slipway runs as root (a user name, `UID` or `UID:GID`; default `nobody`).
+    pub sandbox_user: Option<String>,
 }
 
 impl Default for RootSettings {
@@ -61,6 +65,8 @@ impl Default for RootSettings {
             s3_region: None,
             slug_url_ttl: Span::secs(3600),
             slug_cache_size: Size(4 * 1024 * 1024 * 1024),
+            sandbox: None,
+            sandbox_user: None,
         }
     }
 }
@@ -154,6 +160,8 @@ pub struct AppSettings {
     pub deploy_on: Phase,
     /// How long a build may run before it is killed (default 15 minutes).
     pub build_timeout: BuildTimeout,
+    /// How the app's code is confined (else the root's `sandbox:`).
+    pub sandbox: Option<SandboxKind>,
 }
 
 impl Default for AppSettings {
@@ -174,6 +182,7 @@ impl Default for AppSettings {
             build_on: Phase::default(),
             deploy_on: Phase::default(),
             build_timeout: BuildTimeout::default(),
+            sandbox: None,
         }
     }
 }
@@ -265,6 +274,25 @@ impl fmt::Display for LauncherKind {
     }
 }
 
+/// `sandbox:` in slipway.yaml or app.yaml: how app code (builds, buildpacks, the release phase, processes) is confined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxKind {
+    /// Under bubblewrap: the system read-only, the root hidden, its own directories only.
+    Bwrap,
+    /// Not at all: app code runs with slipway's own rights.
+    None,
+}
+
+impl fmt::Display for SandboxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SandboxKind::Bwrap => "bwrap",
+            SandboxKind::None => "none",
+        })
+    }
+}
+
 impl RootSettings {
     /// What is wrong with settings that parsed but cannot be used, if anything.
     pub fn problem(&self) -> Option<&'static str> {
@@ -316,5 +344,19 @@ mod tests {
         assert_eq!(BuildTimeout(Span::secs(5400)).to_string(), "1h30m");
         assert_eq!(BuildTimeout::default().to_string(), "15m");
         assert!(serde_yaml::from_str::<BuildCommand>("'  '").is_err());
+    }
+
+    #[test]
+    fn sandbox_is_bwrap_or_none_and_the_app_may_set_it_too() {
+        let root: RootSettings =
+            serde_yaml::from_str("sandbox: none\nsandbox_user: slipway-app\n").unwrap();
+        assert_eq!(root.sandbox, Some(SandboxKind::None));
+        assert_eq!(root.sandbox_user.as_deref(), Some("slipway-app"));
+        let app: AppSettings = serde_yaml::from_str("sandbox: bwrap\n").unwrap();
+        assert_eq!(app.sandbox, Some(SandboxKind::Bwrap));
+        assert_eq!(AppSettings::default().sandbox, None);
+        assert!(serde_yaml::from_str::<AppSettings>("sandbox: docker\n").is_err());
+        // Who app code runs as is the admin's to say, never an app's.
+        assert!(serde_yaml::from_str::<AppSettings>("sandbox_user: root\n").is_err());
     }
 }

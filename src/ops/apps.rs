@@ -141,7 +141,8 @@ fn default_settings(name: &AppName) -> String {
          # stop_grace: 30s          # drain time, then SIGTERM, then SIGKILL this much later\n\
          # build: npm ci && npm run build   # runs on a checkout of each deploy; the slug is what it leaves\n\
          # build_on: post-receive   # pre-receive: build before refs move, reject a push that fails\n\
-         # build_timeout: 15m       # a build running longer is killed and fails\n"
+         # build_timeout: 15m       # a build running longer is killed and fails\n\
+         # sandbox: bwrap           # none: app code runs unsandboxed, with slipway's own rights\n"
     )
 }
 
@@ -176,6 +177,47 @@ pub fn destroy(root: &Root, name: &AppName) -> Result<Destroyed> {
     Ok(Destroyed { kept_repo })
 }
 
+/// Renames an app: its directory, the hooks that run it, its ssh grants; its processes restart under the new name.
+///
+/// Nothing is lost if it fails halfway: each step is undone, newest first.
+/// Release records, config, add-ons, slugs, logs and the stable port do not
+/// name the app and are kept as they are.
+pub fn rename(root: &Root, from: &AppName, to: &AppName, exe: &Path) -> Result<App> {
+    let app = App::open(root, from)?;
+    let _guard = app::lock_apps(root)?;
+    if root.apps_dir().join(to.as_str()).exists() {
+        return Err(StoreError::AppExists {
+            name: to.to_string(),
+        }
+        .into());
+    }
+    let lock = app.lock()?;
+    let was_running = supervisor::shut_down(&app)?;
+    let old_hooks = hooks::rename_in_hooks(&app, to)?;
+    let undo_hooks = || hooks::restore_texts(&old_hooks);
+    let (from_dir, to_dir) = (app.dir().to_path_buf(), root.apps_dir().join(to.as_str()));
+    if let Err(e) = fs::rename(&from_dir, &to_dir) {
+        undo_hooks();
+        return Err(Error::io("rename", &from_dir)(e));
+    }
+    let apps = root.apps_dir();
+    let moved = files::sync_dir(&apps)
+        .map_err(Error::io("sync", &apps))
+        .and_then(|()| Ok(keys::rename_app_locked(root, from, to)?));
+    if let Err(e) = moved {
+        let _ = fs::rename(&to_dir, &from_dir);
+        undo_hooks();
+        return Err(e);
+    }
+    drop(lock);
+    let renamed = App::open(root, to)?;
+    if was_running {
+        // Checked as `ps:restart` is: "done" means its processes are up under the new name.
+        supervisor::restart(root, &renamed, exe, None)?;
+    }
+    Ok(renamed)
+}
+
 /// One app in `apps --json`.
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {
@@ -183,8 +225,8 @@ pub struct Summary {
     pub name: String,
     /// Its git repository.
     pub repo: String,
-    /// The live release, as `v12`.
-    pub current: Option<String>,
+    /// The live release's version.
+    pub current: Option<crate::model::release::Version>,
 }
 
 /// Every app, sorted by name.
@@ -199,7 +241,7 @@ pub fn summaries(root: &Root) -> Result<Vec<Summary>> {
         let app = App::open(root, &name)?;
         items.push(Summary {
             repo: app.repo_dir().display().to_string(),
-            current: app.store().current()?.map(|v| format!("v{v}")),
+            current: app.store().current()?,
             name: name.to_string(),
         });
     }

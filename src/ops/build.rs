@@ -216,6 +216,7 @@ fn run_pipeline(
     observer: &mut dyn Observer,
 ) -> Result<Option<Built>> {
     let ctx = change.ctx;
+    let sandbox = change.sandbox(observer)?;
     let scratch = ctx.root.scratch_dir()?;
     let cache = change.app.dir().join("cache");
     let slugs = ctx.slugs();
@@ -236,6 +237,7 @@ fn run_pipeline(
         timeout: change.app.settings.build_timeout,
         slugs: &slugs,
         max_size: change.app.max_slug_size(ctx.root),
+        sandbox,
     };
     Ok(pipeline::build(&build, input, observer)?)
 }

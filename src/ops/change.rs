@@ -7,6 +7,7 @@
 //! failure it is recorded as failed and the live release keeps serving. The
 //! lock is held until the `Change` is dropped.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -16,11 +17,14 @@ use std::time::{Duration, Instant};
 use super::error::{Error, Result};
 use crate::base::clock::Clock;
 use crate::base::http::HttpSettings;
+use crate::base::sandbox::Sandbox;
 use crate::build::pipeline::Built;
 use crate::model::event::{Event, Observer};
 use crate::model::release::Version;
 use crate::model::release::{Kind, Release, SlugRef, Status};
+use crate::model::settings::LauncherKind;
 use crate::run::launch::{self, Launch};
+use crate::run::sandbox::{self, Choice};
 use crate::store::Error as StoreError;
 use crate::store::app::{App, AppLock};
 use crate::store::releases::Store;
@@ -93,6 +97,8 @@ pub struct Change<'a> {
     /// The release new releases build on (see [`base_release`]).
     pub base: Option<Release>,
     lock: AppLock,
+    /// The sandbox app code runs in, once something needs it.
+    sandbox: OnceCell<Sandbox>,
 }
 
 impl<'a> Change<'a> {
@@ -113,6 +119,7 @@ impl<'a> Change<'a> {
             store,
             base,
             lock,
+            sandbox: OnceCell::new(),
         })
     }
 
@@ -132,7 +139,33 @@ impl<'a> Change<'a> {
             store,
             base: None,
             lock,
+            sandbox: OnceCell::new(),
         })
+    }
+
+    /// The sandbox the app's code runs in: resolved once (with a warning when there is none), an error when `sandbox: bwrap` cannot be had.
+    pub fn sandbox(&self, observer: &mut dyn Observer) -> Result<&Sandbox> {
+        if let Some(sandbox) = self.sandbox.get() {
+            return Ok(sandbox);
+        }
+        let resolved = sandbox::resolve(self.ctx.root, self.app, &self.ctx.exe)
+            .map_err(crate::run::Error::from)?;
+        match resolved.choice {
+            Choice::Off => observer.event(Event::Unsandboxed { missing: None }),
+            Choice::Missing { reason } => observer.event(Event::Unsandboxed {
+                missing: Some(reason),
+            }),
+            Choice::Bwrap { .. } | Choice::Broken { .. } => {}
+        }
+        Ok(self.sandbox.get_or_init(|| resolved.sandbox))
+    }
+
+    /// The sandbox a launch of a release needs: the app's when its launcher runs app code here, else none.
+    fn launch_sandbox(&self, observer: &mut dyn Observer) -> Result<&Sandbox> {
+        match self.app.settings.launcher {
+            LauncherKind::Local => self.sandbox(observer),
+            LauncherKind::Exec | LauncherKind::None => Ok(&Sandbox::None),
+        }
     }
 
     /// Proof that this change holds the app lock.
@@ -171,6 +204,9 @@ impl<'a> Change<'a> {
 
     /// Records `draft` as the next version and launches it (or only records it, with auto-promote off).
     pub fn record(&self, draft: Release, observer: &mut dyn Observer) -> Result<Outcome> {
+        if self.app.settings.auto_promote && draft.slug.is_some() {
+            self.launch_sandbox(observer)?;
+        }
         let release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
         self.launch(release, &mut observer)
@@ -178,6 +214,9 @@ impl<'a> Change<'a> {
 
     /// Records `draft` and makes it live whatever `auto_promote` says (a rollback is the fix for a bad release).
     pub fn record_live(&self, draft: Release, observer: &mut dyn Observer) -> Result<Outcome> {
+        if draft.slug.is_some() {
+            self.launch_sandbox(observer)?;
+        }
         let release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
         self.go_live(release, &mut observer)
@@ -201,6 +240,8 @@ impl<'a> Change<'a> {
             slug: None,
             ..self.draft(Kind::Deploy, description)
         };
+        // Builds run app code: a sandbox that cannot be had fails the deploy before anything is recorded.
+        self.sandbox(observer)?;
         let mut release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
         // The slug is in the store before the record names it: a record never
@@ -265,6 +306,7 @@ impl<'a> Change<'a> {
         let store = &self.store;
         let mut started = None;
         if release.slug.is_some() {
+            let sandbox = self.launch_sandbox(observer)?;
             let previous = self.current()?;
             let slugs = self.ctx.slugs();
             let launched = launch::launcher(self.app.settings.launcher).launch(
@@ -277,6 +319,7 @@ impl<'a> Change<'a> {
                     slugs: &slugs,
                     now: self.ctx.clock.now,
                     exe: &self.ctx.exe,
+                    sandbox,
                 },
                 observer,
             );

@@ -26,6 +26,9 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error("{app} has no URL: it serves no web process and app.yaml sets no url")]
+    NoUrl { app: String },
+
     #[error("another push to '{app}' is still finishing")]
     PushInFlight { app: String },
 

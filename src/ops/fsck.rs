@@ -19,7 +19,7 @@ use crate::store::root::Root;
 use crate::store::slugs::SlugStore;
 
 /// What `fsck` found in one app.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
     /// Records read.
     pub releases: usize,

@@ -22,7 +22,7 @@ use crate::store::root::Root;
 use crate::store::slugs::{Backend, LocalDir, SlugStore};
 
 /// What a prune or gc removed.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reclaimed {
     /// Versions whose slug was pruned.
     pub pruned: Vec<Version>,

@@ -67,14 +67,36 @@ pub fn info(app: &App, version: Option<Version>) -> Result<Info> {
 
 /// The subject line of the release's commit, if the app's repository still has it.
 fn commit_subject(app: &App, release: &Release) -> Option<String> {
-    let oid = git2::Oid::from_str(release.commit.as_deref()?).ok()?;
     let repo = git2::Repository::open_bare(app.repo_dir()).ok()?;
+    subject_in(&repo, release)
+}
+
+fn subject_in(repo: &git2::Repository, release: &Release) -> Option<String> {
+    let oid = git2::Oid::from_str(release.commit.as_deref()?).ok()?;
     let commit = repo.find_commit(oid).ok()?;
     commit.summary().ok().flatten().map(str::to_owned)
 }
 
-/// What the push (build and launch) of release `version` printed.
-pub fn build_output(app: &App, version: Version) -> Result<String> {
+/// The subject lines of the releases' commits, in their order (`None` where there is none).
+pub fn commit_subjects(app: &App, releases: &[Release]) -> Vec<Option<String>> {
+    let repo = git2::Repository::open_bare(app.repo_dir()).ok();
+    releases
+        .iter()
+        .map(|r| repo.as_ref().and_then(|repo| subject_in(repo, r)))
+        .collect()
+}
+
+/// What the push (build and launch) of release `version` (default: the current one) printed.
+pub fn build_output(app: &App, version: Option<Version>) -> Result<String> {
+    let version = match version {
+        Some(v) => v,
+        None => app
+            .store()
+            .current()?
+            .ok_or_else(|| Error::NoCurrentRelease {
+                app: app.name.to_string(),
+            })?,
+    };
     if app.store().find(version)?.is_none() {
         return Err(StoreError::NoRelease {
             app: app.name.to_string(),

@@ -37,7 +37,11 @@ pub const APP_COMMANDS: &[&str] = &[
     "ps:*",
     "logs",
     "apps:info",
+    "apps:open",
     "restart",
+    "buildpacks",
+    "buildpacks:*",
+    "deploy",
 ];
 
 /// Commands only admin keys may run over ssh.
@@ -45,6 +49,7 @@ pub const ADMIN_COMMANDS: &[&str] = &[
     "apps",
     "apps:create",
     "apps:destroy",
+    "apps:rename",
     "keys",
     "keys:add",
     "keys:remove",

@@ -67,6 +67,21 @@ pub fn granted(app: &AppName, user: &UserName) -> String {
     format!("Granted {user} access to {app}\n")
 }
 
+/// `access:add --json` / `access:remove --json`: who may access the app now.
+pub fn grant_json(app: &AppName, user: &UserName, granted: bool) -> String {
+    #[derive(serde::Serialize)]
+    struct Grant<'a> {
+        app: &'a str,
+        user: &'a str,
+        granted: bool,
+    }
+    super::json(&Grant {
+        app: app.as_str(),
+        user: user.as_str(),
+        granted,
+    })
+}
+
 /// `access:remove`'s line.
 pub fn revoked(app: &AppName, user: &UserName) -> String {
     format!("Revoked {user}'s access to {app}\n")

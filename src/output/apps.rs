@@ -28,6 +28,20 @@ pub fn created(name: &AppName, git_url: &Path) -> String {
     )
 }
 
+/// `apps:rename`'s lines: the new name, and the remote URL to update.
+pub fn renamed(old: &AppName, app: &crate::store::app::App) -> String {
+    let repo = app.repo_dir();
+    let mut text = format!("Renaming {old} to {}... done\n", app.name);
+    if app.adopted_repo().is_none() {
+        text.push_str(&format!(
+            "Git repository: {}\nUpdate your remote: git remote set-url slipway {}\n",
+            repo.display(),
+            repo.display()
+        ));
+    }
+    text
+}
+
 /// `apps:destroy`'s lines.
 pub fn destroyed(name: &AppName, destroyed: &Destroyed) -> String {
     let mut text = format!("Destroying {name}... done\n");
@@ -38,4 +52,32 @@ pub fn destroyed(name: &AppName, destroyed: &Destroyed) -> String {
         ));
     }
     text
+}
+
+/// `apps:create --json`: the app and the repository to push to.
+pub fn created_json(name: &AppName, git_url: &Path) -> String {
+    #[derive(serde::Serialize)]
+    struct Created<'a> {
+        app: &'a str,
+        repo: &'a Path,
+    }
+    super::json(&Created {
+        app: name.as_str(),
+        repo: git_url,
+    })
+}
+
+/// `apps:destroy --json`: the app, and the adopted repository that was kept, if any.
+pub fn destroyed_json(name: &AppName, destroyed: &Destroyed) -> String {
+    #[derive(serde::Serialize)]
+    struct Gone<'a> {
+        app: &'a str,
+        destroyed: bool,
+        kept_repo: Option<&'a Path>,
+    }
+    super::json(&Gone {
+        app: name.as_str(),
+        destroyed: true,
+        kept_repo: destroyed.kept_repo.as_ref().map(|(repo, _)| repo.as_path()),
+    })
 }

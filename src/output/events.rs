@@ -221,6 +221,15 @@ pub fn event_lines(event: &Event) -> Option<String> {
             text
         }
         Event::Warning { message } => format!("{BANG}Warning: {}\n", escape(message)),
+        Event::Unsandboxed { missing: None } => format!(
+            "{BANG}Warning: sandbox: none — app code runs with slipway's own rights and can read every app's config\n"
+        ),
+        Event::Unsandboxed {
+            missing: Some(reason),
+        } => format!(
+            "{BANG}Warning: no sandbox ({}) — app code runs with slipway's own rights and can read every app's config; install bubblewrap (apt-get install bubblewrap), or set sandbox: none to say so\n",
+            escape(reason)
+        ),
     };
     Some(text)
 }
@@ -253,7 +262,8 @@ fn compile_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> 
         "{BANG}Push rejected, failed to compile {} app.\n",
         escape(name)
     );
-    if !tail.is_empty() {
+    // A buildpack that explained itself with ` !` lines is not repeated.
+    if !tail.is_empty() && !tail.iter().any(|l| l.starts_with(BANG.trim_end())) {
         let _ = writeln!(text, "{BANG}bin/compile ended ({status}) after:");
         for line in tail {
             let _ = writeln!(text, "{INDENT}{}", escape(line.trim_start()));

@@ -1,5 +1,7 @@
 //! The `help:` line under an error: the obvious next step, composed here at the edge for the errors of every layer.
 
+use super::escape;
+use crate::base::sandbox::SandboxError;
 use crate::build::{self, SourceError, StepError};
 use crate::ops::{self, watch::WatchError};
 use crate::{model, run, store};
@@ -210,6 +212,7 @@ fn build_help(error: &build::Error) -> Option<String> {
         E::Store(e) => store_help(e),
         E::Step(e) => step_help(e),
         E::Source(e) => source_help(e),
+        E::Sandbox(e) => sandbox_help(e),
         E::SlugTooLarge { .. } => Some(
             "add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml"
                 .into(),
@@ -228,7 +231,31 @@ fn step_help(error: &StepError) -> Option<String> {
         StepError::Spawn { hook: true, .. } => {
             Some("ROOT/hooks/build must be an executable file with a #! line".into())
         }
+        StepError::Sandbox(e) => sandbox_help(e),
         StepError::Spawn { .. } | StepError::Failed { .. } => None,
+    }
+}
+
+fn sandbox_help(error: &SandboxError) -> Option<String> {
+    match error {
+        SandboxError::NotInstalled => Some(
+            "install bubblewrap (apt-get install bubblewrap), or set `sandbox: none` in app.yaml to run app code with slipway's own rights"
+                .into(),
+        ),
+        SandboxError::NotWorking { .. } => Some(
+            "bwrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu, the bwrap AppArmor profile), or set `sandbox: none` in app.yaml"
+                .into(),
+        ),
+        SandboxError::UnknownUser { .. } | SandboxError::RootUser { .. } => Some(
+            "create it (useradd --system --no-create-home --shell /usr/sbin/nologin slipway-app) or name another as sandbox_user in slipway.yaml"
+                .into(),
+        ),
+        SandboxError::Unreachable { dir, .. } => Some(format!(
+            "let every user search it (chmod o+x {}), or keep the root where they can (/var/lib/slipway)",
+            escape(&dir.to_string_lossy())
+        )),
+        SandboxError::Io { source, .. } => io_help(source),
+        SandboxError::Nul | SandboxError::NoWorkingDir => None,
     }
 }
 
@@ -256,6 +283,7 @@ fn run_help(error: &run::Error) -> Option<String> {
     match error {
         E::Store(e) => store_help(e),
         E::Model(e) => model_help(e),
+        E::Sandbox(e) => sandbox_help(e),
         E::NoProcessType { types, .. } if types.is_empty() => {
             Some("that release runs no processes; add a Procfile and deploy".into())
         }

@@ -15,6 +15,8 @@ pub mod hooks;
 pub mod ps;
 pub mod quickstart;
 pub mod releases;
+pub mod results;
+pub mod shell;
 pub mod table;
 pub mod upkeep;
 pub mod watch;

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use crate::base::clock::Clock;
 use crate::model::name::AppName;
-use crate::model::release::Release;
+use crate::model::release::Version;
+use crate::run::sandbox::Choice;
 use crate::run::supervisor::protocol::ProcessStatus;
 use crate::run::supervisor::{Booted, Info, Scaled};
 use crate::store::app::App;
@@ -102,6 +103,7 @@ pub fn app_info(app: &App, info: &Info, clock: &Clock) -> String {
         ("Current release", current),
         ("State", info.state.to_owned()),
         ("Launcher", info.launcher.to_string()),
+        ("Sandbox", sandbox(&info.sandbox)),
         (
             "URL",
             info.url
@@ -140,18 +142,24 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
     #[derive(Serialize)]
     struct InfoJson<'a> {
         name: &'a str,
-        current: Option<String>,
+        current: Option<Version>,
         state: &'a str,
         launcher: String,
+        sandbox: &'a str,
         url: Option<&'a str>,
         processes: Vec<Formation<'a>>,
         repo: &'a Path,
     }
     json(&InfoJson {
         name: app.name.as_str(),
-        current: info.current.as_ref().map(Release::name),
+        current: info.current.as_ref().map(|r| r.version),
         state: info.state,
         launcher: info.launcher.to_string(),
+        sandbox: match info.sandbox {
+            Choice::Bwrap { .. } => "bwrap",
+            Choice::Off | Choice::Missing { .. } => "none",
+            Choice::Broken { .. } => "unavailable",
+        },
         url: info.url.as_deref(),
         processes: info
             .formation
@@ -164,6 +172,20 @@ pub fn app_info_json(app: &App, info: &Info) -> String {
             .collect(),
         repo: &info.repo,
     })
+}
+
+/// How app code is confined, as `apps:info` says it: loudly when it is not.
+fn sandbox(choice: &Choice) -> String {
+    const OPEN: &str = "app code runs with slipway's own rights and can read every app's config";
+    match choice {
+        Choice::Bwrap { user: None } => "bwrap".into(),
+        Choice::Bwrap { user: Some(user) } => format!("bwrap, as {}", escape(user)),
+        Choice::Off => format!("none (sandbox: none): {OPEN}"),
+        Choice::Missing { reason } => format!("none ({}): {OPEN}", escape(reason)),
+        Choice::Broken { reason } => {
+            format!("unavailable ({}): app code cannot run", escape(reason))
+        }
+    }
 }
 
 /// `ps:scale`'s line; with no changes asked, the counts as they are.

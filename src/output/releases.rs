@@ -99,21 +99,28 @@ pub fn not_promoted(version: Version) -> String {
     )
 }
 
-/// A release as `--json` shows it: the record plus whether it is current.
+/// A release as `--json` shows it: the record, whether it is current, and its commit's subject.
 #[derive(Serialize)]
 pub struct ReleaseJson<'a> {
     #[serde(flatten)]
     release: &'a Release,
     current: bool,
+    commit_subject: Option<&'a str>,
 }
 
-/// Records as a JSON array, each with `current: true|false`.
-pub fn releases_json(releases: &[Release], current: Option<Version>) -> String {
+/// Records as a JSON array, each with `current: true|false` and `commit_subject` (as `releases:info --json`).
+pub fn releases_json(
+    releases: &[Release],
+    current: Option<Version>,
+    subjects: &[Option<String>],
+) -> String {
     let items: Vec<ReleaseJson> = releases
         .iter()
-        .map(|release| ReleaseJson {
+        .zip(subjects.iter().chain(std::iter::repeat(&None)))
+        .map(|(release, subject)| ReleaseJson {
             release,
             current: current == Some(release.version),
+            commit_subject: subject.as_deref(),
         })
         .collect();
     json(&items)

@@ -25,6 +25,26 @@ pub fn fsck(reports: &[(AppName, Report)]) -> String {
     text
 }
 
+/// `fsck --json`: one object per app, with its problems.
+pub fn fsck_json(reports: &[(AppName, Report)]) -> String {
+    #[derive(serde::Serialize)]
+    struct AppReport<'a> {
+        app: &'a str,
+        ok: bool,
+        #[serde(flatten)]
+        report: &'a Report,
+    }
+    let items: Vec<AppReport> = reports
+        .iter()
+        .map(|(app, report)| AppReport {
+            app: app.as_str(),
+            ok: report.problems.is_empty(),
+            report,
+        })
+        .collect();
+    super::json(&items)
+}
+
 /// `fsck --repair`'s line; `None` when the new release failed to start (already reported).
 pub fn repaired(app: &AppName, repaired: &Repaired) -> Option<String> {
     match repaired {

@@ -22,6 +22,21 @@ pub fn stopped(app: &AppName, settings: &WatchSettings) -> String {
     )
 }
 
+/// `watch:set --json` / `watch:unset --json`: the app and what it watches (or watched), the URL without credentials.
+pub fn settings_json(app: &AppName, settings: &WatchSettings) -> String {
+    #[derive(serde::Serialize)]
+    struct Watching<'a> {
+        app: &'a str,
+        repo: String,
+        branch: &'a str,
+    }
+    super::json(&Watching {
+        app: app.as_str(),
+        repo: settings.shown_url(),
+        branch: &settings.branch,
+    })
+}
+
 /// One app's round, as (stdout, stderr) text; rounds that changed nothing are only told with `--once`.
 pub fn report(report: &Report, once: bool) -> (String, String) {
     match report {

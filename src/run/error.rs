@@ -41,6 +41,9 @@ pub enum Error {
     },
 
     #[error(transparent)]
+    Sandbox(#[from] crate::base::sandbox::SandboxError),
+
+    #[error(transparent)]
     Store(#[from] crate::store::Error),
 
     #[error(transparent)]

@@ -188,7 +188,7 @@ fn apps_lists_names_and_json_and_destroy_needs_confirmation() {
     let json: serde_json::Value =
         serde_json::from_str(&ok(f.slipway(&["apps", "--json"]))).unwrap();
     assert_eq!(json[1]["name"], "web");
-    assert_eq!(json[1]["current"], "v1");
+    assert_eq!(json[1]["current"], 1);
     assert_eq!(json[0]["current"], serde_json::Value::Null);
 
     let refused = f.slipway(&["apps:destroy", "web"]);

@@ -293,13 +293,25 @@ fn a_strict_push_whose_build_fails_is_rejected_and_nothing_changes() {
     assert!(scratch_left(&f).is_empty(), "{:?}", scratch_left(&f));
 }
 
-/// Whether the process `pid` still runs (a zombie nobody reaped yet does not).
-fn running(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .is_some_and(|s| !s.trim_start().starts_with('Z'))
-    })
+/// The pids of the live (not zombie) processes whose command line holds `text`.
+fn running_with(text: &str) -> Vec<String> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == std::process::id().to_string() {
+            continue;
+        }
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let live = fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|s| !s.trim_start().starts_with('Z'))
+        });
+        if live && cmdline.windows(text.len()).any(|w| w == text.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 /// A FIFO at `path` (with the real `mkfifo`).
@@ -321,17 +333,18 @@ fn a_build_that_times_out_is_killed_with_everything_it_started() {
     f.create_app("shop");
     f.deploy_after_push("shop");
     // Both the build's shell and a background child block reading a FIFO that
-    // nobody opens for writing: only slipway's timeout can end them.
-    let gate = f.tmp.path().join("gate");
+    // nobody opens for writing: only slipway's timeout can end them. The FIFO
+    // is in the app's cache, which the build's sandbox sees (not the test's
+    // temp directory); its path in their command lines finds them on the host.
+    let cache = f.app_dir("shop").join("cache");
+    fs::create_dir_all(&cache).unwrap();
+    let gate = cache.join("gate");
     mkfifo(&gate);
     let gate_arg = format!("'{}'", gate.display());
     build(
         &f,
         "shop",
-        &format!(
-            "echo $$ > \"$SLIPWAY_CACHE_DIR/sh\"; read x < {gate_arg} & echo $! > \"$SLIPWAY_CACHE_DIR/bg\"; \
-             echo waiting; read x < {gate_arg}"
-        ),
+        &format!("read x < {gate_arg} & echo waiting; read x < {gate_arg}"),
     );
     settings(&f, "shop", "build_timeout: 2s\n");
     let work = f.work("shop", "w");
@@ -364,17 +377,17 @@ fn a_build_that_times_out_is_killed_with_everything_it_started() {
         ]
     );
     assert_eq!(f.records("shop")[0]["status"], "failed");
-    let cache = f.app_dir("shop").join("cache");
-    for name in ["sh", "bg"] {
-        let pid = fs::read_to_string(cache.join(name)).unwrap();
-        let pid = pid.trim();
-        // Killed, but the kernel ends a process asynchronously: poll, generously.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while running(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert!(!running(pid), "the build's {name} process {pid} was killed");
+    // Killed, but the kernel ends a process asynchronously: poll, generously.
+    // (Their pids are their sandbox's own, so they are found by what they run.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running_with(&gate_arg).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(
+        running_with(&gate_arg),
+        Vec::<String>::new(),
+        "the build's shell and its background child were killed"
+    );
     let writer = open_writer(&gate);
     assert_eq!(
         writer.as_ref().map_err(std::io::Error::raw_os_error).err(),

@@ -82,6 +82,14 @@ pub fn remote_lines(stderr: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// A fresh temp directory that every user may search but not list (mode 0711).
+pub fn searchable_tempdir() -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    tmp
+}
+
 /// A temp directory with an initialized root.
 pub struct Fixture {
     pub tmp: TempDir,
@@ -94,8 +102,12 @@ impl Fixture {
     }
 
     /// A root in the directory `name` of a fresh temp directory.
+    ///
+    /// The temp directory is searchable by every user (mode 0711, as /var/lib
+    /// is): as root, app code runs sandboxed as `nobody`, which must reach the
+    /// directories bound into its sandbox.
     pub fn new_at(name: &str) -> Fixture {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = searchable_tempdir();
         let root = tmp.path().join(name);
         let f = Fixture { tmp, root };
         ok(f.slipway(&["init"]));

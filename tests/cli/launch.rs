@@ -459,11 +459,11 @@ fn scaling_runs_more_web_processes_behind_the_stable_port_and_workers() {
     write_web(&work, "hi");
     work.write(
         "Procfile",
-        "web: exec python3 server.py\nworker: while true; do echo $DYNO > ../worker.out; sleep 0.1; done\n",
+        "web: exec python3 server.py\nworker: while true; do echo $DYNO > worker.out; sleep 0.1; done\n",
     );
     work.commit("web and worker");
     work.push_ok(&["main"]);
-    let marker = f.app_dir("scale").join("run/v1/worker.out");
+    let marker = f.app_dir("scale").join("run/v1/app/worker.out");
     wait_for(10, "the worker to write its file", || {
         fs::read_to_string(&marker).is_ok_and(|s| s == "worker.1\n")
     });
@@ -818,4 +818,68 @@ fn logs_tail_follows_new_lines() {
     child.wait().unwrap();
     reader.join().unwrap();
     assert!(seen.contains("app[web.1]: request /followed"), "{seen}");
+}
+
+#[test]
+fn a_renamed_app_keeps_its_releases_port_and_grants_and_deploys_under_its_new_name() {
+    let f = Fixture::new();
+    let (_old_guard, work, port) = local_app(&f, "web", "");
+    let _guard = Running::new(&f, "shop");
+    write_web(&work, "before");
+    work.commit("web");
+    work.push_ok(&["main"]);
+    ok(f.slipway(&["config:set", "GREETING=hi", "-a", "web"]));
+    let key =
+        b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINXxtxZbP9rGN2idomm8cHlehS0/8r/lOxNmn3KyWc4X dana\n";
+    ok(f.slipway_with_input(&["keys:add", "dana"], key));
+    ok(f.slipway(&["access:add", "web", "dana"]));
+    f.create_app("taken");
+
+    let out = f.slipway(&["apps:rename", "web", "taken"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: app 'taken' already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(f.app_dir("web").join("current").exists(), "nothing moved");
+
+    let new_repo = f.app_dir("shop").join("repo.git");
+    assert_eq!(
+        ok(f.slipway(&["apps:rename", "web", "shop"])),
+        format!(
+            "Renaming web to shop... done\nGit repository: {repo}\nUpdate your remote: git remote set-url slipway {repo}\n",
+            repo = new_repo.display()
+        )
+    );
+    assert!(!f.app_dir("web").exists());
+    assert_eq!(f.records("shop").len(), 2, "releases kept");
+    assert_eq!(f.current("shop").as_deref(), Some("v2"));
+    // Its processes came back under the new name, on the same port.
+    assert!(body(port).starts_with("before"), "{}", body(port));
+    assert_eq!(ps_json(&f, "shop")[0]["state"], "up");
+    let hook = fs::read_to_string(new_repo.join("hooks/post-receive")).unwrap();
+    assert!(
+        hook.contains("--app shop") || hook.contains("--app 'shop'"),
+        "{hook}"
+    );
+    let out = f.slipway(&["releases", "-a", "web"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        ok(f.slipway(&["access", "shop"])),
+        "User  Access\ndana  granted\n"
+    );
+
+    // The new repository deploys as the app's.
+    git(
+        &work.dir,
+        &["remote", "set-url", "slipway", new_repo.to_str().unwrap()],
+    );
+    write_web(&work, "after");
+    work.commit("after");
+    let lines = work.push_ok(&["main"]);
+    assert_eq!(lines[lines.len() - 2], "-----> Launching... done, v3");
+    assert!(body(port).starts_with("after"), "{}", body(port));
+    let config = ok(f.slipway(&["config:get", "GREETING", "-a", "shop"]));
+    assert_eq!(config, "hi\n");
 }

@@ -732,3 +732,44 @@ fn bad_keys_users_and_grants_are_refused_and_nothing_changes() {
     assert!(!odd.root.join("keys.json").exists());
     assert!(!odd.root.join("authorized_keys").exists());
 }
+
+#[test]
+fn in_a_checkout_whose_remote_is_ssh_the_binary_runs_app_commands_on_the_server() {
+    let Some(Setup { f, sshd, dana }) = setup() else {
+        return;
+    };
+    let work = f.work("myapp", "w");
+    git(
+        &work.dir,
+        &["remote", "set-url", "slipway", &sshd.url("myapp.git")],
+    );
+    work.write("a.txt", "a\n");
+    work.commit("First");
+    let out = sshd.git(&dana, &work.dir, &["push", "slipway", "main"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // No --root, no SLIPWAY_ROOT: the remote says where the app lives.
+    let client = |args: &[&str]| {
+        run(command(SLIPWAY)
+            .current_dir(&work.dir)
+            .env("GIT_SSH_COMMAND", sshd.client(&dana))
+            .args(args))
+    };
+    let table = ok(client(&["releases"]));
+    assert!(table.lines().nth(1).unwrap().contains("dana"), "{table}");
+    assert_eq!(
+        ok(client(&["config:set", "GREETING=it's me"])),
+        "Adding config vars:\n  GREETING => it's me\nUpdating vars and restarting myapp... done, v2\n"
+    );
+    assert_eq!(ok(client(&["config:get", "GREETING"])), "it's me\n");
+    assert_eq!(f.records("myapp")[1]["user"], "dana");
+    // Errors and exit statuses come back as they are.
+    let missing = client(&["releases:info", "v9"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).starts_with("error: app 'myapp' has no release v9\n"),
+        "{}",
+        text(&missing.stderr)
+    );
+    // An alias goes by its canonical name, which the server allows.
+    assert!(ok(client(&["info"])).starts_with("=== myapp"));
+}

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::fetch::Fetched;
 use crate::base::process::{self, Finished, Job, Stream};
+use crate::base::sandbox::{Sandbox, Spec};
 use crate::build::error::{BuildpackError, Error, Result};
 use crate::model::buildpack::ReleaseInfo;
 use crate::model::config::Config;
@@ -40,6 +41,8 @@ pub struct Options<'a> {
     pub deadline: Instant,
     /// The build's timeout, for the message when it is passed.
     pub timeout: BuildTimeout,
+    /// What the scripts run in.
+    pub sandbox: &'a Sandbox,
 }
 
 /// What the buildpacks made of the app.
@@ -54,8 +57,7 @@ pub struct Compiled {
 /// Runs `bin/detect` of `buildpack` on the build directory: the app's name if it applies.
 pub fn detect(buildpack: &Fetched, options: &Options) -> Result<Option<String>> {
     let mut name = String::new();
-    let finished = script(buildpack, "detect", options)?
-        .arg(options.build_dir)
+    let finished = script(buildpack, "detect", options, None)?
         .stderr_apart()
         .run(&mut |stream, line| {
             if stream == Stream::Stdout && name.is_empty() {
@@ -114,6 +116,7 @@ pub fn compile_all(
     }
     observer.event(Event::AppDetected { name: name.clone() });
     write_env_dir(options.env_dir, options.config)?;
+    options.sandbox.hand_over(options.env_dir)?;
     let mut release = ReleaseInfo::default();
     for buildpack in run {
         compile(buildpack, &name, options, observer)?;
@@ -140,10 +143,7 @@ fn compile(
         .create(&cache)
         .map_err(Error::io("create", &cache))?;
     let mut tail: Vec<String> = Vec::new();
-    let finished = script(buildpack, "compile", options)?
-        .arg(options.build_dir)
-        .arg(&cache)
-        .arg(options.env_dir)
+    let finished = script(buildpack, "compile", options, Some(&cache))?
         .run(&mut |_, line| {
             if tail.len() == TAIL {
                 tail.remove(0);
@@ -173,8 +173,7 @@ fn release_info(buildpack: &Fetched, options: &Options) -> Result<ReleaseInfo> {
         return Ok(ReleaseInfo::default());
     }
     let mut yaml = String::new();
-    let finished = script(buildpack, "release", options)?
-        .arg(options.build_dir)
+    let finished = script(buildpack, "release", options, None)?
         .stderr_apart()
         .run(&mut |stream, line| {
             if stream == Stream::Stdout && yaml.len() < 1024 * 1024 {
@@ -203,8 +202,16 @@ fn release_info(buildpack: &Fetched, options: &Options) -> Result<ReleaseInfo> {
     })
 }
 
-/// A job for `bin/NAME` of `buildpack`, with the build environment and what is left of the deadline.
-fn script(buildpack: &Fetched, name: &'static str, options: &Options) -> Result<Job> {
+/// A job for `bin/NAME BUILD_DIR` of `buildpack` (`bin/compile BUILD_DIR CACHE_DIR ENV_DIR` with `cache`), with the build environment and what is left of the deadline, in the sandbox.
+///
+/// It may write the build directory, `HOME` and its cache, and read itself
+/// and `ENV_DIR`.
+fn script(
+    buildpack: &Fetched,
+    name: &'static str,
+    options: &Options,
+    cache: Option<&Path>,
+) -> Result<Job> {
     let left = options.deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(BuildpackError::TimedOut {
@@ -212,7 +219,18 @@ fn script(buildpack: &Fetched, name: &'static str, options: &Options) -> Result<
         }
         .into());
     }
-    let mut job = Job::new(buildpack.dir.join("bin").join(name))
+    let mut job = Job::new(buildpack.dir.join("bin").join(name)).arg(options.build_dir);
+    let mut spec = Spec {
+        write: vec![options.build_dir.to_path_buf(), options.home.to_path_buf()],
+        read: vec![buildpack.dir.clone()],
+        new_session: true,
+    };
+    if let Some(cache) = cache {
+        job = job.arg(cache).arg(options.env_dir);
+        spec.write.push(cache.to_path_buf());
+        spec.read.push(options.env_dir.to_path_buf());
+    }
+    job = job
         .current_dir(options.build_dir)
         .env("PATH", PATH)
         .env("HOME", options.home)
@@ -222,7 +240,7 @@ fn script(buildpack: &Fetched, name: &'static str, options: &Options) -> Result<
     if let Some(commit) = options.source_version {
         job = job.env("SOURCE_VERSION", commit);
     }
-    Ok(job)
+    Ok(job.sandboxed(options.sandbox, &spec)?)
 }
 
 /// A timed-out script is a timed-out build, whatever it was doing.

@@ -21,11 +21,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::base::files;
-use crate::model::hook_script::is_slipway_hook;
+use crate::model::hook_script::{Invocation, is_slipway_hook};
+use crate::model::name::AppName;
 use crate::model::refs::HookKind;
 use crate::ops::error::{Error, Result};
 use crate::store::Error as StoreError;
 use crate::store::app::{App, AppLock};
+use crate::store::hooks::write_executable;
 
 pub(super) const MANIFEST: &str = "hooks.json";
 /// slipway's file name inside a `HOOK.d/` directory.
@@ -142,5 +144,36 @@ pub(super) fn sync_parent(path: &Path) -> Result<()> {
     match path.parent() {
         Some(dir) => files::sync_dir(dir).map_err(Error::io("sync", dir)),
         None => Ok(()),
+    }
+}
+
+/// Rewrites every hook slipway installed for `app` to run as `new_name` (for `apps:rename`); the caller holds the app lock.
+///
+/// Returns the hooks' old texts, so a failed rename can put them back with [`restore_texts`].
+pub fn rename_in_hooks(app: &App, new_name: &AppName) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut old = Vec::new();
+    for installed in installed_hooks(app)? {
+        let Ok(bytes) = fs::read(&installed.path) else {
+            continue;
+        };
+        let Some(mut invocation) = Invocation::parse(&bytes) else {
+            continue;
+        };
+        invocation.app = new_name.to_string();
+        let text = match (installed.layout, &installed.original) {
+            (Layout::Chain, Some(original)) => invocation.dispatcher(original),
+            _ => invocation.shim(),
+        };
+        write_executable(&installed.path, text.as_bytes())
+            .map_err(Error::io("write", &installed.path))?;
+        old.push((installed.path, bytes));
+    }
+    Ok(old)
+}
+
+/// Puts back hook texts [`rename_in_hooks`] replaced.
+pub fn restore_texts(old: &[(PathBuf, Vec<u8>)]) {
+    for (path, bytes) in old {
+        let _ = write_executable(path, bytes);
     }
 }

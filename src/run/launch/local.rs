@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Launch, Launcher, Started, env, run_step, unpack};
 use crate::base::process::Job;
+use crate::base::sandbox::{Sandbox, Spec};
 use crate::base::span::Span;
 use crate::model::event::{Event, Observer};
 use crate::model::procfile::WEB;
@@ -44,13 +45,16 @@ impl Launcher for Local {
         }
         if !(dir.is_dir() && in_use.contains(&release.version)) {
             remove_dir_if_exists(&dir)?;
-            unpack::unpack(&slug_path, &dir)?;
+            unpack::unpack(&slug_path, &dir, launch.root.dir())?;
         }
         let app_dir = dir.join("app");
+        // Here rather than in the supervisor, so that a sandbox user who cannot reach it is told with a help line.
+        launch.sandbox.prepare(&Spec::release(&app_dir))?;
         let procfile = crate::run::read_procfile(&app_dir.join("Procfile"))?;
         if let Some(cmd) = procfile.release_command() {
             let env = env::base(release, &app_dir, launch.exe);
-            release_phase(cmd, &app_dir, &env, app.settings.release_timeout, observer)?;
+            let timeout = app.settings.release_timeout;
+            release_phase(cmd, &app_dir, &env, launch.sandbox, timeout, observer)?;
         }
         let formation = crate::store::formation::load(app)?;
         let runs = formation.runs_anything(&procfile);
@@ -113,6 +117,7 @@ fn release_phase(
     cmd: &str,
     app_dir: &Path,
     env: &std::collections::BTreeMap<String, String>,
+    sandbox: &Sandbox,
     timeout: Span,
     observer: &mut dyn Observer,
 ) -> Result<()> {
@@ -124,7 +129,8 @@ fn release_phase(
         .arg(env::with_profile(cmd))
         .current_dir(app_dir)
         .envs(env)
-        .env("DYNO", "release.1");
+        .env("DYNO", "release.1")
+        .sandboxed(sandbox, &Spec::release(app_dir))?;
     run_step(
         job,
         "release command",

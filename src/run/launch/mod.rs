@@ -42,6 +42,8 @@ pub struct Launch<'a> {
     pub now: jiff::Timestamp,
     /// The slipway binary, for the supervisor and `SLIPWAY_BIN`.
     pub exe: &'a Path,
+    /// What the release phase runs in (the supervisor finds the processes' own).
+    pub sandbox: &'a crate::base::sandbox::Sandbox,
 }
 
 impl Launch<'_> {

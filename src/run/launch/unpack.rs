@@ -2,8 +2,12 @@
 //!
 //! Slugs are made by slipway and cannot hold hostile entries by construction,
 //! but the directory is checked anyway: only `app/...` paths made of plain
-//! components, only files, directories and symlinks whose targets stay inside,
-//! and nothing is ever written through a symlink.
+//! components, only files, directories and symlinks, and nothing is ever
+//! written through a symlink. A relative symlink must stay inside `app/`; an
+//! absolute one (`certs -> /etc/ssl/certs`) is kept, as app code sees it in
+//! its sandbox (the system, read-only), unless it leads into the slipway root
+//! or to a directory above it, which anything following links on the host
+//! could then read.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -17,8 +21,8 @@ use crate::run::error::{Error, Result};
 /// The largest Procfile read straight out of a slug.
 const MAX_PROCFILE: u64 = 1024 * 1024;
 
-/// Unpacks the slug at `slug` into `dest` (which must not exist), through a staging directory beside it.
-pub fn unpack(slug: &Path, dest: &Path) -> Result<()> {
+/// Unpacks the slug at `slug` into `dest` (which must not exist), through a staging directory beside it; no symlink may lead into `root`.
+pub fn unpack(slug: &Path, dest: &Path, root: &Path) -> Result<()> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     let name = dest
@@ -29,7 +33,7 @@ pub fn unpack(slug: &Path, dest: &Path) -> Result<()> {
         fs::remove_dir_all(&stage).map_err(Error::io("remove", &stage))?;
     }
     fs::create_dir(&stage).map_err(Error::io("create", &stage))?;
-    let result = unpack_into(slug, &stage)
+    let result = unpack_into(slug, &stage, root)
         .and_then(|()| fs::rename(&stage, dest).map_err(Error::io("create", dest)));
     if result.is_err() {
         let _ = fs::remove_dir_all(&stage);
@@ -37,7 +41,7 @@ pub fn unpack(slug: &Path, dest: &Path) -> Result<()> {
     result
 }
 
-fn unpack_into(slug: &Path, stage: &Path) -> Result<()> {
+fn unpack_into(slug: &Path, stage: &Path, root: &Path) -> Result<()> {
     let file = File::open(slug).map_err(Error::io("read", slug))?;
     let mut archive = tar::Archive::new(GzDecoder::new(io::BufReader::new(file)));
     let entries = archive.entries().map_err(Error::io("read", slug))?;
@@ -75,29 +79,45 @@ fn unpack_into(slug: &Path, stage: &Path) -> Result<()> {
                 .map_err(Error::io("read", slug))?
                 .ok_or_else(|| bad("it is a symlink without a target"))?
                 .into_owned();
-            if !link_stays_inside(&rel, &link) {
+            if !link.is_absolute() && !link_stays_inside(&rel, &link) {
                 return Err(bad("it is a symlink pointing outside the app"));
             }
             std::os::unix::fs::symlink(&link, &target).map_err(Error::io("write", &target))?;
-            links.push((raw, target));
+            links.push((raw, target, link));
         } else if kind.is_hard_link() {
             return Err(bad("it is a hard link"));
         } else {
             return Err(bad("it is not a file, directory or symlink"));
         }
     }
-    // Each link's words stay inside, but links through links (`a/s -> ../..`,
-    // `a/l -> s/../../../x`) are only resolved by the kernel: ask it.
+    // Each relative link's words stay inside, but links through links
+    // (`a/s -> ../..`, `a/l -> s/../../../x`) are only resolved by the kernel: ask it.
     let Ok(app) = fs::canonicalize(stage.join("app")) else {
         return Ok(());
     };
-    for (raw, link) in links {
-        if fs::canonicalize(&link).is_ok_and(|real| !real.starts_with(&app)) {
+    let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let near_root = |path: &Path| path.starts_with(&root) || root.starts_with(path);
+    for (raw, link, target) in links {
+        // An absolute link is judged by what it names as much as by what is there
+        // now: one to a file the root does not hold yet must not do once it does.
+        if target.is_absolute() && near_root(&resolved(&target)) {
             return Err(Error::BadSlugEntry {
                 path: crate::base::text::escape(&raw.to_string_lossy()).into_owned(),
-                reason: "it is a symlink pointing outside the app",
+                reason: "it is a symlink into the slipway root",
             });
         }
+        let reason = match fs::canonicalize(&link) {
+            // Nothing there (on this host): nothing to reach.
+            Err(_) => continue,
+            Ok(real) if real.starts_with(&app) => continue,
+            Ok(real) if near_root(&real) => "it is a symlink into the slipway root",
+            Ok(_) if target.is_absolute() => continue,
+            Ok(_) => "it is a symlink pointing outside the app",
+        };
+        return Err(Error::BadSlugEntry {
+            path: crate::base::text::escape(&raw.to_string_lossy()).into_owned(),
+            reason,
+        });
     }
     Ok(())
 }
@@ -139,6 +159,34 @@ fn ensure_real_dirs(base: &Path, rel: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The absolute path `target` as the kernel would resolve it as far as it exists, then by its words.
+fn resolved(target: &Path) -> PathBuf {
+    let mut existing = target;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            let mut path = real;
+            for part in rest.iter().rev() {
+                match part {
+                    Component::ParentDir => {
+                        path.pop();
+                    }
+                    Component::Normal(name) => path.push(name),
+                    _ => {}
+                }
+            }
+            return path;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last);
+                existing = parent;
+            }
+            _ => return target.to_path_buf(),
+        }
+    }
 }
 
 /// Whether a symlink at `rel` (relative to the run directory) to `target` resolves inside it, lexically.
@@ -328,7 +376,7 @@ mod tests {
         ]);
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("v1");
-        unpack(slug.path(), &dest).unwrap();
+        unpack(slug.path(), &dest, dir.path()).unwrap();
         assert_eq!(fs::read(dest.join("app/link")).unwrap(), b"a");
         assert_eq!(
             read_file(slug.path(), "Procfile").unwrap().unwrap(),
@@ -372,6 +420,34 @@ mod tests {
     }
 
     #[test]
+    fn absolute_links_are_kept_unless_they_lead_into_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("apps")).unwrap();
+        fs::write(root.join("keys.json"), "{}").unwrap();
+        let slug = slug_with(&[
+            ("app/certs", tar::EntryType::Symlink, b"", "/etc"),
+            ("app/gone", tar::EntryType::Symlink, b"", "/nonexistent/x"),
+        ]);
+        let dest = root.join("apps/a/run/v1");
+        unpack(slug.path(), &dest, &root).unwrap();
+        assert_eq!(
+            fs::read_link(dest.join("app/certs")).unwrap(),
+            Path::new("/etc")
+        );
+        let keys = root.join("keys.json");
+        let into_root = slug_with(&[(
+            "app/keys",
+            tar::EntryType::Symlink,
+            b"",
+            keys.to_str().unwrap(),
+        )]);
+        let err = unpack(into_root.path(), &root.join("apps/a/run/v2"), &root).unwrap_err();
+        assert!(err.to_string().contains("into the slipway root"), "{err}");
+        assert!(!root.join("apps/a/run/v2").exists());
+    }
+
+    #[test]
     fn refuses_hostile_entries_and_leaves_nothing() {
         for entries in [
             &[("app/../../evil", tar::EntryType::Regular, &b"x"[..], "")][..],
@@ -388,11 +464,23 @@ mod tests {
                 ("app/a/b/s", tar::EntryType::Symlink, b"", "../.."),
                 ("app/a/b/l", tar::EntryType::Symlink, b"", "s/../../.."),
             ],
+            // Absolute, but to a directory holding the root...
+            &[("app/everything", tar::EntryType::Symlink, b"", "/")],
+            // ...or through one, to a file in it.
+            &[
+                ("app/all", tar::EntryType::Symlink, b"", "/"),
+                (
+                    "app/keys",
+                    tar::EntryType::Symlink,
+                    b"",
+                    "all/proc/self/root/etc",
+                ),
+            ],
         ] {
             let slug = slug_with(entries);
             let dir = tempfile::tempdir().unwrap();
             let dest = dir.path().join("v1");
-            let err = unpack(slug.path(), &dest).unwrap_err();
+            let err = unpack(slug.path(), &dest, dir.path()).unwrap_err();
             assert!(matches!(err, Error::BadSlugEntry { .. }), "{err}");
             assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
         }

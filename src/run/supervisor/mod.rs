@@ -489,6 +489,8 @@ pub struct Info {
     pub state: &'static str,
     /// The app's git repository.
     pub repo: PathBuf,
+    /// How its code is confined.
+    pub sandbox: crate::run::sandbox::Choice,
 }
 
 /// Gathers [`Info`] for `apps:info`.
@@ -551,5 +553,6 @@ pub fn info(root: &Root, app: &App) -> Result<Info> {
         formation: plan,
         state,
         repo: app.repo_dir(),
+        sandbox: crate::run::sandbox::describe(root, app),
     })
 }

@@ -62,10 +62,12 @@ pub(super) fn prepare(ctx: &Context, version: Version) -> Result<Prepared, Start
         let slug = release.slug.as_ref().ok_or(StartError::NoSlug(version))?;
         let slugs = SlugStore::new(ctx.root.slugs_dir());
         slugs.check(slug)?;
-        unpack::unpack(&slugs.path(&slug.sha256), &dir)?;
+        unpack::unpack(&slugs.path(&slug.sha256), &dir, ctx.root.dir())?;
     }
     let app_dir = dir.join("app");
     let procfile = crate::run::read_procfile(&app_dir.join("Procfile"))?;
+    let sandbox =
+        crate::run::sandbox::resolve(&ctx.root, &app, &ctx.exe).map_err(crate::run::Error::from)?;
     let formation = crate::store::formation::load(&app)?;
     if let Some(port) = app.settings.port {
         ctx.listen(port)?;
@@ -83,6 +85,7 @@ pub(super) fn prepare(ctx: &Context, version: Version) -> Result<Prepared, Start
             health_path: app.settings.health_path.clone(),
             health_timeout: app.settings.health_timeout.get(),
             stop_grace: app.settings.stop_grace.get(),
+            sandbox: sandbox.sandbox,
         },
         formation,
         ports: free_ports(web),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::logs::LogBook;
 use super::machine::{Event, ReleaseInfo, RunId, Signal};
 use crate::base::process::describe;
+use crate::base::sandbox::Spec;
 use crate::base::sys;
 
 /// Output lines kept per process, for a failed launch's report.
@@ -56,6 +57,8 @@ impl Output {
 struct Running {
     child: Child,
     output: Arc<Output>,
+    /// Whether `child` is `bwrap`, which signals must go around.
+    sandboxed: bool,
 }
 
 /// Every process the daemon started and has not reaped yet, by run.
@@ -100,12 +103,21 @@ impl Processes {
             .current_dir(&release.dir)
             .env_clear()
             .envs(&release.env)
-            .env("DYNO", name)
-            .stdin(Stdio::null())
-            .process_group(0);
+            .env("DYNO", name);
         if let Some(port) = port {
             cmd.env("PORT", port.to_string());
         }
+        let (mut cmd, _args) = match release.sandbox.wrap(cmd, &spec(release)) {
+            Ok(wrapped) => (wrapped.command, wrapped.args),
+            Err(e) => {
+                return Event::SpawnFailed {
+                    run,
+                    reason: e.to_string(),
+                    retry: false,
+                };
+            }
+        };
+        cmd.stdin(Stdio::null()).process_group(0);
         match writer.try_clone() {
             Ok(w) => cmd.stdout(w).stderr(writer),
             Err(_) => cmd.stdout(Stdio::null()).stderr(Stdio::null()),
@@ -126,7 +138,15 @@ impl Processes {
                 if std::thread::Builder::new().spawn(copier).is_err() {
                     output.end();
                 }
-                self.running.insert(run, Running { child, output });
+                let sandboxed = release.sandbox.is_bwrap();
+                self.running.insert(
+                    run,
+                    Running {
+                        child,
+                        output,
+                        sandboxed,
+                    },
+                );
                 Event::Spawned { run, pid }
             }
             Err(e) => Event::SpawnFailed {
@@ -144,7 +164,10 @@ impl Processes {
                 Signal::Term => sys::Signal::TERM,
                 Signal::Kill => sys::Signal::KILL,
             };
-            sys::kill_group(p.child.id(), signal);
+            match p.sandboxed {
+                true => crate::base::sandbox::signal_group(p.child.id(), signal),
+                false => sys::kill_group(p.child.id(), signal),
+            }
         }
     }
 
@@ -168,6 +191,15 @@ impl Processes {
             events.push(Event::Exited { run, how, tail });
         }
         events
+    }
+}
+
+/// What a process may touch besides the read-only system: its release's directory. It keeps the supervisor's session.
+fn spec(release: &ReleaseInfo) -> Spec {
+    Spec {
+        write: vec![release.dir.clone()],
+        read: Vec::new(),
+        new_session: false,
     }
 }
 
@@ -213,6 +245,7 @@ mod tests {
             health_path: None,
             health_timeout: Duration::from_secs(1),
             stop_grace: Duration::from_secs(1),
+            sandbox: crate::base::sandbox::Sandbox::None,
         }
     }
 

@@ -59,6 +59,7 @@ mod tests {
             health_path: None,
             health_timeout: std::time::Duration::from_secs(5),
             stop_grace: std::time::Duration::from_secs(5),
+            sandbox: crate::base::sandbox::Sandbox::None,
         }
     }
 

@@ -268,9 +268,19 @@ pub fn access(root: &Root, app: &AppName) -> Result<Vec<Access>> {
 }
 
 /// Drops every grant on `app`; the caller holds the root lock (see [`app::destroy`]).
-pub(crate) fn forget_app_locked(root: &Root, app: &AppName) -> Result<()> {
+pub fn forget_app_locked(root: &Root, app: &AppName) -> Result<()> {
     let mut store = KeyStore::load(root)?;
     if store.access.remove(app.as_str()).is_some() {
+        store.save(root, None)?;
+    }
+    Ok(())
+}
+
+/// Moves `from`'s grants to `to` (for `apps:rename`); the caller holds the root lock.
+pub fn rename_app_locked(root: &Root, from: &AppName, to: &AppName) -> Result<()> {
+    let mut store = KeyStore::load(root)?;
+    if let Some(users) = store.access.remove(from.as_str()) {
+        store.access.insert(to.to_string(), users);
         store.save(root, None)?;
     }
     Ok(())

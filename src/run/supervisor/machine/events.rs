@@ -39,6 +39,8 @@ pub struct ReleaseInfo {
     pub health_timeout: Duration,
     /// How long a stopping process has between SIGTERM and SIGKILL (and a replaced release to drain).
     pub stop_grace: Duration,
+    /// What its processes run in.
+    pub sandbox: crate::base::sandbox::Sandbox,
 }
 
 /// Something that happened: a control request, news about a process, or time passing.

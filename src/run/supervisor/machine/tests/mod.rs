@@ -156,6 +156,7 @@ pub(super) fn release(version: u64, procfile: &str) -> ReleaseInfo {
         health_path: None,
         health_timeout: 10 * SEC,
         stop_grace: 2 * SEC,
+        sandbox: crate::base::sandbox::Sandbox::None,
     }
 }
 
