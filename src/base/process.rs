@@ -64,7 +64,7 @@ impl Finished {
 pub struct Job {
     command: Command,
     /// What the sandbox needs open until the command is spawned.
-    keep: Option<std::os::fd::OwnedFd>,
+    keep: Vec<std::os::fd::OwnedFd>,
     timeout: Option<Duration>,
     stderr_apart: bool,
     stdout_to: Option<std::fs::File>,
@@ -78,7 +78,7 @@ impl Job {
         command.env_clear();
         Job {
             command,
-            keep: None,
+            keep: Vec::new(),
             timeout: None,
             stderr_apart: false,
             stdout_to: None,
@@ -187,7 +187,7 @@ impl Job {
         // Our copies of the write ends live in `command`: drop them, so EOF
         // comes once the command's processes are gone.
         drop(self.command);
-        drop(self.keep.take());
+        self.keep.clear();
         let mut child = spawned?;
         read_lines(out_reader, Stream::Stdout, tx.clone());
         if let Some(reader) = err_reader {

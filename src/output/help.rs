@@ -1,6 +1,5 @@
 //! The `help:` line under an error: the obvious next step, composed here at the edge for the errors of every layer.
 
-use super::escape;
 use crate::base::sandbox::SandboxError;
 use crate::build::{self, SourceError, StepError};
 use crate::ops::{self, watch::WatchError};
@@ -250,12 +249,8 @@ fn sandbox_help(error: &SandboxError) -> Option<String> {
             "create it (useradd --system --no-create-home --shell /usr/sbin/nologin slipway-app) or name another as sandbox_user in slipway.yaml"
                 .into(),
         ),
-        SandboxError::Unreachable { dir, .. } => Some(format!(
-            "let every user search it (chmod o+x {}), or keep the root where they can (/var/lib/slipway)",
-            escape(&dir.to_string_lossy())
-        )),
         SandboxError::Io { source, .. } => io_help(source),
-        SandboxError::Nul | SandboxError::NoWorkingDir => None,
+        SandboxError::Nul | SandboxError::BadName { .. } | SandboxError::NoWorkingDir => None,
     }
 }
 

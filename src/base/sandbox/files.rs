@@ -1,4 +1,4 @@
-//! Making the directories a sandbox binds usable by its user: handing them over, and the way to them searchable.
+//! Making the directories a sandbox binds usable by its user: handing them over, and finding what is closed on the way to them.
 //!
 //! Handing over walks the tree by descriptors (`openat` with `O_NOFOLLOW`,
 //! `fchownat` with `AT_SYMLINK_NOFOLLOW`), never by path: a directory that
@@ -82,29 +82,15 @@ fn hand_over_in(
     Ok(())
 }
 
-/// Lets `user` search every directory on the way to `path`: those in `root` are opened (o+x), any other closed one is an error.
-pub(super) fn open_the_way(path: &Path, root: &Path, user: &Identity) -> Result<(), SandboxError> {
+/// The topmost directory on the way to `path` that `user` may not search (`/root`...): the sandbox replaces it with an empty one, so nothing on the host changes.
+pub(super) fn closed_ancestor(path: &Path, user: &Identity) -> Option<PathBuf> {
     let ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
-    for dir in ancestors.into_iter().rev() {
-        if dir.parent().is_none() {
-            continue;
-        }
-        let meta = fs::metadata(dir).map_err(SandboxError::io("read", dir))?;
-        if searchable(&meta, user) {
-            continue;
-        }
-        if !dir.starts_with(root) {
-            return Err(SandboxError::Unreachable {
-                user: user.name.clone(),
-                path: path.to_path_buf(),
-                dir: dir.to_path_buf(),
-            });
-        }
-        let mode = meta.permissions().mode() | 0o001;
-        fs::set_permissions(dir, fs::Permissions::from_mode(mode))
-            .map_err(SandboxError::io("open", dir))?;
-    }
-    Ok(())
+    ancestors
+        .into_iter()
+        .rev()
+        .filter(|dir| dir.parent().is_some())
+        .find(|dir| fs::metadata(dir).is_ok_and(|meta| !searchable(&meta, user)))
+        .map(Path::to_path_buf)
 }
 
 /// Whether `user` (with no group but its own) may search the directory `meta` describes.

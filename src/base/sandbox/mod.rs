@@ -12,11 +12,15 @@
 //!   read-write and its `read` paths read-only;
 //! - the network of the host (apps listen on their port, builds download).
 //!
-//! It runs with no capabilities, no new privileges, no further user
-//! namespaces, and dies with whoever started it. When slipway runs as root
-//! the sandbox runs as the [`Identity`] it was given (`Command::uid`/`gid`;
-//! supplementary groups dropped), and the `write` directories are handed to
-//! that user first.
+//! It runs with no capabilities, no new privileges, and dies with whoever
+//! started it. How it leaves slipway's user behind is its [`Mode`]: as an
+//! unprivileged slipway, `bwrap` runs in a user namespace that allows no
+//! further ones; as root, `bwrap` mounts as root (so a root under a directory
+//! closed to other users, such as `/root`, is reached) with no user namespace,
+//! and `setpriv` drops to the [`Identity`] it was given (supplementary groups
+//! and every capability gone) before the command runs. The `write`
+//! directories are handed to that user first; closed directories on the way
+//! to what is bound are replaced by empty ones, so the user can reach it.
 //!
 //! The environment never reaches `bwrap` itself (a config var such as
 //! `LD_PRELOAD` would otherwise run in it, outside the sandbox): `bwrap`
@@ -34,7 +38,6 @@ use std::ffi::OsStr;
 use std::io::{self, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,13 +65,11 @@ pub enum SandboxError {
     #[error("sandbox_user '{name}' is root: app code must run as an unprivileged user")]
     RootUser { name: String },
 
-    /// A directory on the way to one the sandbox needs is closed to its user.
-    #[error("the sandbox user {user} cannot reach {}: {} is not searchable by it", path.display(), dir.display())]
-    Unreachable {
-        user: String,
-        path: PathBuf,
-        dir: PathBuf,
-    },
+    /// A variable whose name the shell that sets it cannot take.
+    #[error(
+        "cannot pass the variable '{name}' into the sandbox: its name is not letters, digits and '_'"
+    )]
+    BadName { name: String },
 
     /// An argument or variable holds a NUL byte, which `bwrap --args` would split.
     #[error("cannot pass a value holding a NUL byte into the sandbox")]
@@ -113,16 +114,86 @@ pub enum Sandbox {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bwrap {
     program: PathBuf,
-    /// Whether `--unshare-user --disable-userns` work here (not with a setuid bwrap).
-    userns: bool,
-    /// The slipway root: hidden, and slipway's own to open for the sandbox user.
+    mode: Mode,
+    /// The slipway root: hidden.
     root: PathBuf,
     /// Other paths hidden (the owner's home...), never changed.
     hide: Vec<PathBuf>,
     /// Paths in hidden ones shown again, read-only, to every sandbox (the slipway binary, for `SLIPWAY_BIN`).
     reveal: Vec<PathBuf>,
-    /// Who the sandbox runs as, when slipway runs as root.
-    user: Option<Identity>,
+}
+
+/// How `bwrap` is started, and how the command it runs leaves slipway's user behind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// As slipway's own (unprivileged) user; `locked`: in a user namespace that allows no further ones (not with a setuid bwrap).
+    Unprivileged { locked: bool },
+    /// As root, with no user namespace (one would map the sandbox's user to root outside); `setpriv` becomes `user` before the command runs.
+    Root { setpriv: PathBuf, user: Identity },
+}
+
+impl Mode {
+    /// The namespaces and capabilities: everything unshared but the network; no capability left to the command.
+    fn isolation(&self) -> Vec<&'static str> {
+        let mut args = match self {
+            Mode::Unprivileged { locked } => {
+                let mut args = vec!["--unshare-all", "--share-net"];
+                if *locked {
+                    args.extend(["--unshare-user", "--disable-userns"]);
+                }
+                args.extend(["--cap-drop", "ALL"]);
+                args
+            }
+            // setpriv needs these three to drop to the user and empty the
+            // bounding set; changing uid from root clears them all.
+            Mode::Root { .. } => vec![
+                "--unshare-ipc",
+                "--unshare-pid",
+                "--unshare-uts",
+                "--unshare-cgroup-try",
+                "--cap-drop",
+                "ALL",
+                "--cap-add",
+                "CAP_SETUID",
+                "--cap-add",
+                "CAP_SETGID",
+                "--cap-add",
+                "CAP_SETPCAP",
+            ],
+        };
+        args.push("--die-with-parent");
+        args
+    }
+
+    /// What runs before the command inside the sandbox: as root, `setpriv` drops to the user, then `sh` takes the command's environment from `env_script` and runs it; nothing otherwise.
+    ///
+    /// The environment must not reach `setpriv`, which runs as root: a config
+    /// var such as `LD_PRELOAD` would run the app's code there.
+    fn prefix(&self, env_script: &str) -> Vec<std::ffi::OsString> {
+        match self {
+            Mode::Unprivileged { .. } => Vec::new(),
+            Mode::Root { setpriv, user } => vec![
+                setpriv.into(),
+                format!("--reuid={}", user.uid).into(),
+                format!("--regid={}", user.gid).into(),
+                "--clear-groups".into(),
+                "--inh-caps=-all".into(),
+                "--bounding-set=-all".into(),
+                "--".into(),
+                "/bin/sh".into(),
+                "-c".into(),
+                format!(". {env_script} && exec \"$@\"").into(),
+                "sh".into(),
+            ],
+        }
+    }
+
+    fn user(&self) -> Option<&Identity> {
+        match self {
+            Mode::Unprivileged { .. } => None,
+            Mode::Root { user, .. } => Some(user),
+        }
+    }
 }
 
 /// What one piece of app code may touch besides the read-only system.
@@ -163,7 +234,7 @@ impl Bwrap {
         reveal: &[PathBuf],
         user: Option<Identity>,
     ) -> Result<Bwrap, SandboxError> {
-        let (program, userns) = probe::probe(user.as_ref())?;
+        let (program, mode) = probe::probe(user)?;
         let root = root
             .canonicalize()
             .map_err(SandboxError::io("resolve", root))?;
@@ -181,40 +252,39 @@ impl Bwrap {
             .collect();
         Ok(Bwrap {
             program,
-            userns,
+            mode,
             root,
             hide: hidden,
             reveal,
-            user,
         })
     }
 
     /// Who the sandbox runs as, when not slipway's own user.
     pub fn user(&self) -> Option<&Identity> {
-        self.user.as_ref()
+        self.mode.user()
     }
 
-    /// The paths `spec` binds, resolved, with the write ones handed to the user and the way to all of them open.
+    /// The paths `spec` binds, resolved, with the write ones handed to the user.
     fn prepare(&self, spec: &Spec) -> Result<(Vec<PathBuf>, Vec<PathBuf>), SandboxError> {
         let write = canonical(&spec.write)?;
         let read = canonical(&spec.read)?;
-        if let Some(user) = &self.user {
+        if let Some(user) = self.user() {
             for dir in &write {
                 files::hand_over_if_needed(dir, user)?;
-            }
-            for path in write.iter().chain(&read) {
-                files::open_the_way(path, &self.root, user)?;
             }
         }
         Ok((write, read))
     }
 
-    /// Every hidden path, each only once: none inside another.
-    fn hidden(&self) -> Vec<&Path> {
-        let mut all: Vec<&Path> = self.hide.iter().map(PathBuf::as_path).collect();
-        all.push(&self.root);
+    /// Every path replaced by an empty directory, each only once (none inside another): the root, the other hidden ones, and the directories on the way to `bound` that the user may not search.
+    fn hidden(&self, bound: &[&Path]) -> Vec<PathBuf> {
+        let mut all: Vec<PathBuf> = self.hide.clone();
+        all.push(self.root.clone());
+        if let Some(user) = self.user() {
+            all.extend(bound.iter().filter_map(|p| files::closed_ancestor(p, user)));
+        }
         all.sort();
-        let mut out: Vec<&Path> = Vec::new();
+        let mut out: Vec<PathBuf> = Vec::new();
         for path in all {
             if !out.iter().any(|h| path.starts_with(h)) {
                 out.push(path);
@@ -224,13 +294,33 @@ impl Bwrap {
     }
 }
 
+/// The directories between each of `paths` and the innermost of the `empty` directories (tmpfs) it lies in, parents first, each once.
+fn ways_in<'a>(empty: &[&Path], paths: &[&'a Path]) -> Vec<&'a Path> {
+    let mut dirs: Vec<&Path> = Vec::new();
+    for path in paths {
+        let Some(top) = empty
+            .iter()
+            .filter(|e| path.starts_with(e) && path != *e)
+            .max_by_key(|e| e.as_os_str().len())
+        else {
+            continue;
+        };
+        let mut between: Vec<&Path> = path.ancestors().skip(1).take_while(|a| a != top).collect();
+        between.reverse();
+        dirs.extend(between);
+    }
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(*d));
+    dirs
+}
+
 /// A command wrapped for its sandbox.
 #[derive(Debug)]
 pub struct Wrapped {
     /// What to spawn; its stdin, stdout, stderr and process group are the caller's to set.
     pub command: Command,
-    /// The memory file `bwrap` reads its options from, inherited at its number: keep it until the command is spawned.
-    pub args: Option<OwnedFd>,
+    /// The memory files `bwrap` reads its options from (and, as root, the command its environment), inherited at their numbers: keep them until the command is spawned.
+    pub args: Vec<OwnedFd>,
 }
 
 impl Sandbox {
@@ -244,7 +334,7 @@ impl Sandbox {
         let Sandbox::Bwrap(bwrap) = self else {
             return Ok(Wrapped {
                 command: inner,
-                args: None,
+                args: Vec::new(),
             });
         };
         let cwd = inner.get_current_dir().ok_or(SandboxError::NoWorkingDir)?;
@@ -252,19 +342,20 @@ impl Sandbox {
             .canonicalize()
             .map_err(SandboxError::io("resolve", cwd))?;
         let (write, read) = bwrap.prepare(spec)?;
+        let bound: Vec<&Path> = write
+            .iter()
+            .chain(&read)
+            .chain(&bwrap.reveal)
+            .map(PathBuf::as_path)
+            .collect();
+        let hidden = bwrap.hidden(&bound);
 
-        let mut args: Vec<&OsStr> = vec!["--unshare-all".as_ref(), "--share-net".as_ref()];
-        if bwrap.userns {
-            args.extend(["--unshare-user", "--disable-userns"].map(OsStr::new));
-        }
-        args.push("--die-with-parent".as_ref());
+        let mut args: Vec<&OsStr> = bwrap.mode.isolation().into_iter().map(OsStr::new).collect();
         if spec.new_session {
             args.push("--new-session".as_ref());
         }
         args.extend(
             [
-                "--cap-drop",
-                "ALL",
                 "--ro-bind",
                 "/",
                 "/",
@@ -272,14 +363,29 @@ impl Sandbox {
                 "/dev",
                 "--proc",
                 "/proc",
+                // Everyone's, as /tmp is (bwrap would make it the owner's: root's, as root).
+                "--perms",
+                "01777",
                 "--tmpfs",
                 "/tmp",
             ]
             .map(OsStr::new),
         );
-        let hidden = bwrap.hidden();
+        // Every mount point in an empty directory is reached through
+        // directories made searchable first: bwrap would make them closed to
+        // the user it drops to.
+        let mut empty: Vec<&Path> = vec![Path::new("/tmp")];
         for path in &hidden {
+            for dir in ways_in(&empty, &[path.as_path()]) {
+                args.extend(["--perms", "0755", "--dir"].map(OsStr::new));
+                args.push(dir.as_os_str());
+            }
             args.extend(["--tmpfs".as_ref(), path.as_os_str()]);
+            empty.push(path);
+        }
+        for dir in ways_in(&empty, &bound) {
+            args.extend(["--perms", "0755", "--dir"].map(OsStr::new));
+            args.push(dir.as_os_str());
         }
         for dir in &write {
             args.extend(["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]);
@@ -290,29 +396,43 @@ impl Sandbox {
         for path in &hidden {
             args.extend(["--remount-ro".as_ref(), path.as_os_str()]);
         }
-        args.extend(["--chdir".as_ref(), cwd.as_os_str()]);
-        for (key, value) in inner.get_envs() {
-            if let Some(value) = value {
-                args.extend(["--setenv".as_ref(), key, value]);
+        let env: Vec<(&OsStr, &OsStr)> = inner
+            .get_envs()
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect();
+        let mut files = Vec::new();
+        let env_script = match bwrap.mode {
+            Mode::Unprivileged { .. } => {
+                args.extend(["--chdir".as_ref(), cwd.as_os_str()]);
+                for (key, value) in &env {
+                    args.extend(["--setenv".as_ref(), *key, *value]);
+                }
+                String::new()
             }
-        }
-        let file = args_file(&args)?;
+            // bwrap would change directory as root, to which an app's own directory is closed.
+            Mode::Root { .. } => {
+                let file = memory_file(&start_script(&cwd, &env)?)?;
+                let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+                files.push(file);
+                path
+            }
+        };
+        let options = memory_file(&nul_separated(&args)?)?;
         // The command itself must follow on the command line (as it did before the sandbox).
         let mut command = Command::new(&bwrap.program);
         command
             .arg("--args")
-            .arg(file.as_raw_fd().to_string())
+            .arg(options.as_raw_fd().to_string())
             .arg("--")
+            .args(bwrap.mode.prefix(&env_script))
             .arg(inner.get_program())
             .args(inner.get_args())
             .env_clear()
             .current_dir("/");
-        if let Some(user) = &bwrap.user {
-            command.uid(user.uid).gid(user.gid);
-        }
+        files.push(options);
         Ok(Wrapped {
             command,
-            args: Some(file),
+            args: files,
         })
     }
 
@@ -327,10 +447,11 @@ impl Sandbox {
     /// Hands `dir` (and all in it) to the sandbox user, so sandboxed code can read it; nothing to do without one.
     pub fn hand_over(&self, dir: &Path) -> Result<(), SandboxError> {
         match self {
-            Sandbox::Bwrap(Bwrap {
-                user: Some(user), ..
-            }) => hand_over(dir, user),
-            _ => Ok(()),
+            Sandbox::Bwrap(bwrap) => match bwrap.user() {
+                Some(user) => hand_over(dir, user),
+                None => Ok(()),
+            },
+            Sandbox::None => Ok(()),
         }
     }
 }
@@ -360,12 +481,8 @@ fn canonical(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SandboxError> {
         .collect()
 }
 
-/// `args` NUL-terminated in a memory file, at its start, open without close-on-exec at a number above 2.
-///
-/// Only the command spawned next should inherit it, but another thread's
-/// child may too: all it would learn is this app's own environment (a
-/// supervisor runs one app; a command's builds run one at a time).
-fn args_file(args: &[&OsStr]) -> Result<OwnedFd, SandboxError> {
+/// `args`, each NUL-terminated, as `bwrap --args` reads them.
+fn nul_separated(args: &[&OsStr]) -> Result<Vec<u8>, SandboxError> {
     let mut bytes = Vec::new();
     for arg in args {
         if arg.as_bytes().contains(&0) {
@@ -374,10 +491,60 @@ fn args_file(args: &[&OsStr]) -> Result<OwnedFd, SandboxError> {
         bytes.extend_from_slice(arg.as_bytes());
         bytes.push(0);
     }
-    let fd = rustix::fs::memfd_create("slipway-sandbox-args", rustix::fs::MemfdFlags::CLOEXEC)
+    Ok(bytes)
+}
+
+/// What `sh` reads once it runs as the sandbox's user: `cd 'CWD'`, then `env` as `export NAME='value'` lines (`'` written `'\''`).
+fn start_script(cwd: &Path, env: &[(&OsStr, &OsStr)]) -> Result<Vec<u8>, SandboxError> {
+    let mut script = b"cd ".to_vec();
+    quoted(&mut script, cwd.as_os_str())?;
+    script.extend_from_slice(b" || exit 126\n");
+    for (key, value) in env {
+        let name = key.as_bytes();
+        let shell_name = name
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        if !shell_name {
+            return Err(SandboxError::BadName {
+                name: String::from_utf8_lossy(name).into_owned(),
+            });
+        }
+        script.extend_from_slice(b"export ");
+        script.extend_from_slice(name);
+        script.push(b'=');
+        quoted(&mut script, value)?;
+        script.push(b'\n');
+    }
+    Ok(script)
+}
+
+/// `value` in single quotes for `sh`.
+fn quoted(script: &mut Vec<u8>, value: &OsStr) -> Result<(), SandboxError> {
+    if value.as_bytes().contains(&0) {
+        return Err(SandboxError::Nul);
+    }
+    script.push(b'\'');
+    for &byte in value.as_bytes() {
+        match byte {
+            b'\'' => script.extend_from_slice(b"'\\''"),
+            _ => script.push(byte),
+        }
+    }
+    script.push(b'\'');
+    Ok(())
+}
+
+/// `bytes` in a memory file, at its start, open without close-on-exec at a number above 2.
+///
+/// Only the command spawned next should inherit it, but another thread's
+/// child may too: all it would learn is this app's own environment (a
+/// supervisor runs one app; a command's builds run one at a time).
+fn memory_file(bytes: &[u8]) -> Result<OwnedFd, SandboxError> {
+    let fd = rustix::fs::memfd_create("slipway-sandbox", rustix::fs::MemfdFlags::CLOEXEC)
         .map_err(|e| SandboxError::io("create", "a memory file")(e.into()))?;
     let mut file = std::fs::File::from(fd);
-    file.write_all(&bytes)
+    file.write_all(bytes)
         .and_then(|()| file.rewind())
         .map_err(SandboxError::io("write", "a memory file"))?;
     let inherited = rustix::io::fcntl_dupfd_cloexec(&file, 3)

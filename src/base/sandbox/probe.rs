@@ -2,12 +2,11 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use super::SandboxError;
+use super::{Mode, SandboxError};
 use crate::base::text::escape;
 
 /// Where `bwrap` is looked for: the `PATH` app code gets, never the caller's.
@@ -107,8 +106,8 @@ fn passwd() -> Vec<Entry> {
         .collect()
 }
 
-/// What a probe found: the program and whether user namespaces can be locked down, or why not.
-type Probed = Result<(PathBuf, bool), Failed>;
+/// What a probe found: the program and how it runs, or why it cannot.
+type Probed = Result<(PathBuf, Mode), Failed>;
 
 /// Why bubblewrap cannot be used, kept to be told again.
 #[derive(Clone, Debug)]
@@ -129,9 +128,9 @@ impl From<Failed> for SandboxError {
 /// Probes already made by this process, by the uid they ran as.
 static PROBED: Mutex<Vec<(Option<u32>, Probed)>> = Mutex::new(Vec::new());
 
-/// The working `bwrap` (as `user`, when given), and whether `--unshare-user --disable-userns` work.
-pub(super) fn probe(user: Option<&Identity>) -> Result<(PathBuf, bool), SandboxError> {
-    let key = user.map(|u| u.uid);
+/// The working `bwrap` and how it runs: as root (slipway is root) dropping to `user`, else unprivileged, its user namespace locked when that works.
+pub(super) fn probe(user: Option<Identity>) -> Result<(PathBuf, Mode), SandboxError> {
+    let key = user.as_ref().map(|u| u.uid);
     let found = {
         let cache = PROBED.lock().unwrap_or_else(|e| e.into_inner());
         cache
@@ -153,58 +152,66 @@ pub(super) fn probe(user: Option<&Identity>) -> Result<(PathBuf, bool), SandboxE
     Ok(probed?)
 }
 
-fn run_probe(user: Option<&Identity>) -> Probed {
-    let program = DIRS
-        .iter()
-        .map(|dir| Path::new(dir).join("bwrap"))
+/// The first executable `name` in the system's `PATH` directories.
+fn find(name: &str) -> Option<PathBuf> {
+    DIRS.iter()
+        .map(|dir| Path::new(dir).join(name))
         .find(|path| {
             fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-        .ok_or(Failed::NotInstalled)?;
-    match try_once(&program, true, user) {
-        Ok(()) => Ok((program, true)),
-        Err(_) => try_once(&program, false, user).map(|()| (program, false)),
+}
+
+fn run_probe(user: Option<Identity>) -> Probed {
+    let program = find("bwrap").ok_or(Failed::NotInstalled)?;
+    if let Some(user) = user {
+        let setpriv = find("setpriv").ok_or_else(|| Failed::NotWorking {
+            program: program.clone(),
+            reason: "setpriv (util-linux), which drops root before app code runs, is not installed"
+                .into(),
+        })?;
+        let mode = Mode::Root { setpriv, user };
+        return try_once(&program, &mode).map(|()| (program, mode));
+    }
+    let locked = Mode::Unprivileged { locked: true };
+    match try_once(&program, &locked) {
+        Ok(()) => Ok((program, locked)),
+        Err(_) => {
+            let open = Mode::Unprivileged { locked: false };
+            try_once(&program, &open).map(|()| (program, open))
+        }
     }
 }
 
 /// Makes a sandbox as `wrap` does and runs `sh -c :` in it.
-fn try_once(program: &Path, userns: bool, user: Option<&Identity>) -> Result<(), Failed> {
+fn try_once(program: &Path, mode: &Mode) -> Result<(), Failed> {
     let failed = |reason: String| Failed::NotWorking {
         program: program.to_path_buf(),
         reason,
     };
     let mut cmd = Command::new(program);
-    cmd.args(["--unshare-all", "--share-net"]);
-    if userns {
-        cmd.args(["--unshare-user", "--disable-userns"]);
-    }
-    cmd.args([
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--",
-        "/bin/sh",
-        "-c",
-        ":",
-    ])
-    .env_clear()
-    .current_dir("/")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    if let Some(user) = user {
-        cmd.uid(user.uid).gid(user.gid);
-    }
+    cmd.args(mode.isolation())
+        .args([
+            "--new-session",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--perms",
+            "01777",
+            "--tmpfs",
+            "/tmp",
+            "--",
+        ])
+        .args(mode.prefix("/dev/null"))
+        .args(["/bin/sh", "-c", ":"])
+        .env_clear()
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let out = cmd.output().map_err(|e| failed(e.to_string()))?;
     if out.status.success() {
         return Ok(());

@@ -111,8 +111,7 @@ fn a_sandbox_sees_the_system_read_only_and_of_the_root_only_what_it_binds() {
     if let Some(user) = test_user() {
         assert_eq!(fs::metadata(&out).unwrap().uid(), user.uid);
         assert_eq!(fs::metadata(&app).unwrap().uid(), user.uid);
-        // The way to it was opened inside the root only.
-        assert_eq!(fs::metadata(&root).unwrap().mode() & 0o001, 0o001);
+        // The way to it is left as it was.
         assert_eq!(fs::metadata(tmp.path()).unwrap().mode() & 0o777, 0o711);
     }
 }
@@ -134,8 +133,9 @@ fn the_environment_reaches_the_command_and_never_bwrap() {
     let lines = {
         let mut lines = Vec::new();
         let finished = Job::new("/bin/sh")
-            .args(["-c", "echo \"[$LD_PRELOAD]\""])
+            .args(["-c", "printf '%s\\n' \"<$TRICKY>\"; echo \"[$LD_PRELOAD]\""])
             .current_dir(root.join("app"))
+            .env("TRICKY", "it's \"quoted\" $HOME `id`\\\nline 2")
             .env("LD_PRELOAD", "/nonexistent/evil.so")
             .sandboxed(&sandbox, &spec)
             .unwrap()
@@ -148,6 +148,12 @@ fn the_environment_reaches_the_command_and_never_bwrap() {
         lines.last().map(String::as_str),
         Some("[/nonexistent/evil.so]")
     );
+    // Every byte of a value arrives as it was set.
+    let tricky = lines.iter().position(|l| l.starts_with('<')).unwrap();
+    assert_eq!(
+        lines[tricky..tricky + 2],
+        ["<it's \"quoted\" $HOME `id`\\", "line 2>"]
+    );
     // The dynamic loader complains once, in the sandboxed shell: bwrap never loaded it.
     let complaints = lines
         .iter()
@@ -157,15 +163,54 @@ fn the_environment_reaches_the_command_and_never_bwrap() {
 }
 
 #[test]
+fn as_root_a_root_under_a_closed_directory_is_reached_by_the_sandbox_user_and_nothing_there_changes()
+ {
+    if !sys::is_superuser() {
+        eprintln!("skipped: only root drops to a sandbox user");
+        return;
+    }
+    // As /root is: closed to every other user.
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(tmp.path().join("secret"), "root's\n").unwrap();
+    let root = tmp.path().join("srv/root");
+    let app = root.join("apps/a/run/v1/app");
+    fs::create_dir_all(&app).unwrap();
+    fs::write(app.join("index.html"), "hi\n").unwrap();
+    let Some(bwrap) = bwrap(&root, &[]) else {
+        return;
+    };
+    let user = bwrap.user().unwrap().clone();
+    let lines = run(
+        &Sandbox::Bwrap(bwrap),
+        &app,
+        &format!(
+            "id -u; cat {app}/index.html; echo made > {app}/new; ls -A {top}; cat {top}/secret 2>&1 || echo no secret",
+            app = app.display(),
+            top = tmp.path().display()
+        ),
+        &Spec::release(&app),
+    );
+    assert_eq!(lines[0], user.uid.to_string(), "{lines:?}");
+    assert_eq!(lines[1], "hi");
+    // The closed directory is an empty one inside: only the way to the app.
+    assert_eq!(lines[2], "srv", "{lines:?}");
+    assert!(lines[3].contains("No such file"), "{lines:?}");
+    assert_eq!(lines.last().unwrap(), "no secret");
+    assert_eq!(fs::read_to_string(app.join("new")).unwrap(), "made\n");
+    let mode = fs::metadata(tmp.path()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "the host's directory is left closed");
+}
+
+#[test]
 fn a_value_holding_a_nul_is_refused_before_anything_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::Bwrap(Bwrap {
         program: PathBuf::from("/nonexistent/bwrap"),
-        userns: true,
+        mode: Mode::Unprivileged { locked: true },
         root: tmp.path().to_path_buf(),
         hide: Vec::new(),
         reveal: Vec::new(),
-        user: None,
     });
     let mut cmd = Command::new("/bin/sh");
     cmd.current_dir(tmp.path()).env("SNEAKY", "x\0--bind\0/\0/");
