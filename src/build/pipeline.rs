@@ -19,6 +19,7 @@ use super::dir::{self, DirPlan};
 use super::error::{Error, Result};
 use super::source::Limits;
 use super::step::{self, Step};
+use crate::base::http::HttpSettings;
 use crate::base::sandbox::Sandbox;
 use crate::base::size::Size;
 use crate::base::tempdir::TempDir;
@@ -59,6 +60,8 @@ pub struct Build<'a> {
     pub git_env: &'a [(OsString, OsString)],
     /// Caps on downloaded buildpack archives.
     pub limits: Limits,
+    /// Proxies and deadlines for downloading them.
+    pub http: &'a HttpSettings,
     /// Which buildpacks run; `None` for none at all.
     pub buildpacks: Option<Choice>,
     /// The app's build step, run after the buildpacks.
@@ -178,6 +181,7 @@ fn fetch_all(
                 build.buildpack_cache,
                 build.git_env,
                 build.limits,
+                build.http,
                 observer,
             )
         })

@@ -8,10 +8,14 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::base::clock::Clock;
+use crate::base::http::{HttpSettings, Proxies};
 use crate::model::name::{AppName, name_from_remote_url};
+use crate::model::slug_store::SlugStoreSpec;
 use crate::ops::change::Context;
 use crate::store::app::App;
 use crate::store::root::{self, Root};
+use crate::store::s3::Credentials;
+use crate::store::slugs::{S3Access, SlugStore};
 
 /// Options every command takes.
 #[derive(Args)]
@@ -69,6 +73,8 @@ pub struct Env {
     pub user: String,
     /// Now, or `SLIPWAY_NOW`.
     pub clock: Clock,
+    /// Proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, trusted roots from `SSL_CERT_FILE`, and the default deadlines.
+    pub http: HttpSettings,
     /// Whether a graphical desktop is there to open URLs on (`DISPLAY` or `WAYLAND_DISPLAY`).
     pub desktop: bool,
     /// The git remote that names the app (`-r/--remote`, default `slipway`).
@@ -85,6 +91,14 @@ impl Env {
             .filter(|u| !u.is_empty())
             .or_else(os_user)
             .unwrap_or_else(|| "unknown".to_owned());
+        let http = HttpSettings {
+            proxies: Proxies::from_env(|name| std::env::var(name).ok()),
+            // As OpenSSL (and curl) read it: certificates to trust instead of the built-in roots.
+            roots_file: std::env::var_os("SSL_CERT_FILE")
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from),
+            ..HttpSettings::default()
+        };
         let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
@@ -108,6 +122,29 @@ impl Env {
             clock,
             desktop,
             remote: args.remote.unwrap_or_else(|| "slipway".to_owned()),
+            http,
+        })
+    }
+
+    /// The root's slug store, as `slug_store` in its slipway.yaml names it.
+    pub fn slugs(&self, root: &Root) -> SlugStore {
+        self.slug_store(root, &root.settings.slug_store)
+    }
+
+    /// The slug store `spec` names, reached with this invocation's credentials and proxies.
+    pub fn slug_store(&self, root: &Root, spec: &SlugStoreSpec) -> SlugStore {
+        SlugStore::open(root, spec, || S3Access {
+            credentials: Credentials::from_env(
+                |name| std::env::var(name).ok(),
+                std::env::var_os("HOME")
+                    .filter(|h| !h.is_empty())
+                    .map(PathBuf::from)
+                    .as_deref(),
+            )
+            .map_err(|e| e.to_string()),
+            http: self.http.clone(),
+            // Requests are signed with the real time: a fixed SLIPWAY_NOW would be refused as skewed.
+            clock: std::sync::Arc::new(jiff::Timestamp::now),
         })
     }
 
@@ -125,6 +162,8 @@ impl Env {
             exe: current_exe().unwrap_or_else(|_| PathBuf::from("slipway")),
             log_lines: crate::output::event_lines,
             git_env: git_env(),
+            slugs: self.slugs(root),
+            http: self.http.clone(),
         }
     }
 

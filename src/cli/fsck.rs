@@ -16,6 +16,9 @@ pub struct FsckArgs {
     /// Repair the app whose current release is damaged: its newest intact succeeded release goes live as a new version
     #[arg(long, requires = "app")]
     repair: bool,
+    /// With an s3:// slug store: download and hash every slug (else presence and size are checked)
+    #[arg(long, conflicts_with = "repair")]
+    deep: bool,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -29,7 +32,8 @@ pub fn run(env: &Env, args: FsckArgs) -> anyhow::Result<()> {
         let repaired = fsck::repair(&env.context(&root), &app, &mut super::observer())?;
         return super::print_or_reported(output::upkeep::repaired(&app.name, &repaired));
     }
-    let reports = fsck::check_all(&root, only.as_ref())?;
+    let slugs = env.slugs(&root);
+    let reports = fsck::check_all(&root, &slugs, only.as_ref(), args.deep)?;
     output::print(&if args.json {
         output::upkeep::fsck_json(&reports)
     } else {

@@ -111,6 +111,9 @@ enum Command {
     /// Delete slugs that no release of any app uses
     #[command(name = "slugs:gc")]
     SlugsGc(slugs::GcArgs),
+    /// Copy every slug to another store (s3://BUCKET/PREFIX or local), check it, then switch slug_store
+    #[command(name = "slugs:migrate")]
+    SlugsMigrate(slugs::MigrateArgs),
     /// Install slipway's hook into an existing bare repository, adopting it as an app
     #[command(name = "hooks:install")]
     HooksInstall(hooks::InstallArgs),
@@ -316,6 +319,7 @@ fn run(env: &Env, command: Command) -> anyhow::Result<()> {
         Command::AddonsDowngrade(args) => addons::downgrade(env, args),
         Command::Fsck(args) => fsck::run(env, args),
         Command::SlugsGc(args) => slugs::gc(env, args),
+        Command::SlugsMigrate(args) => slugs::migrate(env, args),
         Command::HooksInstall(args) => hooks::install(env, args),
         Command::HooksUninstall(args) => hooks::uninstall(env, args),
         Command::HooksStatus(args) => hooks::status(env, args),

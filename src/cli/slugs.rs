@@ -1,4 +1,4 @@
-//! `slugs:compile`: a slug from any repository, no root needed (for admins and benchmarks).
+//! `slugs:compile` (a slug from any repository, no root needed), `slugs:gc` and `slugs:migrate`.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,7 @@ use super::env::Env;
 use crate::base::size::Size;
 use crate::build::{compile, dir};
 use crate::model::settings::DEFAULT_MAX_SLUG_SIZE;
+use crate::model::slug_store::SlugStoreSpec;
 use crate::output::{self, Sideband};
 
 #[derive(Args)]
@@ -52,10 +53,36 @@ pub struct GcArgs {
 
 pub fn gc(env: &Env, args: GcArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let reclaimed = crate::ops::gc::gc(&root)?;
+    let reclaimed = crate::ops::gc::gc(&root, &env.slugs(&root))?;
     output::print(&if args.json {
         output::json(&reclaimed)
     } else {
         output::releases::collected(&reclaimed)
     })
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// The store to move to: s3://BUCKET/PREFIX (with s3_endpoint and s3_region from slipway.yaml), or local
+    #[arg(long, value_name = "STORE")]
+    to: String,
+}
+
+pub fn migrate(env: &Env, args: MigrateArgs) -> anyhow::Result<()> {
+    let mut root = env.root()?;
+    let spec: SlugStoreSpec = args.to.parse().map_err(anyhow::Error::msg)?;
+    if spec == root.settings.slug_store {
+        return output::print(&output::upkeep::already_there(&spec));
+    }
+    let from = env.slugs(&root);
+    let to = env.slug_store(&root, &spec);
+    let migrated = crate::ops::migrate::migrate(
+        &mut root,
+        &from,
+        &to,
+        &spec,
+        &env.clock,
+        &mut Sideband::new(std::io::stderr()),
+    )?;
+    output::print(&output::upkeep::migrated(&migrated))
 }

@@ -1,4 +1,4 @@
-//! The standard base64 alphabet (RFC 4648): strict decoding of key blobs, unpadded encoding of fingerprints.
+//! The standard base64 alphabet (RFC 4648): strict decoding of key blobs, unpadded encoding of fingerprints, padded encoding for HTTP headers.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -17,6 +17,15 @@ pub fn encode_unpadded(bytes: &[u8]) -> String {
             let index = (n >> (18 - 6 * i)) & 0x3f;
             out.push(char::from(ALPHABET[index as usize]));
         }
+    }
+    out
+}
+
+/// Encodes `bytes` with `=` padding (RFC 4648), as HTTP headers carry digests and credentials.
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = encode_unpadded(bytes);
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
     }
     out
 }

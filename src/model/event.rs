@@ -32,6 +32,18 @@ pub enum Event {
     Progress { done: u64, total: u64 },
     /// The slug is ready: compressed size, and whether an earlier compile of the tree was reused.
     Compressed { size: u64, reused: bool },
+    /// Bytes of the slug uploaded to the slug store so far, of `total`.
+    Uploading { done: u64, total: u64 },
+    /// The slug is in the slug store: its size, and whether the store had it already.
+    Uploaded { size: u64, already_stored: bool },
+    /// A slug not on this host was downloaded from the slug store and checked: its size and how long that took.
+    SlugDownloaded { size: u64, millis: u64 },
+    /// `slugs:migrate` made sure the target store keeps this slug: copied, or already there.
+    SlugCopied {
+        sha256: String,
+        size: u64,
+        already_there: bool,
+    },
     /// Bytes of a source archive downloaded so far, of `total` when the server said.
     Downloading { done: u64, total: Option<u64> },
     /// A source archive was downloaded (`url` without credentials).

@@ -14,5 +14,6 @@ pub mod pubkey;
 pub mod refs;
 pub mod release;
 pub mod settings;
+pub mod slug_store;
 
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use super::slug_store::{Endpoint, SlugStoreSpec};
 use crate::base::size::Size;
 use crate::base::span::Span;
 
@@ -14,6 +15,9 @@ pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Heroku's limit on a compiled slug.
 pub const DEFAULT_MAX_SLUG_SIZE: Size = Size(500 * 1024 * 1024);
+
+/// How long a `releases:create` download (or a buildpack archive's) may take.
+pub const DEFAULT_SOURCE_TIMEOUT: Span = Span::secs(600);
 
 /// Admin settings from `ROOT/slipway.yaml`; every field has a default.
 #[derive(Clone, Debug, Deserialize)]
@@ -29,6 +33,18 @@ pub struct RootSettings {
     pub max_source_size: Size,
     /// The most entries a `releases:create` archive may hold.
     pub max_source_files: u64,
+    /// How long a `releases:create` download (or a buildpack archive's) may take, headers included.
+    pub source_timeout: Span,
+    /// Where slugs are kept: `local` (`ROOT/slugs`), or `s3://BUCKET/PREFIX`.
+    pub slug_store: SlugStoreSpec,
+    /// The S3-compatible server of an `s3://` slug store; AWS when unset.
+    pub s3_endpoint: Option<Endpoint>,
+    /// The region requests to the slug store are signed for (default `us-east-1`; R2 wants `auto`).
+    pub s3_region: Option<String>,
+    /// How long the presigned slug URL the `exec` launcher gets stays valid.
+    pub slug_url_ttl: Span,
+    /// With an `s3://` store: how much of `ROOT/slugs` downloaded and built slugs may fill (least recently used go first).
+    pub slug_cache_size: Size,
     /// How app code is confined, unless an app says otherwise (default: bwrap when it works here).
     pub sandbox: Option<SandboxKind>,
     /// Who sandboxed app code runs as when slipway runs as root (a user name, `UID` or `UID:GID`; default `nobody`).
@@ -43,6 +59,12 @@ impl Default for RootSettings {
             port_range: PortRange::default(),
             max_source_size: Size(2 * 1024 * 1024 * 1024),
             max_source_files: 200_000,
+            source_timeout: DEFAULT_SOURCE_TIMEOUT,
+            slug_store: SlugStoreSpec::Local,
+            s3_endpoint: None,
+            s3_region: None,
+            slug_url_ttl: Span::secs(3600),
+            slug_cache_size: Size(4 * 1024 * 1024 * 1024),
             sandbox: None,
             sandbox_user: None,
         }
@@ -268,6 +290,24 @@ impl fmt::Display for SandboxKind {
             SandboxKind::Bwrap => "bwrap",
             SandboxKind::None => "none",
         })
+    }
+}
+
+impl RootSettings {
+    /// What is wrong with settings that parsed but cannot be used, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.slug_url_ttl.get() < Duration::from_secs(1) {
+            return Some("slug_url_ttl must be at least one second");
+        }
+        if self.s3_region.as_deref().is_some_and(|r| {
+            r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }) {
+            return Some("s3_region must be a region name such as us-east-1 (or auto)");
+        }
+        if self.source_timeout.get() < Duration::from_secs(1) {
+            return Some("source_timeout must be at least one second");
+        }
+        None
     }
 }
 

@@ -231,6 +231,7 @@ fn run_pipeline(
         buildpack_cache: &ctx.root.dir().join("buildpacks"),
         git_env: &ctx.git_env,
         limits: Limits::from_settings(&ctx.root.settings),
+        http: &ctx.http,
         buildpacks: choice,
         step,
         timeout: change.app.settings.build_timeout,

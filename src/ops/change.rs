@@ -12,14 +12,16 @@ use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::error::{Error, Result};
 use crate::base::clock::Clock;
+use crate::base::http::HttpSettings;
 use crate::base::sandbox::Sandbox;
 use crate::build::pipeline::Built;
 use crate::model::event::{Event, Observer};
 use crate::model::release::Version;
-use crate::model::release::{Kind, Release, Status};
+use crate::model::release::{Kind, Release, SlugRef, Status};
 use crate::model::settings::LauncherKind;
 use crate::run::launch::{self, Launch};
 use crate::run::sandbox::{self, Choice};
@@ -28,6 +30,9 @@ use crate::store::app::{App, AppLock};
 use crate::store::releases::Store;
 use crate::store::root::Root;
 use crate::store::slugs::SlugStore;
+
+/// How often upload progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// Who and when, for every release a command makes.
 #[derive(Debug)]
@@ -44,12 +49,16 @@ pub struct Context<'a> {
     pub log_lines: fn(&Event) -> Option<String>,
     /// The environment a `git` child needs from ours (`HOME`, `PATH`, ssh agent, proxies).
     pub git_env: Vec<(OsString, OsString)>,
+    /// The root's slug store, as `slug_store` in slipway.yaml names it.
+    pub slugs: SlugStore,
+    /// Proxies and deadlines for downloads (sources, buildpack archives).
+    pub http: HttpSettings,
 }
 
 impl Context<'_> {
     /// The root's slug store.
     pub fn slugs(&self) -> SlugStore {
-        SlugStore::new(self.root.slugs_dir())
+        self.slugs.clone()
     }
 }
 
@@ -102,6 +111,7 @@ impl<'a> Change<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Change<'a>> {
         let lock = lock_app(app, observer)?;
+        check_slug_store(ctx)?;
         let store = app.store();
         store.recover(&lock)?;
         let base = base_release(app, &store)?;
@@ -123,6 +133,7 @@ impl<'a> Change<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Change<'a>> {
         let lock = lock_app(app, observer)?;
+        check_slug_store(ctx)?;
         let store = app.store();
         // The repair is what fixes an unreadable `current`: it must not stop at it.
         store.recover_assuming(&lock, store.current().ok().flatten())?;
@@ -249,7 +260,13 @@ impl<'a> Change<'a> {
         self.sandbox(observer)?;
         let mut release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
-        match build(self, &mut observer) {
+        // The slug is in the store before the record names it: a record never
+        // refers to a slug that is half uploaded, or only on this host.
+        let built = build(self, &mut observer).and_then(|built| {
+            self.upload(&built.slug, &mut observer)?;
+            Ok(built)
+        });
+        match built {
             Ok(built) => {
                 release.slug = Some(built.slug);
                 // Buildpacks' defaults never override what the app set.
@@ -260,6 +277,26 @@ impl<'a> Change<'a> {
             Err(e) => return self.fail(release, e, &mut observer),
         }
         self.launch(release, &mut observer)
+    }
+
+    /// Uploads `slug` to a remote slug store (nothing for the local one), reporting progress.
+    fn upload(&self, slug: &SlugRef, observer: &mut dyn Observer) -> Result<()> {
+        let total = slug.size;
+        let mut last = Instant::now();
+        let mut progress = |done: u64| {
+            if last.elapsed() >= PROGRESS_EVERY {
+                last = Instant::now();
+                observer.event(Event::Uploading { done, total });
+            }
+        };
+        let uploaded = self.ctx.slugs.upload(slug, &mut progress)?;
+        if let Some(uploaded) = uploaded {
+            observer.event(Event::Uploaded {
+                size: uploaded.size,
+                already_stored: uploaded.already_stored,
+            });
+        }
+        Ok(())
     }
 
     /// Finishes a pending release: launches it and makes it current, unless auto-promote is off.
@@ -374,6 +411,18 @@ impl<'a> Change<'a> {
             observer,
         )
     }
+}
+
+/// Refuses to go on when `slug_store` changed since the command read slipway.yaml (`slugs:migrate` switched it while this one waited for the lock).
+fn check_slug_store(ctx: &Context) -> Result<()> {
+    let now = ctx.root.settings_now()?;
+    if now.slug_store != ctx.root.settings.slug_store {
+        return Err(StoreError::SlugStoreMoved {
+            now: now.slug_store.to_string(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The release that already runs `commit` (the base release), if any.

@@ -1,7 +1,9 @@
 //! `fsck`: checks an app's store and reports every problem in one line.
 //!
-//! It reads every record and hashes every slug in full (no stamps), so it
-//! also finds bit rot. It changes nothing.
+//! It reads every record and hashes every slug of the local store in full (no
+//! stamps), so it also finds bit rot. With a remote slug store it checks that
+//! every slug is there with its size (one listing), and with `--deep`
+//! downloads and hashes each. It changes nothing.
 
 use std::collections::HashMap;
 use std::fs;
@@ -32,11 +34,13 @@ pub struct Report {
 /// exists and matches its sha256, `current` names a succeeded release, and no
 /// record is left pending by a killed process.
 ///
-/// `verified` remembers slugs already hashed (they are shared between apps).
+/// `verified` remembers slugs already checked (they are shared between apps);
+/// `listed` is what a remote store holds (sha256 and size), unless `deep`.
 pub fn check(
     app: &App,
     slugs: &SlugStore,
     verified: &mut HashMap<String, Option<String>>,
+    listed: Option<&[(String, u64)]>,
 ) -> Result<Report> {
     let store = app.store();
     let mut report = Report::default();
@@ -76,7 +80,12 @@ pub fn check(
         };
         let outcome = verified.entry(slug.sha256.clone()).or_insert_with(|| {
             report.slugs += 1;
-            slugs.verify(slug).err().map(|e| e.to_string())
+            let checked = match (slugs.is_remote(), listed) {
+                (false, _) => slugs.verify(slug),
+                (true, None) => slugs.verify_stored(slug),
+                (true, Some(listed)) => slugs.check_stored(slug, Some(listed)),
+            };
+            checked.err().map(|e| e.to_string())
         });
         if let Some(problem) = outcome {
             report
@@ -118,8 +127,15 @@ pub fn check(
     Ok(report)
 }
 
-/// Checks `only` that app, or every app; slugs shared between apps are hashed once.
-pub fn check_all(root: &Root, only: Option<&AppName>) -> Result<Vec<(AppName, Report)>> {
+/// Checks `only` that app, or every app; slugs shared between apps are checked once.
+///
+/// With a remote store, `deep` downloads and hashes every slug; otherwise their presence and size are checked.
+pub fn check_all(
+    root: &Root,
+    slugs: &SlugStore,
+    only: Option<&AppName>,
+    deep: bool,
+) -> Result<Vec<(AppName, Report)>> {
     let names = match only {
         Some(name) => vec![name.clone()],
         None => {
@@ -129,12 +145,15 @@ pub fn check_all(root: &Root, only: Option<&AppName>) -> Result<Vec<(AppName, Re
             names
         }
     };
-    let slugs = SlugStore::new(root.slugs_dir());
+    let listed = match slugs.is_remote() && !deep {
+        true => Some(slugs.backend().list()?),
+        false => None,
+    };
     let mut verified = HashMap::new();
     let mut reports = Vec::new();
     for name in names {
         let report = match App::open(root, &name) {
-            Ok(app) => check(&app, &slugs, &mut verified)?,
+            Ok(app) => check(&app, slugs, &mut verified, listed.as_deref())?,
             // An app directory without its settings: a problem of that app, not a failed check.
             Err(e @ StoreError::NoSettings { .. }) => Report {
                 problems: vec![format!(
@@ -189,7 +208,10 @@ pub fn repair(ctx: &Context, app: &App, observer: &mut dyn Observer) -> Result<R
             && release
                 .slug
                 .as_ref()
-                .is_none_or(|slug| slugs.verify(slug).is_ok());
+                .is_none_or(|slug| match slugs.is_remote() {
+                    true => slugs.available(slug, ctx.clock.now).is_ok(),
+                    false => slugs.verify(slug).is_ok(),
+                });
         if intact {
             source = Some(release);
             break;

@@ -1,10 +1,11 @@
 //! Reclaiming disk: `releases:prune` (drop old releases' slugs) and `slugs:gc` (delete unreferenced slugs).
 //!
-//! Slugs are shared by every app, so a slug file is deleted only when no
-//! record of any app refers to it, and only while the root lock (no app can be
-//! created meanwhile) and every app's lock are held: a deploy holds its app's
-//! lock from compiling a slug until its record names it, so none can be in
-//! between.
+//! Slugs are shared by every app, so a slug is deleted only when no record of
+//! any app refers to it, and only while the root lock (no app can be created
+//! meanwhile) and every app's lock are held: a deploy holds its app's lock from
+//! compiling a slug until its record names it (uploading it in between), so
+//! none can be in between. With a remote slug store, unreferenced objects are
+//! deleted from the bucket, and unreferenced copies from the local cache.
 
 use std::collections::HashSet;
 use std::fs;
@@ -18,6 +19,7 @@ use crate::model::release::Release;
 use crate::model::release::Version;
 use crate::store::app::{self, App, AppLock};
 use crate::store::root::Root;
+use crate::store::slugs::{Backend, LocalDir, SlugStore};
 
 /// What a prune or gc removed.
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -68,13 +70,13 @@ pub fn prune(
         }
         pruned
     };
-    let mut reclaimed = gc(ctx.root)?;
+    let mut reclaimed = gc(ctx.root, &ctx.slugs)?;
     reclaimed.pruned = pruned;
     Ok(reclaimed)
 }
 
 /// Deletes every slug no release of any app refers to, with its by-tree and verified entries.
-pub fn gc(root: &Root) -> Result<Reclaimed> {
+pub fn gc(root: &Root, store: &SlugStore) -> Result<Reclaimed> {
     // The same order as apps:destroy: the root lock, then app locks.
     let _root_lock = app::lock_apps(root)?;
     // A damaged app's records might name any slug: stop rather than guess.
@@ -90,41 +92,51 @@ pub fn gc(root: &Root) -> Result<Reclaimed> {
         .iter()
         .map(App::lock)
         .collect::<crate::store::Result<_>>()?;
+    // slugs:migrate may have switched the store while this waited: deleting by the old one's references would be wrong.
+    let now = root.settings_now()?.slug_store;
+    if now != root.settings.slug_store {
+        return Err(crate::store::Error::SlugStoreMoved {
+            now: now.to_string(),
+        }
+        .into());
+    }
     let mut used = HashSet::new();
     for app in &apps {
-        let store = app.store();
-        for v in store.versions()? {
+        let records = app.store();
+        for v in records.versions()? {
             // A record that cannot be read might name any slug: stop rather than guess.
             if let Some(Release {
                 slug: Some(slug), ..
-            }) = store.find(v)?
+            }) = records.find(v)?
             {
                 used.insert(slug.sha256);
             }
         }
     }
-    let slugs = root.slugs_dir();
+    let mut reclaimed = Reclaimed::default();
+    if store.is_remote() {
+        for (sha, size) in store.backend().list()? {
+            if !used.contains(&sha) {
+                store.backend().delete(&sha)?;
+                reclaimed.slugs += 1;
+                reclaimed.bytes += size;
+            }
+        }
+    }
+    let slugs = store.dir().to_path_buf();
     for dir in [slugs.clone(), slugs.join("by-tree"), slugs.join("verified")] {
         files::remove_stale_temps(&dir).map_err(Error::io("clean", &dir))?;
     }
-    let mut reclaimed = Reclaimed::default();
-    for entry in fs::read_dir(&slugs).map_err(Error::io("read", &slugs))? {
-        let path = entry.map_err(Error::io("read", &slugs))?.path();
-        let Some(sha) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".tar.gz"))
-        else {
-            continue;
-        };
-        if used.contains(sha) {
+    // The local copies: the store itself, or with a remote store its cache.
+    for (sha, size) in LocalDir::new(slugs.clone()).list()? {
+        if used.contains(&sha) {
             continue;
         }
-        let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        fs::remove_file(&path).map_err(Error::io("remove", &path))?;
-        remove_if_present(&slugs.join("verified").join(sha))?;
-        reclaimed.slugs += 1;
-        reclaimed.bytes += size;
+        store.forget_local(&sha)?;
+        if !store.is_remote() {
+            reclaimed.slugs += 1;
+            reclaimed.bytes += size;
+        }
     }
     remove_dangling_tree_entries(&slugs)?;
     files::sync_dir(&slugs).map_err(Error::io("sync", &slugs))?;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fsck;
 pub mod gc;
 pub mod hooks;
+pub mod migrate;
 
 pub mod prereceive;
 pub mod ps;

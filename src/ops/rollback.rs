@@ -56,8 +56,8 @@ pub fn rollback(
             "it has no slug (it was made before the first deploy, or its slug was pruned)".into(),
         ));
     };
-    ctx.slugs()
-        .check_at(slug, ctx.clock.now)
+    ctx.slugs
+        .available(slug, ctx.clock.now)
         .map_err(|e| refuse(e.to_string()))?;
     let changes = addon::changes_since(&target.addons, &current.addons);
     if !changes.is_empty() {
@@ -108,8 +108,8 @@ pub fn promote(
     }
     match (&release.slug, &release.pruned_slug) {
         (Some(slug), _) => ctx
-            .slugs()
-            .check_at(slug, ctx.clock.now)
+            .slugs
+            .available(slug, ctx.clock.now)
             .map_err(|e| refuse(e.to_string()))?,
         (None, Some(_)) => return Err(refuse("its slug was pruned".into())),
         // Config set before the first deploy: there is nothing to start, but

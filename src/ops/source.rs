@@ -25,7 +25,7 @@ pub fn create_release(
     let name = spec.name();
     let scratch = ctx.root.scratch_dir()?;
     // Held until the release is made: the unpacked tree and the download live in it.
-    let fetched = source::fetch(spec, &scratch, limits, observer)?;
+    let fetched = source::fetch(spec, &scratch, limits, &ctx.http, observer)?;
     // Refused here, before anything is recorded, if it holds what a slug cannot.
     DirPlan::scan_source(&fetched.dir)?;
     let description = description.unwrap_or_else(|| format!("Deploy from {name}"));

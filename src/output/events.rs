@@ -67,6 +67,38 @@ pub fn event_lines(event: &Event) -> Option<String> {
             Size(*size),
             if *reused { " (reused)" } else { "" }
         ),
+        Event::Uploading { .. } => return None,
+        Event::Uploaded {
+            size,
+            already_stored,
+        } => format!(
+            "{STEP}Uploading slug... done ({}{})\n",
+            Size(*size),
+            if *already_stored {
+                ", already stored"
+            } else {
+                ""
+            }
+        ),
+        Event::SlugDownloaded { size, millis } => format!(
+            "{STEP}Downloading slug... done ({} at {})\n",
+            Size(*size),
+            rate(*size, *millis)
+        ),
+        Event::SlugCopied {
+            sha256,
+            size,
+            already_there,
+        } => format!(
+            "{STEP}{} ({}): {}\n",
+            sha256.get(..12).unwrap_or(sha256),
+            Size(*size),
+            if *already_there {
+                "already there"
+            } else {
+                "copied and checked"
+            }
+        ),
         Event::Downloading { .. } => return None,
         Event::Downloaded { url, size } => {
             format!(
@@ -202,6 +234,12 @@ pub fn event_lines(event: &Event) -> Option<String> {
     Some(text)
 }
 
+/// `120.5MB/s`: `size` bytes in `millis`.
+fn rate(size: u64, millis: u64) -> String {
+    let per_second = u128::from(size) * 1000 / u128::from(millis.max(1));
+    format!("{}/s", Size(u64::try_from(per_second).unwrap_or(u64::MAX)))
+}
+
 /// How to try a failed release again without a new commit.
 fn retry_help(app: &str) -> String {
     format!(
@@ -312,9 +350,14 @@ impl<W: Write> Sideband<W> {
 impl<W: Write> Observer for Sideband<W> {
     fn event(&mut self, event: Event) {
         // A client that hung up must not stop the deploy: write errors are ignored.
-        if let Event::Progress { done, total } = event {
-            let percent = (done * 100).checked_div(total).unwrap_or(100);
-            let _ = write!(self.out, "\r{STEP}Compressing... {percent}%");
+        let progress = match event {
+            Event::Progress { done, total } => Some(("Compressing", done, total)),
+            Event::Uploading { done, total } => Some(("Uploading slug", done, total)),
+            _ => None,
+        };
+        if let Some((what, done, total)) = progress {
+            let percent = (done.saturating_mul(100)).checked_div(total).unwrap_or(100);
+            let _ = write!(self.out, "\r{STEP}{what}... {percent}%");
             let _ = self.out.flush();
             self.partial = true;
             return;
@@ -326,7 +369,7 @@ impl<W: Write> Observer for Sideband<W> {
             return;
         };
         if std::mem::take(&mut self.partial) {
-            let lead = if matches!(event, Event::Compressed { .. }) {
+            let lead = if matches!(event, Event::Compressed { .. } | Event::Uploaded { .. }) {
                 "\r"
             } else {
                 "\n"
@@ -418,7 +461,10 @@ impl Default for Lines {
 
 impl Observer for Lines {
     fn event(&mut self, event: Event) {
-        if !matches!(event, Event::Progress { .. } | Event::Downloading { .. }) {
+        if !matches!(
+            event,
+            Event::Progress { .. } | Event::Uploading { .. } | Event::Downloading { .. }
+        ) {
             self.inner.event(event);
             let _ = std::io::stdout().flush();
         }

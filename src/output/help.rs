@@ -183,7 +183,40 @@ fn store_help(error: &store::Error) -> Option<String> {
         E::NoFreePort { .. } => Some(
             "widen port_range in slipway.yaml, or set `port:` in the app's app.yaml".into(),
         ),
+        E::SlugStoreUnusable { .. } => Some(
+            "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or a profile of ~/.aws/credentials (AWS_PROFILE); s3_endpoint and s3_region are in slipway.yaml"
+                .into(),
+        ),
+        E::SlugStoreMoved { .. } => Some("run the command again".into()),
+        E::SlugNotStored { .. } | E::SlugWrongSize { .. } | E::SlugFetchedCorrupt { .. } => Some(
+            "`slipway fsck --deep` checks every slug in the store; redeploy the commit to build its slug again"
+                .into(),
+        ),
+        E::S3(e) => s3_help(e),
         E::Io { source, .. } => io_help(source),
+        _ => None,
+    }
+}
+
+fn s3_help(error: &store::s3::Error) -> Option<String> {
+    use store::s3::Error as E;
+    match error {
+        E::Unreachable { .. } | E::TimedOut { .. } | E::Broken { .. } => Some(
+            "check that the slug store is up and that s3_endpoint in slipway.yaml names it"
+                .into(),
+        ),
+        E::Credentials(_) => Some(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile of ~/.aws/credentials"
+                .into(),
+        ),
+        E::Service { code, .. } if code == "NoSuchBucket" => {
+            Some("create the bucket, or fix slug_store in slipway.yaml".into())
+        }
+        E::Service { code, .. }
+            if code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" =>
+        {
+            Some("check the S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and s3_region".into())
+        }
         _ => None,
     }
 }
@@ -251,9 +284,6 @@ fn source_help(error: &SourceError) -> Option<String> {
         ),
         SourceError::Format { .. } | SourceError::BadSource { .. } => {
             Some("give a directory, or a .tar.gz, .tgz, .tar or .zip file or http(s) URL".into())
-        }
-        SourceError::NeedsCurl { .. } => {
-            Some("install curl, or download the archive yourself and pass the file".into())
         }
         _ => None,
     }

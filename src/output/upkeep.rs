@@ -1,9 +1,12 @@
-//! What the upkeep commands print: `fsck`.
+//! What the upkeep commands print: `fsck`, `slugs:migrate`.
 
 use super::escape;
+use crate::base::size::Size;
 use crate::model::name::AppName;
+use crate::model::slug_store::SlugStoreSpec;
 use crate::ops::change::Outcome;
 use crate::ops::fsck::{Repaired, Report};
+use crate::ops::migrate::Migrated;
 
 /// `fsck`: one ok line per healthy app, one line per problem otherwise.
 pub fn fsck(reports: &[(AppName, Report)]) -> String {
@@ -56,4 +59,25 @@ pub fn repaired(app: &AppName, repaired: &Repaired) -> Option<String> {
             _ => None,
         },
     }
+}
+
+/// `slugs:migrate` to the store already in use.
+pub fn already_there(spec: &SlugStoreSpec) -> String {
+    format!(
+        "slug_store is already {}: nothing to move\n",
+        escape(&spec.to_string())
+    )
+}
+
+/// `slugs:migrate`'s result line.
+pub fn migrated(migrated: &Migrated) -> String {
+    format!(
+        "Copied {} slugs ({}) from {} to {}, {} already there; slug_store is now {}\n",
+        migrated.copied,
+        Size(migrated.bytes),
+        escape(&migrated.from),
+        escape(&migrated.to),
+        migrated.present,
+        escape(&migrated.to)
+    )
 }

@@ -48,6 +48,35 @@ pub enum Error {
     #[error("slug {} is corrupt: its sha256 is {actual}", path.display())]
     SlugCorrupt { path: PathBuf, actual: String },
 
+    #[error("slug {sha256} is missing from {store}")]
+    SlugNotStored { sha256: String, store: String },
+
+    #[error("slug {sha256} in {store} is {actual} bytes, not {expected}")]
+    SlugWrongSize {
+        sha256: String,
+        store: String,
+        actual: u64,
+        expected: u64,
+    },
+
+    #[error("slug {sha256} from {store} is corrupt: {problem}")]
+    SlugFetchedCorrupt {
+        sha256: String,
+        store: String,
+        problem: String,
+    },
+
+    #[error("cannot use the slug store {store}: {reason}")]
+    SlugStoreUnusable { store: String, reason: String },
+
+    #[error(
+        "the slug store moved to {now} while this command waited for the app; nothing was changed"
+    )]
+    SlugStoreMoved { now: String },
+
+    #[error(transparent)]
+    S3(#[from] super::s3::Error),
+
     #[error("no free port left in port_range {range}")]
     NoFreePort { range: PortRange },
 

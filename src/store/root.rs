@@ -33,8 +33,56 @@ impl Root {
         if !dir.join("apps").is_dir() || !dir.join("slugs").is_dir() {
             return Err(Error::NotARoot { root: dir });
         }
-        let settings = read_yaml(&dir.join("slipway.yaml"))?.unwrap_or_default();
+        let settings = read_settings(&dir)?;
         Ok(Root { dir, settings })
+    }
+
+    /// `ROOT/slipway.yaml`.
+    pub fn settings_path(&self) -> PathBuf {
+        self.dir.join("slipway.yaml")
+    }
+
+    /// The settings as `slipway.yaml` says now (another command may have changed them since this one opened the root).
+    pub fn settings_now(&self) -> Result<RootSettings> {
+        read_settings(&self.dir)
+    }
+
+    /// Sets `key: value` at the top level of `slipway.yaml`, keeping every other line (comments included) as it is.
+    ///
+    /// The line that sets `key` is replaced (a value continued on further
+    /// lines is not supported: `value` must be a plain scalar), or one is
+    /// added at the end. The result must still be valid settings.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        let path = self.settings_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io("read", &path)(e)),
+        };
+        let line = format!("{key}: {value}");
+        let mut found = false;
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let sets_key = l
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'));
+                if sets_key && !found {
+                    found = true;
+                    line.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        if !found {
+            lines.push(line);
+        }
+        let new = lines.join("\n") + "\n";
+        let settings = parse_settings(&path, &new)?;
+        files::write_atomic(&path, new.as_bytes(), 0o644).map_err(Error::io("write", &path))?;
+        self.settings = settings;
+        Ok(())
     }
 
     /// The root directory itself (absolute).
@@ -97,6 +145,26 @@ fn absolute(dir: &Path) -> Result<PathBuf> {
 /// The largest settings file read: far more than any real one, and never read whole past it.
 pub const MAX_SETTINGS: u64 = 1024 * 1024;
 
+fn read_settings(dir: &Path) -> Result<RootSettings> {
+    let path = dir.join("slipway.yaml");
+    let settings: RootSettings = read_yaml(&path)?.unwrap_or_default();
+    check_settings(&path, settings)
+}
+
+fn parse_settings(path: &Path, text: &str) -> Result<RootSettings> {
+    check_settings(path, parse_yaml(path, text)?)
+}
+
+fn check_settings(path: &Path, settings: RootSettings) -> Result<RootSettings> {
+    match settings.problem() {
+        Some(reason) => Err(Error::Settings {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }),
+        None => Ok(settings),
+    }
+}
+
 /// Reads a YAML settings file; a missing file is `None`.
 pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     let settings_error = |reason: String| Error::Settings {
@@ -115,11 +183,98 @@ pub fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>>
         Err(e) => return Err(Error::io("read", path)(e)),
     };
     let text = String::from_utf8(bytes).map_err(|_| settings_error("it is not UTF-8".into()))?;
-    let invalid = |e: serde_yaml::Error| settings_error(e.to_string());
+    parse_yaml(path, &text).map(Some)
+}
+
+fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T> {
+    let invalid = |e: serde_yaml::Error| Error::Settings {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     // A file holding only comments is an empty mapping, not an error.
-    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(invalid)?;
+    let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(invalid)?;
     if value.is_null() {
         value = serde_yaml::Value::Mapping(Default::default());
     }
-    serde_yaml::from_value(value).map(Some).map_err(invalid)
+    serde_yaml::from_value(value).map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::slug_store::SlugStoreSpec;
+
+    #[test]
+    fn setting_a_key_keeps_every_other_line_and_refuses_what_would_not_parse() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut root = Root::init(tmp.path()).unwrap();
+        let path = root.settings_path();
+        fs::write(
+            &path,
+            "# slugs\nslug_store: local   # for now\nmax_slug_size: 1GB\n",
+        )
+        .unwrap();
+        root.set_setting("slug_store", "s3://slugs/prod").unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "# slugs\nslug_store: s3://slugs/prod\nmax_slug_size: 1GB\n"
+        );
+        assert!(matches!(root.settings.slug_store, SlugStoreSpec::S3(_)));
+        assert_eq!(
+            root.settings_now().unwrap().slug_store,
+            root.settings.slug_store
+        );
+        // A key not there yet is added at the end.
+        fs::write(&path, "max_slug_size: 1GB").unwrap();
+        root.set_setting("slug_store", "local").unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "max_slug_size: 1GB\nslug_store: local\n"
+        );
+        // A value that does not parse changes nothing.
+        assert!(matches!(
+            root.set_setting("slug_store", "/srv/slugs"),
+            Err(Error::Settings { .. })
+        ));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "max_slug_size: 1GB\nslug_store: local\n"
+        );
+    }
+
+    #[test]
+    fn the_slug_store_settings_are_checked_when_the_root_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        Root::init(tmp.path()).unwrap();
+        let path = tmp.path().join("slipway.yaml");
+        for (yaml, reason) in [
+            (
+                "slug_store: /srv/slugs\n",
+                "neither `local` nor s3://BUCKET/PREFIX",
+            ),
+            ("s3_endpoint: ftp://h\n", "the scheme must be http or https"),
+            ("s3_region: us east\n", "s3_region must be a region name"),
+            (
+                "slug_url_ttl: 0s\n",
+                "slug_url_ttl must be at least one second",
+            ),
+        ] {
+            fs::write(&path, yaml).unwrap();
+            let e = Root::open(tmp.path()).unwrap_err().to_string();
+            assert!(e.contains(reason), "{yaml}: {e}");
+        }
+        fs::write(
+            &path,
+            "slug_store: s3://slugs/prod\ns3_endpoint: http://127.0.0.1:8333\nslug_cache_size: 1GB\nslug_url_ttl: 2h\n",
+        )
+        .unwrap();
+        let settings = Root::open(tmp.path()).unwrap().settings;
+        assert_eq!(settings.slug_store.to_string(), "s3://slugs/prod");
+        assert_eq!(
+            settings.s3_endpoint.map(|e| e.to_string()).as_deref(),
+            Some("http://127.0.0.1:8333")
+        );
+        assert_eq!(settings.slug_cache_size.bytes(), 1 << 30);
+        assert_eq!(settings.slug_url_ttl.get().as_secs(), 7200);
+    }
 }

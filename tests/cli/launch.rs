@@ -694,7 +694,8 @@ fn the_exec_launcher_runs_the_admin_hook_with_the_release_in_its_environment() {
              SLIPWAY_RELEASE=v1\n\
              SLIPWAY_ROOT={root}\n\
              SLIPWAY_SLUG={slugs}/{slug}.tar.gz\n\
-             SLIPWAY_SLUG_SHA256={slug}\n",
+             SLIPWAY_SLUG_SHA256={slug}\n\
+             SLIPWAY_SLUG_URL=file://{slugs}/{slug}.tar.gz\n",
             env = exec_dir.join("env").display(),
             procfile = exec_dir.join("Procfile").display(),
             root = f.root.display(),

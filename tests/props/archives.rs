@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use proptest::prelude::*;
+use slipway::base::http::HttpSettings;
 use slipway::base::size::Size;
 use slipway::build::source::{Limits, Spec, fetch};
 use slipway::model::event::Quiet;
@@ -15,6 +16,7 @@ use crate::{config, mutated, snapshot};
 const LIMITS: Limits = Limits {
     max_size: Size(8 * 1024 * 1024),
     max_entries: 1000,
+    timeout: std::time::Duration::from_secs(60),
 };
 
 fn tar_bytes() -> Vec<u8> {
@@ -118,7 +120,13 @@ fn check(name: &str, bytes: &[u8]) {
     fs::write(&archive, bytes).unwrap();
     let scratch = tmp.path().join("scratch");
     fs::create_dir(&scratch).unwrap();
-    match fetch(&Spec::Path(archive.clone()), &scratch, LIMITS, &mut Quiet) {
+    match fetch(
+        &Spec::Path(archive.clone()),
+        &scratch,
+        LIMITS,
+        &HttpSettings::default(),
+        &mut Quiet,
+    ) {
         Ok(fetched) => {
             assert!(fetched.dir.starts_with(&scratch));
             assert_contained(&fetched.dir);
@@ -177,7 +185,14 @@ fn the_valid_archives_unpack() {
         let tmp = tempfile::tempdir().unwrap();
         let archive = tmp.path().join(name);
         fs::write(&archive, bytes).unwrap();
-        let fetched = fetch(&Spec::Path(archive), tmp.path(), LIMITS, &mut Quiet).unwrap();
+        let fetched = fetch(
+            &Spec::Path(archive),
+            tmp.path(),
+            LIMITS,
+            &HttpSettings::default(),
+            &mut Quiet,
+        )
+        .unwrap();
         assert_eq!(
             fs::read_to_string(fetched.dir.join("Procfile")).unwrap(),
             "web: ./serve\n",
@@ -221,7 +236,14 @@ fn a_zip64_archive_unpacks() {
     // It is zip64 indeed: the zip64 end record and its locator are there.
     let has = |sig: u32| bytes.windows(4).any(|w| w == sig.to_le_bytes());
     assert!(has(0x0606_4b50) && has(0x0706_4b50), "no zip64 end record");
-    let fetched = fetch(&Spec::Path(archive), tmp.path(), LIMITS, &mut Quiet).unwrap();
+    let fetched = fetch(
+        &Spec::Path(archive),
+        tmp.path(),
+        LIMITS,
+        &HttpSettings::default(),
+        &mut Quiet,
+    )
+    .unwrap();
     assert_eq!(
         fs::read_to_string(fetched.dir.join("Procfile")).unwrap(),
         "web: ./serve\n"

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::builtin;
 use crate::base::files::TempFile;
+use crate::base::http::HttpSettings;
 use crate::base::process::{self, Finished, Job};
 use crate::base::tempdir::TempDir;
 use crate::base::text::escape;
@@ -49,6 +50,7 @@ pub fn fetch(
     cache: &Path,
     git_env: &[(OsString, OsString)],
     limits: Limits,
+    http: &HttpSettings,
     observer: &mut dyn Observer,
 ) -> Result<Fetched> {
     let fetched = |dir: PathBuf, resolved: String, cache_key: String| Fetched {
@@ -99,7 +101,7 @@ pub fn fetch(
             ))
         }
         Source::Tarball(url) => {
-            let dir = tarball(buildpack, url, cache, limits, observer)?;
+            let dir = tarball(buildpack, url, cache, limits, http, observer)?;
             Ok(fetched(dir, buildpack.to_string(), key_of(url)))
         }
     }
@@ -259,6 +261,7 @@ fn tarball(
     url: &str,
     cache: &Path,
     limits: Limits,
+    http: &HttpSettings,
     observer: &mut dyn Observer,
 ) -> Result<PathBuf> {
     let base = cache.join("tgz");
@@ -273,7 +276,7 @@ fn tarball(
         buildpack: buildpack.to_string(),
     });
     let mut file = TempFile::new_in(&base, 0o600).map_err(Error::io("create in", &base))?;
-    source::download_to(url, &mut file, limits.max_size, observer)?;
+    source::download_to(url, &mut file, limits, http, observer)?;
     unpack(file.path(), "buildpack.tgz", &base, &dir, limits)?;
     Ok(dir)
 }

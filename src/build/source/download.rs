@@ -1,38 +1,42 @@
-//! Downloads a source archive: a minimal HTTP/1.1 GET for `http://`, `curl` for `https://`.
+//! Downloads a source archive over `http://` or `https://` with slipway's one HTTP client (ureq, rustls in the binary).
 //!
-//! Both follow at most [`MAX_REDIRECTS`] redirects, give up on a connection
-//! idle for [`IDLE_TIMEOUT`] or a download longer than [`TOTAL_TIMEOUT`], and
-//! stop as soon as more than the size cap has arrived (not merely when the
-//! server announces it). The HTTP client understands Content-Length, chunked
-//! transfer encoding and reading to the end of the connection.
+//! Every phase has a deadline: connecting (and the TLS and proxy handshakes)
+//! within [`IDLE_TIMEOUT`], no silence longer than that, and the whole
+//! download — headers, any number of `1xx` answers, the body, trailers —
+//! within `source_timeout` (default 10 minutes), however slowly the server
+//! trickles. At most [`MAX_REDIRECTS`] redirects are followed, each resolved
+//! against the URL it came from (RFC 3986) and never from https to http;
+//! credentials in the URL go only to its own host, as Basic auth, and only
+//! over https. The download stops as soon as more than the size cap has
+//! arrived (not merely when the server announces it). Proxies come from the
+//! environment, read at the command line's edge.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::process::{Command, Stdio};
+use std::io::{self, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
-use super::SourceError;
+use super::{Limits, SourceError};
 use crate::base::files::TempFile;
+use crate::base::http::{self, Failure, HttpSettings, Timeouts};
 use crate::base::size::Size;
+use crate::base::span::Span;
 use crate::base::text::escape;
 use crate::build::error::{Error, Result};
+use crate::model::base64;
 use crate::model::event::{Event, Observer};
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 /// How long a connection may stay silent (connect, or between reads).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a whole download may take.
-pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(600);
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
-const MAX_HEADER_LINE: usize = 8 * 1024;
-const MAX_HEADERS: usize = 100;
+const CHUNK: usize = 64 * 1024;
 
 /// Downloads `url` into `out`; returns the number of bytes.
 pub fn download(
     url: &str,
     out: &mut TempFile,
-    max: Size,
+    limits: Limits,
+    settings: &HttpSettings,
     observer: &mut dyn Observer,
 ) -> Result<u64> {
     let shown = redact_url(url);
@@ -43,40 +47,42 @@ pub fn download(
         }
         .into()
     };
-    let deadline = Instant::now() + TOTAL_TIMEOUT;
-    let mut current = url.to_owned();
-    let mut redirects = 0;
-    let size = loop {
-        if is_https(&current) {
-            break curl(
-                &current,
-                out,
-                max,
-                MAX_REDIRECTS - redirects,
-                deadline,
-                observer,
-            )
-            .map_err(|e| match e {
-                CurlError::Missing => SourceError::NeedsCurl {
-                    url: escape(&shown).into_owned(),
-                }
-                .into(),
-                CurlError::Failed(reason) => fail(reason),
-            })?;
-        }
-        match get(&current, out, max, deadline, observer).map_err(|e| fail(e.to_string()))? {
-            Got::Body(size) => break size,
+    let deadline = Instant::now() + limits.timeout;
+    let mut target = Target::parse(url).map_err(fail)?;
+    let credentials = target.userinfo.take();
+    if credentials.is_some() && target.scheme != "https" {
+        return Err(fail(
+            "credentials in http:// URLs are not supported (use https://)".into(),
+        ));
+    }
+    let origin = target.origin();
+    for _ in 0..=MAX_REDIRECTS {
+        let auth = credentials.as_deref().filter(|_| target.origin() == origin);
+        let request = Request {
+            target: &target,
+            auth,
+            limits,
+            settings,
+            deadline,
+        };
+        match request.get(out, observer).map_err(fail)? {
+            Got::Body(size) => {
+                observer.event(Event::Downloaded { url: shown, size });
+                return Ok(size);
+            }
             Got::Redirect(location) => {
-                redirects += 1;
-                if redirects > MAX_REDIRECTS {
-                    return Err(fail(format!("more than {MAX_REDIRECTS} redirects")));
+                let next = target.resolve(&location).map_err(fail)?;
+                if target.scheme == "https" && next.scheme != "https" {
+                    return Err(fail(format!(
+                        "redirected from https to '{}', which is refused",
+                        escape(&redact_url(&next.url()))
+                    )));
                 }
-                current = resolve(&current, &location).map_err(fail)?;
+                target = next;
             }
         }
-    };
-    observer.event(Event::Downloaded { url: shown, size });
-    Ok(size)
+    }
+    Err(fail(format!("more than {MAX_REDIRECTS} redirects")))
 }
 
 /// `url` with any password or token hidden: `https://***@host/...`, `ssh://git:***@host/...`.
@@ -100,90 +106,157 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{hidden}{}", &rest[at..])
 }
 
-fn is_https(url: &str) -> bool {
-    url.get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-}
-
-/// An `http://` URL, split for a request.
-#[derive(Debug, PartialEq, Eq)]
-struct HttpUrl {
+/// An `http(s)://` URL, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    /// `http` or `https`, lowercase.
+    scheme: String,
+    /// `user:password`, still percent-encoded.
+    userinfo: Option<String>,
+    /// `host[:port]` as written (IPv6 in brackets).
+    authority: String,
+    /// The host alone, without brackets, for the proxy choice.
     host: String,
-    port: u16,
-    /// Path and query, as sent in the request line.
-    target: String,
+    /// Path and query, starting with `/`; no fragment.
+    path: String,
 }
 
-fn parse_http(url: &str) -> std::result::Result<HttpUrl, String> {
-    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err("the URL contains spaces or control characters".into());
-    }
-    let rest = url
-        .get(..7)
-        .filter(|s| s.eq_ignore_ascii_case("http://"))
-        .map(|_| &url[7..])
-        .ok_or("not an http:// URL")?;
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, target) = rest.split_at(authority_end);
-    if authority.contains('@') {
-        return Err("credentials in http:// URLs are not supported (use https://)".into());
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or("the host is malformed")?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
+impl Target {
+    fn parse(url: &str) -> std::result::Result<Target, String> {
+        if url.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+            return Err("the URL contains spaces, control or non-ASCII characters".into());
         }
-    };
-    let port = match port {
-        None | Some("") => 80,
-        Some(p) => p.parse().map_err(|_| format!("'{p}' is not a port"))?,
-    };
-    if host.is_empty() {
-        return Err("the URL has no host".into());
+        let (scheme, rest) = url.split_once("://").ok_or("not an http(s) URL")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("'{}' is not an http(s) URL", escape(url)));
+        }
+        let rest = rest.split('#').next().unwrap_or(rest);
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((info, host)) => (Some(info.to_owned()), host),
+            None => (None, authority),
+        };
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split_once(']').ok_or("the host is malformed")?.0,
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        if host.is_empty() {
+            return Err("the URL has no host".into());
+        }
+        let port = match authority.rsplit_once(':') {
+            Some((_, port)) if !authority.ends_with(']') => Some(port),
+            _ => None,
+        };
+        if let Some(port) = port.filter(|p| !p.is_empty())
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!("'{}' is not a port", escape(port)));
+        }
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
+        Ok(Target {
+            scheme,
+            userinfo,
+            authority: authority.to_ascii_lowercase(),
+            host: host.to_ascii_lowercase(),
+            path,
+        })
     }
-    let target = if target.starts_with('/') {
-        target.to_owned()
-    } else {
-        format!("/{target}")
-    };
-    Ok(HttpUrl {
-        host: host.to_owned(),
-        port,
-        target,
-    })
+
+    /// `scheme://host:port`: credentials go to this origin only.
+    fn origin(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority)
+    }
+
+    /// The URL requested (without credentials).
+    fn url(&self) -> String {
+        format!("{}{}", self.origin(), self.path)
+    }
+
+    /// The target a `Location` header names, resolved against this one as RFC 3986 §5.2 says.
+    fn resolve(&self, location: &str) -> std::result::Result<Target, String> {
+        let location = location.trim();
+        let scheme_end = location
+            .find(':')
+            .filter(|&i| {
+                location[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+                    && location[..i]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            })
+            .filter(|&i| !location[..i].contains(['/', '?', '#']));
+        if let Some(i) = scheme_end {
+            let scheme = location[..i].to_ascii_lowercase();
+            if scheme != "http" && scheme != "https" {
+                return Err(format!(
+                    "redirected to '{}', which is not http(s)",
+                    escape(location)
+                ));
+            }
+            return Target::parse(location);
+        }
+        if let Some(rest) = location.strip_prefix("//") {
+            return Target::parse(&format!("{}://{rest}", self.scheme));
+        }
+        let location = location.split('#').next().unwrap_or(location);
+        let (path, query) = match location.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (location, None),
+        };
+        let (base_path, base_query) = match self.path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (self.path.as_str(), None),
+        };
+        let (path, query) = if path.is_empty() {
+            (base_path.to_owned(), query.or(base_query))
+        } else if path.starts_with('/') {
+            (remove_dot_segments(path), query)
+        } else {
+            let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
+            (remove_dot_segments(&format!("{dir}{path}")), query)
+        };
+        let path = match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+        Target::parse(&format!("{}{path}", self.origin()))
+    }
 }
 
-/// The absolute URL a `Location` header names, relative to `base`.
-fn resolve(base: &str, location: &str) -> std::result::Result<String, String> {
-    let lower = location.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok(location.to_owned());
+/// `/a/b/../c/./d` is `/a/c/d` (RFC 3986 §5.2.4).
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." => {
+                if last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
     }
-    if lower.contains("://") {
-        return Err(format!(
-            "redirected to '{}', which is not http(s)",
-            escape(location)
-        ));
-    }
-    let url = parse_http(base)?;
-    let host = if url.host.contains(':') {
-        format!("[{}]:{}", url.host, url.port)
+    let joined = out.join("/");
+    if joined.starts_with('/') {
+        joined
     } else {
-        format!("{}:{}", url.host, url.port)
-    };
-    if let Some(rest) = location.strip_prefix("//") {
-        return Ok(format!("http://{rest}"));
+        format!("/{joined}")
     }
-    if location.starts_with('/') {
-        return Ok(format!("http://{host}{location}"));
-    }
-    let path = url.target.split('?').next().unwrap_or("/");
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    Ok(format!("http://{host}{dir}{location}"))
 }
 
 /// What one request got.
@@ -194,378 +267,238 @@ enum Got {
     Redirect(String),
 }
 
-fn get(
-    url: &str,
-    out: &mut TempFile,
-    max: Size,
+/// One GET, under the download's deadline.
+struct Request<'a> {
+    target: &'a Target,
+    auth: Option<&'a str>,
+    limits: Limits,
+    settings: &'a HttpSettings,
     deadline: Instant,
-    observer: &mut dyn Observer,
-) -> io::Result<Got> {
-    let parsed = parse_http(url).map_err(io::Error::other)?;
-    let stream = connect(&parsed.host, parsed.port)?;
-    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
-    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
-    let host_header = match (parsed.host.contains(':'), parsed.port) {
-        (true, 80) => format!("[{}]", parsed.host),
-        (true, port) => format!("[{}]:{port}", parsed.host),
-        (false, 80) => parsed.host.clone(),
-        (false, port) => format!("{}:{port}", parsed.host),
-    };
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: slipway/{}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
-        parsed.target,
-        env!("CARGO_PKG_VERSION"),
-    );
-    (&stream).write_all(request.as_bytes()).map_err(timeout)?;
-    let mut reader = BufReader::new(&stream);
-    let response = loop {
-        let response = read_head(&mut reader)?;
-        // 1xx responses are followed by the real one.
-        if !(100..200).contains(&response.status) {
-            break response;
-        }
-    };
-    match response.status {
-        200..=299 => {}
-        301 | 302 | 303 | 307 | 308 => {
-            let location = response
-                .location
-                .ok_or_else(|| io::Error::other("a redirect without a Location"))?;
-            return Ok(Got::Redirect(location));
-        }
-        status => {
-            return Err(io::Error::other(format!(
-                "the server answered {status} {}",
-                response.reason
-            )));
-        }
-    }
-    if let Some(length) = response.length
-        && length > max.bytes()
-    {
-        return Err(io::Error::other(format!(
-            "it is {} and the limit is {max} (max_source_size)",
-            Size(length)
-        )));
-    }
-    let mut sink = Body {
-        out: io::BufWriter::new(out.file()),
-        done: 0,
-        total: response.length,
-        max: max.bytes(),
-        deadline,
-        last: Instant::now(),
-        observer,
-    };
-    if response.chunked {
-        read_chunked(&mut reader, &mut sink)?;
-    } else if let Some(length) = response.length {
-        let copied = sink.copy(&mut (&mut reader).take(length))?;
-        if copied != length {
-            return Err(io::Error::other(format!(
-                "the connection closed after {copied} of {length} bytes"
-            )));
-        }
-    } else {
-        sink.copy(&mut reader)?;
-    }
-    sink.out.flush()?;
-    Ok(Got::Body(sink.done))
 }
 
-fn connect(host: &str, port: u16) -> io::Result<TcpStream> {
-    let mut last = io::Error::other(format!("cannot resolve {host}"));
-    for addr in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, IDLE_TIMEOUT) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = e,
+impl Request<'_> {
+    fn get(
+        &self,
+        out: &mut TempFile,
+        observer: &mut dyn Observer,
+    ) -> std::result::Result<Got, String> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.took_too_long());
         }
-    }
-    Err(timeout(last))
-}
-
-fn timeout(e: io::Error) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            io::Error::other(format!("no answer for {} seconds", IDLE_TIMEOUT.as_secs()))
-        }
-        _ => e,
-    }
-}
-
-/// The status line and the headers slipway uses.
-struct Head {
-    status: u16,
-    reason: String,
-    length: Option<u64>,
-    chunked: bool,
-    location: Option<String>,
-}
-
-fn read_head(reader: &mut impl BufRead) -> io::Result<Head> {
-    let bad = |what: &str| io::Error::other(format!("the server sent {what}"));
-    let line = read_line(reader)?;
-    let line = String::from_utf8_lossy(&line).into_owned();
-    let mut parts = line.splitn(3, ' ');
-    let (Some(version), Some(status)) = (parts.next(), parts.next()) else {
-        return Err(bad("a malformed status line"));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(bad("a response that is not HTTP/1.x"));
-    }
-    let status: u16 = status.parse().map_err(|_| bad("a malformed status"))?;
-    let mut head = Head {
-        status,
-        reason: escape(parts.next().unwrap_or("")).into_owned(),
-        length: None,
-        chunked: false,
-        location: None,
-    };
-    for _ in 0..=MAX_HEADERS {
-        let line = read_line(reader)?;
-        if line.is_empty() {
-            return Ok(head);
-        }
-        let line = String::from_utf8_lossy(&line);
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(bad("a malformed header"));
+        let timeouts = Timeouts {
+            connect: IDLE_TIMEOUT.min(left),
+            idle: IDLE_TIMEOUT,
+            base: left,
+            min_rate: 1,
         };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => {
-                let length = value
-                    .parse()
-                    .map_err(|_| bad("a malformed Content-Length"))?;
-                if head.length.is_some_and(|l| l != length) {
-                    return Err(bad("two different Content-Lengths"));
-                }
-                head.length = Some(length);
+        let settings = HttpSettings {
+            timeouts,
+            ..self.settings.clone()
+        };
+        let agent = http::agent(&settings, &self.target.scheme, &self.target.host, 0)?;
+        let mut builder = ureq::http::Request::get(self.target.url())
+            .header("accept", "*/*")
+            .header("accept-encoding", "identity");
+        if let Some(auth) = self.auth {
+            builder = builder.header("authorization", basic_auth(auth));
+        }
+        let request = builder
+            .body(())
+            .map_err(|e| format!("cannot make the request: {e}"))?;
+        let request = http::with_deadline(&agent, request, Some(left));
+        let response = agent
+            .run(request)
+            .map_err(|e| self.failure(&e, &timeouts))?;
+        let status = response.status();
+        match status.as_u16() {
+            200..=299 => {}
+            301 | 302 | 303 | 307 | 308 => {
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or("a redirect without a Location")?;
+                return Ok(Got::Redirect(location.to_owned()));
             }
-            "transfer-encoding" => {
-                let last = value.rsplit(',').next().unwrap_or("").trim();
-                if !last.eq_ignore_ascii_case("chunked") {
-                    return Err(bad(&format!("the unsupported transfer encoding '{value}'")));
-                }
-                head.chunked = true;
+            code => {
+                return Err(format!(
+                    "the server answered {code} {}",
+                    escape(status.canonical_reason().unwrap_or(""))
+                ));
             }
-            "location" => head.location = Some(value.to_owned()),
-            _ => {}
         }
-    }
-    Err(bad("too many headers"))
-}
-
-/// One CRLF- (or LF-) terminated line, without its terminator; refuses long lines.
-fn read_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    let n = reader
-        .by_ref()
-        .take(MAX_HEADER_LINE as u64 + 1)
-        .read_until(b'\n', &mut line)
-        .map_err(timeout)?;
-    if n == 0 {
-        return Err(io::Error::other("the connection closed early"));
-    }
-    if line.last() != Some(&b'\n') {
-        return Err(io::Error::other("the server sent a line that is too long"));
-    }
-    line.pop();
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    Ok(line)
-}
-
-fn read_chunked<W: Write>(reader: &mut impl BufRead, sink: &mut Body<W>) -> io::Result<()> {
-    loop {
-        let line = read_line(reader)?;
-        let line = String::from_utf8_lossy(&line);
-        let digits = line.split(';').next().unwrap_or("").trim();
-        let size = u64::from_str_radix(digits, 16)
-            .map_err(|_| io::Error::other("the server sent a malformed chunk"))?;
-        if size == 0 {
-            // Trailers, then the empty line.
-            while !read_line(reader)?.is_empty() {}
-            return Ok(());
+        let max = self.limits.max_size;
+        let length: Option<u64> = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(length) = length
+            && length > max.bytes()
+        {
+            return Err(format!(
+                "it is {} and the limit is {max} (max_source_size)",
+                Size(length)
+            ));
         }
-        let copied = sink.copy(&mut reader.by_ref().take(size))?;
-        if copied != size {
-            return Err(io::Error::other("the connection closed inside a chunk"));
-        }
-        if !read_line(reader)?.is_empty() {
-            return Err(io::Error::other("the server sent a malformed chunk"));
-        }
-    }
-}
-
-/// Writes the body, counting against the cap and the deadline, reporting progress.
-struct Body<'a, W: Write> {
-    out: W,
-    done: u64,
-    total: Option<u64>,
-    max: u64,
-    deadline: Instant,
-    last: Instant,
-    observer: &'a mut dyn Observer,
-}
-
-impl<W: Write> Body<'_, W> {
-    fn copy(&mut self, from: &mut impl Read) -> io::Result<u64> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut copied = 0;
+        let mut reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        let mut sink = BufWriter::new(out.file());
+        let mut buf = vec![0u8; CHUNK];
+        let mut done = 0u64;
+        let mut last = Instant::now();
         loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) => return Ok(copied),
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(timeout(e)),
+                Err(e) => return Err(self.read_failure(e, &timeouts)),
             };
-            self.done += n as u64;
-            copied += n as u64;
-            if self.done > self.max {
-                return Err(io::Error::other(format!(
-                    "it is larger than {} (max_source_size)",
-                    Size(self.max)
-                )));
+            done += n as u64;
+            if done > max.bytes() {
+                return Err(format!("it is larger than {max} (max_source_size)"));
             }
             if Instant::now() > self.deadline {
-                return Err(io::Error::other(format!(
-                    "it took longer than {} seconds",
-                    TOTAL_TIMEOUT.as_secs()
-                )));
+                return Err(self.took_too_long());
             }
-            self.out.write_all(&buf[..n])?;
-            if self.last.elapsed() >= PROGRESS_EVERY {
-                self.last = Instant::now();
-                self.observer.event(Event::Downloading {
-                    done: self.done,
-                    total: self.total,
+            sink.write_all(buf.get(..n).unwrap_or_default())
+                .map_err(|e| format!("cannot write the download: {e}"))?;
+            if last.elapsed() >= PROGRESS_EVERY {
+                last = Instant::now();
+                observer.event(Event::Downloading {
+                    done,
+                    total: length,
                 });
             }
         }
+        sink.flush()
+            .map_err(|e| format!("cannot write the download: {e}"))?;
+        if let Some(length) = length
+            && done != length
+        {
+            return Err(format!(
+                "the connection closed after {done} of {length} bytes"
+            ));
+        }
+        Ok(Got::Body(done))
+    }
+
+    fn took_too_long(&self) -> String {
+        format!(
+            "it took longer than {} (source_timeout)",
+            Span(self.limits.timeout)
+        )
+    }
+
+    fn failure(&self, error: &ureq::Error, timeouts: &Timeouts) -> String {
+        if matches!(error, ureq::Error::Timeout(ureq::Timeout::Global)) {
+            return self.took_too_long();
+        }
+        match http::classify(error, timeouts, self.limits.timeout) {
+            Failure::Unreachable(reason) => format!("cannot connect: {reason}"),
+            Failure::TimedOut(reason) | Failure::Broken(reason) => reason,
+        }
+    }
+
+    fn read_failure(&self, error: io::Error, timeouts: &Timeouts) -> String {
+        let inner = error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<ureq::Error>());
+        match inner {
+            Some(e) => self.failure(e, timeouts),
+            None => self.failure(&ureq::Error::Io(error), timeouts),
+        }
     }
 }
 
-enum CurlError {
-    Missing,
-    Failed(String),
+/// `Basic BASE64` of `user:password`, percent-decoded as URLs carry them.
+fn basic_auth(userinfo: &str) -> String {
+    let decoded = percent_decode(userinfo);
+    format!("Basic {}", base64::encode(&decoded))
 }
 
-/// Downloads an https URL with curl, watching the file grow for progress and the cap.
-fn curl(
-    url: &str,
-    out: &mut TempFile,
-    max: Size,
-    redirects: usize,
-    deadline: Instant,
-    observer: &mut dyn Observer,
-) -> std::result::Result<u64, CurlError> {
-    let seconds = deadline
-        .saturating_duration_since(Instant::now())
-        .as_secs()
-        .max(1);
-    let mut child = Command::new("curl")
-        .args(["--fail", "--silent", "--show-error", "--location"])
-        .args(["--proto", "=https", "--proto-redir", "=https"])
-        .args(["--max-redirs", &redirects.to_string()])
-        .args(["--max-filesize", &max.bytes().to_string()])
-        .args(["--max-time", &seconds.to_string()])
-        .args(["--connect-timeout", &IDLE_TIMEOUT.as_secs().to_string()])
-        .arg("--output")
-        .arg(out.path())
-        .args(["--url", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => CurlError::Missing,
-            _ => CurlError::Failed(format!("cannot run curl: {e}")),
-        })?;
-    let stderr = child.stderr.take();
-    let messages = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut stderr) = stderr {
-            let _ = stderr.read_to_string(&mut text);
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
         }
-        text
-    });
-    let path = out.path().to_path_buf();
-    let size_now = || std::fs::metadata(&path).map_or(0, |m| m.len());
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) => {}
-            Err(e) => break Err(format!("cannot wait for curl: {e}")),
-        }
-        let done = size_now();
-        if done > max.bytes() {
-            let _ = child.kill();
-            let _ = child.wait();
-            break Err(format!("it is larger than {max} (max_source_size)"));
-        }
-        observer.event(Event::Downloading { done, total: None });
-        std::thread::sleep(PROGRESS_EVERY);
-    };
-    let text = messages.join().unwrap_or_default();
-    let status = status.map_err(CurlError::Failed)?;
-    if !status.success() {
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("curl failed")
-            .trim();
-        let reason = last.strip_prefix("curl: ").unwrap_or(last);
-        return Err(CurlError::Failed(escape(reason).into_owned()));
     }
-    Ok(size_now())
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn resolved(base: &str, location: &str) -> Option<String> {
+        Target::parse(base)
+            .and_then(|t| t.resolve(location))
+            .ok()
+            .map(|t| t.url())
+    }
+
     #[test]
-    fn http_urls_split_into_host_port_and_target() {
-        assert_eq!(
-            parse_http("http://example.com/a/b.tgz?x=1#frag"),
-            Ok(HttpUrl {
-                host: "example.com".into(),
-                port: 80,
-                target: "/a/b.tgz?x=1".into()
-            })
-        );
-        assert_eq!(
-            parse_http("HTTP://[::1]:8080"),
-            Ok(HttpUrl {
-                host: "::1".into(),
-                port: 8080,
-                target: "/".into()
-            })
-        );
-        assert!(parse_http("http://u:p@example.com/").is_err());
-        assert!(parse_http("http://example.com/a b").is_err());
-        assert!(parse_http("http://:80/").is_err());
+    fn urls_split_into_scheme_authority_and_path() {
+        let t = Target::parse("HTTP://Example.com/a/b.tgz?x=1#frag").unwrap();
+        assert_eq!(t.url(), "http://example.com/a/b.tgz?x=1");
+        assert_eq!(t.host, "example.com");
+        let t = Target::parse("https://u:p%40ss@[::1]:8080").unwrap();
+        assert_eq!(t.url(), "https://[::1]:8080/");
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.userinfo.as_deref(), Some("u:p%40ss"));
+        assert!(Target::parse("http://example.com/a b").is_err());
+        assert!(Target::parse("http://:80/").is_err());
+        assert!(Target::parse("http://h:x/").is_err());
+        assert!(Target::parse("ftp://h/").is_err());
     }
 
     #[test]
     fn redirects_resolve_against_the_current_url() {
         let base = "http://h:81/dir/file.tgz?q";
+        for (location, expected) in [
+            ("/x.tgz", "http://h:81/x.tgz"),
+            ("y.tgz", "http://h:81/dir/y.tgz"),
+            ("?x", "http://h:81/dir/file.tgz?x"),
+            ("", "http://h:81/dir/file.tgz?q"),
+            ("#f", "http://h:81/dir/file.tgz?q"),
+            ("../up.tgz", "http://h:81/up.tgz"),
+            ("./a/../b.tgz?z=1", "http://h:81/dir/b.tgz?z=1"),
+            ("../../../../x", "http://h:81/x"),
+            ("//o/z", "http://o/z"),
+            ("https://o/z", "https://o/z"),
+            ("HTTPS://o/z", "https://o/z"),
+        ] {
+            assert_eq!(
+                resolved(base, location).as_deref(),
+                Some(expected),
+                "{location}"
+            );
+        }
+        assert_eq!(resolved(base, "ftp://o/z"), None);
+        assert_eq!(resolved(base, "mailto:a@b"), None);
+        // A colon after a slash is a path, not a scheme.
         assert_eq!(
-            resolve(base, "/x.tgz").ok().as_deref(),
-            Some("http://h:81/x.tgz")
+            resolved(base, "a/b:c").as_deref(),
+            Some("http://h:81/dir/a/b:c")
         );
-        assert_eq!(
-            resolve(base, "y.tgz").ok().as_deref(),
-            Some("http://h:81/dir/y.tgz")
-        );
-        assert_eq!(resolve(base, "//o/z").ok().as_deref(), Some("http://o/z"));
-        assert_eq!(
-            resolve(base, "https://o/z").ok().as_deref(),
-            Some("https://o/z")
-        );
-        assert!(resolve(base, "ftp://o/z").is_err());
     }
 
     #[test]
@@ -581,5 +514,10 @@ mod tests {
         assert_eq!(redact_url("ssh://git@host/a.git"), "ssh://git@host/a.git");
         assert_eq!(redact_url("/srv/a.git"), "/srv/a.git");
         assert_eq!(redact_url("http://host/a@b"), "http://host/a@b");
+    }
+
+    #[test]
+    fn basic_auth_decodes_the_userinfo() {
+        assert_eq!(basic_auth("user:p%40ss"), "Basic dXNlcjpwQHNz");
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub use self::download::redact_url;
 use super::error::{Error, Result};
 use crate::base::files::TempFile;
+use crate::base::http::HttpSettings;
 use crate::base::size::Size;
 use crate::base::tempdir::TempDir;
 use crate::base::text::escape;
@@ -57,9 +58,6 @@ pub enum SourceError {
     #[error("cannot download {url}: {reason}")]
     Download { url: String, reason: String },
 
-    #[error("cannot download {url}: https needs curl, which is not installed")]
-    NeedsCurl { url: String },
-
     #[error("'{text}' is not a directory, an archive file or an http(s) URL")]
     BadSource { text: String },
 }
@@ -71,6 +69,8 @@ pub struct Limits {
     pub max_size: Size,
     /// The most entries an archive may hold.
     pub max_entries: u64,
+    /// The longest a download may take, from connecting to its last byte (`source_timeout`).
+    pub timeout: std::time::Duration,
 }
 
 impl Limits {
@@ -79,6 +79,7 @@ impl Limits {
         Limits {
             max_size: settings.max_source_size,
             max_entries: settings.max_source_files,
+            timeout: settings.source_timeout.get(),
         }
     }
 }
@@ -139,14 +140,15 @@ pub fn extract_archive(path: &Path, name: &str, dest: &Path, limits: Limits) -> 
     extract::extract(path, name, dest, limits, &mut crate::model::event::Quiet)
 }
 
-/// Downloads `url` into `out`, at most `max` bytes; returns the number of bytes.
+/// Downloads `url` into `out`, at most `limits.max_size` bytes within `limits.timeout`; returns the number of bytes.
 pub fn download_to(
     url: &str,
     out: &mut TempFile,
-    max: Size,
+    limits: Limits,
+    http: &HttpSettings,
     observer: &mut dyn Observer,
 ) -> Result<u64> {
-    download::download(url, out, max, observer)
+    download::download(url, out, limits, http, observer)
 }
 
 /// A source, fetched and unpacked: the directory to compile, and the temp files that hold it.
@@ -163,6 +165,7 @@ pub fn fetch(
     spec: &Spec,
     tmp_root: &Path,
     limits: Limits,
+    http: &HttpSettings,
     observer: &mut dyn Observer,
 ) -> Result<Fetched> {
     let name = spec.name();
@@ -187,7 +190,7 @@ pub fn fetch(
         Spec::Url(url) => {
             let mut file =
                 TempFile::new_in(tmp_root, 0o600).map_err(Error::io("create in", tmp_root))?;
-            download::download(url, &mut file, limits.max_size, observer)?;
+            download::download(url, &mut file, limits, http, observer)?;
             let dir = TempDir::new_in(tmp_root).map_err(Error::io("create in", tmp_root))?;
             let root = extract::extract(file.path(), &name, dir.path(), limits, observer)?;
             Ok(Fetched {

@@ -32,10 +32,12 @@ impl Launcher for Exec {
         if !executable {
             return Err(Error::NoLaunchHook { path: hook });
         }
-        launch.slugs.check_at(slug, launch.now)?;
-        let slug_path = launch.slugs.path(&slug.sha256);
+        let slug_path = launch.fetch(slug, observer)?;
         // Checked before anything is written for the hook.
         let procfile = super::slug_procfile(&slug_path)?;
+        let slug_url = launch
+            .slugs
+            .url(slug, launch.root.settings.slug_url_ttl.get())?;
         let dir = exec_dir(app, release.version);
         fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         let env_file = dir.join("env");
@@ -56,6 +58,7 @@ impl Launcher for Exec {
             .env("SLIPWAY_RELEASE", release.name())
             .env("SLIPWAY_SLUG", &slug_path)
             .env("SLIPWAY_SLUG_SHA256", &slug.sha256)
+            .env("SLIPWAY_SLUG_URL", &slug_url)
             .env("SLIPWAY_ENV_FILE", &env_file)
             .env("SLIPWAY_ROOT", launch.root.dir());
         if let Some(path) = &procfile {

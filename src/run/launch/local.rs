@@ -28,7 +28,7 @@ impl Launcher for Local {
         let Some(slug) = &release.slug else {
             return Ok(Started::ready(app.settings.url.clone()));
         };
-        launch.slugs.check_at(slug, launch.now)?;
+        let slug_path = launch.fetch(slug, observer)?;
         // One request per connection: what runs now, then (below) the launch.
         let running = supervisor::status(app)?;
         let in_use: BTreeSet<Version> = running
@@ -41,14 +41,12 @@ impl Launcher for Local {
         clean_run_dirs(app, &in_use, current, release.version)?;
         // Nothing runs and the slug has no Procfile: nothing to unpack either
         // (re-pushing a 200 MB tree then stays a matter of milliseconds).
-        if running.is_none()
-            && unpack::read_file(&launch.slugs.path(&slug.sha256), "Procfile")?.is_none()
-        {
+        if running.is_none() && unpack::read_file(&slug_path, "Procfile")?.is_none() {
             return Ok(Started::ready(app.settings.url.clone()));
         }
         if !(dir.is_dir() && in_use.contains(&release.version)) {
             remove_dir_if_exists(&dir)?;
-            unpack::unpack(&launch.slugs.path(&slug.sha256), &dir, launch.root.dir())?;
+            unpack::unpack(&slug_path, &dir, launch.root.dir())?;
         }
         let app_dir = dir.join("app");
         // Here rather than in the supervisor, so that a sandbox user who cannot reach it is told with a help line.

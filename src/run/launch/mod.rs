@@ -12,18 +12,18 @@ mod none;
 pub mod serve_static;
 pub mod unpack;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::base::process::{self, Finished, Job};
 use crate::base::span::Span;
 use crate::model::event::{Event, Observer};
 use crate::model::procfile::Procfile;
-use crate::model::release::Release;
+use crate::model::release::{Release, SlugRef};
 use crate::model::settings::LauncherKind;
 use crate::run::error::{Error, Result};
 use crate::store::app::{App, AppLock};
 use crate::store::root::Root;
-use crate::store::slugs::SlugStore;
+use crate::store::slugs::{Downloaded, SlugStore};
 
 /// A release's Procfile, straight out of its slug, checked by the one rule every launcher applies.
 ///
@@ -58,6 +58,19 @@ pub struct Launch<'a> {
     pub exe: &'a Path,
     /// What the release phase runs in (the supervisor finds the processes' own).
     pub sandbox: &'a crate::base::sandbox::Sandbox,
+}
+
+impl Launch<'_> {
+    /// The checked local file of `slug`, downloaded from the slug store first if this host has no copy.
+    pub fn fetch(&self, slug: &SlugRef, observer: &mut dyn Observer) -> Result<PathBuf> {
+        let mut downloaded = |d: Downloaded| {
+            observer.event(Event::SlugDownloaded {
+                size: d.size,
+                millis: u64::try_from(d.took.as_millis()).unwrap_or(u64::MAX),
+            })
+        };
+        Ok(self.slugs.fetch(slug, self.now, &mut downloaded)?)
+    }
 }
 
 /// What makes a started release take over, once `current` names it.
