@@ -72,6 +72,7 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
             | Outcome::Recorded(_) => Ok(()),
         },
         HookKind::PreReceive => {
+            let mut sideband = sideband.rejecting_push();
             let incoming = incoming_object_dirs();
             let pusher = crate::base::sys::ancestor_running("receive-pack", 4);
             match prereceive::check(&ctx, &app, &updates, &incoming, pusher, &mut sideband)? {

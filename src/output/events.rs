@@ -13,6 +13,19 @@ use crate::ops;
 
 /// The complete lines an event prints (each ending in `\n`); `None` for progress ticks.
 pub fn event_lines(event: &Event) -> Option<String> {
+    lines(event, Retry::Deploy)
+}
+
+/// How a failed deploy is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// With `slipway deploy`: the commit is on the branch already (deploys after the push, `deploy`, `watch`).
+    Deploy,
+    /// By pushing again: the push is being rejected, and the branch did not move.
+    Push,
+}
+
+fn lines(event: &Event, retry: Retry) -> Option<String> {
     let text = match event {
         Event::Waiting { app } => format!("{STEP}Waiting for another change to {app} to finish\n"),
         Event::Skipped { refname, reason } => {
@@ -177,7 +190,7 @@ pub fn event_lines(event: &Event) -> Option<String> {
             if let Some(help) = help::help_any(&*error.0) {
                 let _ = writeln!(text, "{BANG}help: {}", escape(&help));
             }
-            let _ = writeln!(text, "{BANG}help: {}", retry_help(app));
+            let _ = writeln!(text, "{BANG}help: {}", retry_help(app, retry));
             text
         }
         Event::Rejected { short, error } => match compile_failure(&*error.0) {
@@ -216,7 +229,7 @@ pub fn event_lines(event: &Event) -> Option<String> {
             let _ = writeln!(
                 text,
                 "{BANG}help: `slipway logs -a {app}` shows what it printed; {}",
-                retry_help(app)
+                retry_help(app, retry)
             );
             text
         }
@@ -241,10 +254,13 @@ fn rate(size: u64, millis: u64) -> String {
 }
 
 /// How to try a failed release again without a new commit.
-fn retry_help(app: &str) -> String {
-    format!(
-        "`slipway deploy -a {app}` deploys the same commit again (after a fix outside the code)"
-    )
+fn retry_help(app: &str, retry: Retry) -> String {
+    match retry {
+        Retry::Deploy => format!(
+            "`slipway deploy -a {app}` deploys the same commit again (after a fix outside the code)"
+        ),
+        Retry::Push => "the branch did not move: pushing the same commit again retries it (after a fix outside the code)".to_owned(),
+    }
 }
 
 /// Heroku's "Push rejected, failed to compile" lines, with the buildpack's last output, when `error` is a failed compile.
@@ -325,6 +341,7 @@ pub struct Sideband<W: Write> {
     out: W,
     partial: bool,
     launch_lines: bool,
+    retry: Retry,
 }
 
 impl<W: Write> Sideband<W> {
@@ -334,6 +351,15 @@ impl<W: Write> Sideband<W> {
             out,
             partial: false,
             launch_lines: true,
+            retry: Retry::Deploy,
+        }
+    }
+
+    /// For pre-receive: a failed deploy rejects the push, so pushing again is how to retry it.
+    pub fn rejecting_push(self) -> Sideband<W> {
+        Sideband {
+            retry: Retry::Push,
+            ..self
         }
     }
 
@@ -365,7 +391,7 @@ impl<W: Write> Observer for Sideband<W> {
         if !self.launch_lines && matches!(event, Event::Launched { .. } | Event::Released { .. }) {
             return;
         }
-        let Some(text) = event_lines(&event) else {
+        let Some(text) = lines(&event, self.retry) else {
             return;
         };
         if std::mem::take(&mut self.partial) {

@@ -186,6 +186,43 @@ fn a_known_tree_reuses_its_slug_without_recompiling() {
 }
 
 #[test]
+fn a_strict_push_that_fails_to_deploy_is_rejected_and_pushing_again_retries_it() {
+    let f = Fixture::new();
+    let work = f.pushed("strict", &[("small.txt", "small\n")]).work;
+    let app_yaml = f.app_dir("strict").join("app.yaml");
+    let yaml = std::fs::read_to_string(&app_yaml).unwrap();
+    assert!(yaml.contains("deploy_on: pre-receive"), "{yaml}");
+    std::fs::write(&app_yaml, format!("{yaml}max_slug_size: 64KB\n")).unwrap();
+    let refs_before = git(&f.app_dir("strict").join("repo.git"), &["for-each-ref"]);
+    work.write("big.bin", noise(1, 200_000));
+    work.commit("big");
+    let out = work.push(&["main"]);
+    assert!(!out.status.success(), "the push is rejected");
+    let lines = remote_lines(&out.stderr);
+    assert_eq!(
+        &lines[lines.len() - 3..],
+        [
+            " !     compiled slug is larger than the 64KB limit; v1 is still live",
+            " !     help: add large files that the app does not need at run time to .slugignore, or raise max_slug_size in app.yaml",
+            " !     help: the branch did not move: pushing the same commit again retries it (after a fix outside the code)"
+        ]
+    );
+    assert_eq!(
+        git(&f.app_dir("strict").join("repo.git"), &["for-each-ref"]),
+        refs_before
+    );
+    // After the fix outside the code, the same push goes through.
+    std::fs::write(&app_yaml, yaml).unwrap();
+    let lines = work.push_ok(&["main"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("-----> Launching... done, v3")),
+        "{lines:?}"
+    );
+}
+
+#[test]
 fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
     let work = f.pushed("myapp", &[("small.txt", "small\n")]).work;
