@@ -123,6 +123,21 @@ pub struct Bwrap {
     reveal: Vec<PathBuf>,
 }
 
+/// What every sandbox sees first: the system read-only, its own `/dev` and `/proc`, and a `/tmp` that is everyone's, as /tmp is (bwrap would make it the owner's: root's, as root).
+const BASE_MOUNTS: [&str; 11] = [
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--perms",
+    "01777",
+    "--tmpfs",
+    "/tmp",
+];
+
 /// How `bwrap` is started, and how the command it runs leaves slipway's user behind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -354,23 +369,7 @@ impl Sandbox {
         if spec.new_session {
             args.push("--new-session".as_ref());
         }
-        args.extend(
-            [
-                "--ro-bind",
-                "/",
-                "/",
-                "--dev",
-                "/dev",
-                "--proc",
-                "/proc",
-                // Everyone's, as /tmp is (bwrap would make it the owner's: root's, as root).
-                "--perms",
-                "01777",
-                "--tmpfs",
-                "/tmp",
-            ]
-            .map(OsStr::new),
-        );
+        args.extend(BASE_MOUNTS.map(OsStr::new));
         // Every mount point in an empty directory is reached through
         // directories made searchable first: bwrap would make them closed to
         // the user it drops to.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use super::{Mode, SandboxError};
+use super::{BASE_MOUNTS, Mode, SandboxError};
 use crate::base::text::escape;
 
 /// Where `bwrap` is looked for: the `PATH` app code gets, never the caller's.
@@ -190,21 +190,9 @@ fn try_once(program: &Path, mode: &Mode) -> Result<(), Failed> {
     };
     let mut cmd = Command::new(program);
     cmd.args(mode.isolation())
-        .args([
-            "--new-session",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--perms",
-            "01777",
-            "--tmpfs",
-            "/tmp",
-            "--",
-        ])
+        .arg("--new-session")
+        .args(BASE_MOUNTS)
+        .arg("--")
         .args(mode.prefix("/dev/null"))
         .args(["/bin/sh", "-c", ":"])
         .env_clear()

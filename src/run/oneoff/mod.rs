@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -39,8 +39,6 @@ pub use self::registry::{exists, kill_all, list, stop};
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often a waiting owner looks at its child and its signals.
 const POLL: Duration = Duration::from_millis(20);
-/// The longest output line copied as one.
-const MAX_LINE: u64 = 16 * 1024;
 
 /// A one-off whose code is unpacked and whose name is taken, ready to start.
 #[derive(Debug)]
@@ -351,21 +349,7 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
 
 /// Copies a one-off's output into its log, line by line.
 fn copy_output(reader: io::PipeReader, logs: &LogBook, file: &str) {
-    let source = format!("app[{file}]");
-    let mut reader = BufReader::new(reader);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    line.pop();
-                }
-                logs.write(file, &source, &String::from_utf8_lossy(&line));
-            }
-        }
-    }
+    logs.copy_lines(reader, file, &format!("app[{file}]"), drop);
 }
 
 fn remove_dir_if_exists(dir: &Path) -> Result<()> {

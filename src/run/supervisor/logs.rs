@@ -16,6 +16,8 @@ use crate::model::procfile::Target;
 use crate::run::error::{Error, Result};
 
 const ROTATE_AT: u64 = 10 * 1024 * 1024;
+/// The longest output line logged as one; a longer one is split.
+const MAX_LINE: u64 = 16 * 1024;
 const TIMESTAMP_LEN: usize = 27;
 
 /// Now as a log line starts: `2026-03-01T10:00:00.123456Z`.
@@ -34,6 +36,32 @@ pub struct LogBook {
 }
 
 impl LogBook {
+    /// Copies what a process writes to `reader` into `FILE.log` as `source`, line by line, until it closes; `each` sees every line too.
+    pub fn copy_lines(
+        &self,
+        reader: impl Read,
+        file: &str,
+        source: &str,
+        mut each: impl FnMut(String),
+    ) {
+        let mut reader = io::BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match io::BufRead::read_until(&mut (&mut reader).take(MAX_LINE), b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                        line.pop();
+                    }
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    self.write(file, source, &text);
+                    each(text);
+                }
+            }
+        }
+    }
+
     /// Logs in `dir` (`apps/NAME/logs`).
     pub fn new(dir: PathBuf) -> LogBook {
         LogBook {

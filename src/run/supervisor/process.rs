@@ -4,7 +4,6 @@
 //! (which run a command to completion); signals go through [`crate::base::sys`].
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -19,8 +18,6 @@ use crate::base::sys;
 const TAIL_LINES: usize = 8;
 /// How long a reaped process's output may take to reach its end (a leftover may still hold the pipe).
 const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
-/// The longest output line copied as one.
-const MAX_LINE: u64 = 16 * 1024;
 
 /// The last lines of one run's output, and whether its end was reached.
 #[derive(Debug, Default)]
@@ -216,22 +213,7 @@ fn copy_output(
     source: &str,
     output: &Output,
 ) {
-    let mut reader = BufReader::new(reader);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    line.pop();
-                }
-                let text = String::from_utf8_lossy(&line);
-                logs.write(file, source, &text);
-                output.push(text.into_owned());
-            }
-        }
-    }
+    logs.copy_lines(reader, file, source, |line| output.push(line));
     output.end();
 }
 
