@@ -119,7 +119,7 @@ pub struct Bwrap {
     root: PathBuf,
     /// Other paths hidden (the owner's home...), never changed.
     hide: Vec<PathBuf>,
-    /// Paths in hidden ones shown again, read-only, to every sandbox (the slipway binary, for `SLIPWAY_BIN`).
+    /// Paths in hidden ones (or in the host's /tmp) shown again, read-only, to every sandbox (the slipway binary, for `SLIPWAY_BIN`).
     reveal: Vec<PathBuf>,
 }
 
@@ -263,7 +263,11 @@ impl Bwrap {
         let reveal = reveal
             .iter()
             .filter_map(|p| p.canonicalize().ok())
-            .filter(|p| !p.starts_with(&root) && hidden.iter().any(|h| p.starts_with(h)))
+            .filter(|p| {
+                // The sandbox's /tmp is its own: a binary built in the host's /tmp is shown too.
+                !p.starts_with(&root)
+                    && (p.starts_with("/tmp") || hidden.iter().any(|h| p.starts_with(h)))
+            })
             .collect();
         Ok(Bwrap {
             program,

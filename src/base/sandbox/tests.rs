@@ -203,6 +203,34 @@ fn as_root_a_root_under_a_closed_directory_is_reached_by_the_sandbox_user_and_no
 }
 
 #[test]
+fn a_binary_revealed_from_the_hosts_tmp_runs_in_the_sandboxs_own_tmp() {
+    let tmp = searchable_tempdir();
+    assert!(tmp.path().starts_with("/tmp"), "{}", tmp.path().display());
+    let root = tmp.path().join("root");
+    let app = root.join("app");
+    fs::create_dir_all(&app).unwrap();
+    let tool = tmp.path().join("bin/slipway");
+    fs::create_dir_all(tool.parent().unwrap()).unwrap();
+    fs::write(&tool, "#!/bin/sh\necho tool ran\n").unwrap();
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+    let bwrap = match Bwrap::find(&root, &[], std::slice::from_ref(&tool), test_user()) {
+        Ok(bwrap) => bwrap,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+        Err(e) => panic!("CI needs a working bubblewrap: {e}"),
+    };
+    let lines = run(
+        &Sandbox::Bwrap(bwrap),
+        &app,
+        &format!("{}; ls /tmp | grep -c . || true", tool.display()),
+        &Spec::release(&app),
+    );
+    assert_eq!(lines[0], "tool ran", "{lines:?}");
+}
+
+#[test]
 fn a_value_holding_a_nul_is_refused_before_anything_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::Bwrap(Bwrap {
