@@ -17,14 +17,25 @@ pub struct Clock {
     tz: OnceLock<TimeZone>,
 }
 
+/// A fixed instant (`SLIPWAY_NOW`) that is not a time.
+#[derive(Debug, thiserror::Error)]
+#[error("SLIPWAY_NOW '{text}' is not an RFC 3339 time: {source}")]
+pub struct ClockError {
+    /// The setting as given.
+    pub text: String,
+    /// What jiff found wrong with it.
+    pub source: jiff::Error,
+}
+
 impl Clock {
     /// The system clock, or a fixed instant when `fixed` is given (RFC 3339);
     /// `tz` is the `TZ` setting, if any.
-    pub fn new(fixed: Option<&str>, tz: Option<String>) -> Result<Clock, String> {
+    pub fn new(fixed: Option<&str>, tz: Option<String>) -> Result<Clock, ClockError> {
         let now = match fixed {
-            Some(text) => text
-                .parse::<Timestamp>()
-                .map_err(|e| format!("SLIPWAY_NOW '{text}' is not an RFC 3339 time: {e}"))?,
+            Some(text) => text.parse::<Timestamp>().map_err(|source| ClockError {
+                text: text.to_owned(),
+                source,
+            })?,
             None => Timestamp::now(),
         };
         Ok(Clock {

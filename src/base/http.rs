@@ -208,6 +208,26 @@ impl Default for HttpSettings {
     }
 }
 
+/// Why an agent could not be made: a proxy or trusted-certificate setting that does not work.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The proxy URL is not one ureq can use; `proxy` is shown without its password.
+    #[error("proxy {proxy}: {source}")]
+    Proxy { proxy: String, source: ureq::Error },
+    /// `SSL_CERT_FILE` cannot be read.
+    #[error("trusted certificates: cannot read {}: {source}", path.display())]
+    ReadRoots {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The PEM text does not parse.
+    #[error("trusted certificates: {0}")]
+    Pem(#[source] ureq::Error),
+    /// The PEM text holds no certificate.
+    #[error("trusted certificates: no CERTIFICATE in the PEM text")]
+    NoCertificate,
+}
+
 /// An agent for requests to `host` over `scheme` (`http` or `https`): the proxy
 /// chosen for that target, the connect and idle deadlines set, status codes
 /// returned rather than turned into errors, at most `max_redirects` redirects.
@@ -217,31 +237,34 @@ pub fn agent(
     scheme: &str,
     host: &str,
     max_redirects: u32,
-) -> Result<Agent, String> {
+) -> Result<Agent, AgentError> {
     let proxy = match settings.proxies.for_target(scheme, host) {
-        Some(url) => Some(
-            ureq::Proxy::new(url).map_err(|e| format!("proxy {}: {e}", redact_userinfo(url)))?,
-        ),
+        Some(url) => Some(ureq::Proxy::new(url).map_err(|source| AgentError::Proxy {
+            proxy: redact_userinfo(url),
+            source,
+        })?),
         None => None,
     };
     let mut tls = TlsConfig::builder();
-    let from_file =
-        match (&settings.roots_pem, &settings.roots_file) {
-            (None, Some(path)) => Some(std::fs::read(path).map_err(|e| {
-                format!("trusted certificates: cannot read {}: {e}", path.display())
-            })?),
-            _ => None,
-        };
+    let from_file = match (&settings.roots_pem, &settings.roots_file) {
+        (None, Some(path)) => {
+            Some(std::fs::read(path).map_err(|source| AgentError::ReadRoots {
+                path: path.clone(),
+                source,
+            })?)
+        }
+        _ => None,
+    };
     if let Some(pem) = settings.roots_pem.as_ref().or(from_file.as_ref()) {
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(pem) {
-            match item.map_err(|e| format!("trusted certificates: {e}"))? {
+            match item.map_err(AgentError::Pem)? {
                 ureq::tls::PemItem::Certificate(cert) => certs.push(cert),
                 _ => continue,
             }
         }
         if certs.is_empty() {
-            return Err("trusted certificates: no CERTIFICATE in the PEM text".to_owned());
+            return Err(AgentError::NoCertificate);
         }
         tls = tls.root_certs(RootCerts::new_with_certs(&certs));
     }
@@ -451,7 +474,9 @@ mod tests {
             },
             ..HttpSettings::default()
         };
-        let e = agent(&settings, "http", "store", 0).unwrap_err();
+        let e = agent(&settings, "http", "store", 0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ftp://proxy:21"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
     }

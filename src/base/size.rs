@@ -20,31 +20,46 @@ impl Size {
     }
 }
 
-impl FromStr for Size {
-    type Err = String;
+/// Why a size setting does not parse; each variant quotes the text as given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// No number to start with.
+    #[error("'{text}' is not a size (try 500MB, 2GB or a number of bytes)")]
+    NotASize { text: String },
+    /// A unit other than B, KB, MB or GB.
+    #[error("'{text}' has an unknown unit '{unit}' (use KB, MB or GB)")]
+    UnknownUnit { text: String, unit: String },
+    /// More bytes than fit in 64 bits.
+    #[error("'{text}' is too large")]
+    TooLarge { text: String },
+}
 
-    fn from_str(s: &str) -> Result<Size, String> {
+impl FromStr for Size {
+    type Err = SizeError;
+
+    fn from_str(s: &str) -> Result<Size, SizeError> {
         let t = s.trim();
         let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (number, unit) = t.split_at(digits);
         let number: u64 = number
             .parse()
-            .map_err(|_| format!("'{s}' is not a size (try 500MB, 2GB or a number of bytes)"))?;
+            .map_err(|_| SizeError::NotASize { text: s.to_owned() })?;
         let multiplier = match unit.trim().to_ascii_uppercase().as_str() {
             "" | "B" => 1,
             "K" | "KB" => KIB,
             "M" | "MB" => MIB,
             "G" | "GB" => GIB,
             other => {
-                return Err(format!(
-                    "'{s}' has an unknown unit '{other}' (use KB, MB or GB)"
-                ));
+                return Err(SizeError::UnknownUnit {
+                    text: s.to_owned(),
+                    unit: other.to_owned(),
+                });
             }
         };
         number
             .checked_mul(multiplier)
             .map(Size)
-            .ok_or_else(|| format!("'{s}' is too large"))
+            .ok_or_else(|| SizeError::TooLarge { text: s.to_owned() })
     }
 }
 
@@ -85,6 +100,18 @@ mod tests {
         assert_eq!("4096".parse::<Size>(), Ok(Size(4096)));
         assert!("12XB".parse::<Size>().is_err());
         assert!("MB".parse::<Size>().is_err());
+        assert_eq!(
+            "12XB".parse::<Size>().unwrap_err().to_string(),
+            "'12XB' has an unknown unit 'XB' (use KB, MB or GB)"
+        );
+        assert_eq!(
+            "MB".parse::<Size>().unwrap_err().to_string(),
+            "'MB' is not a size (try 500MB, 2GB or a number of bytes)"
+        );
+        assert_eq!(
+            "99999999999GB".parse::<Size>().unwrap_err().to_string(),
+            "'99999999999GB' is too large"
+        );
         assert_eq!(Size(8_703_181).to_string(), "8.3MB");
         assert_eq!(Size(MIB).to_string(), "1.0MB");
     }

@@ -22,12 +22,23 @@ impl Span {
     }
 }
 
+/// Why a duration setting does not parse; each variant quotes the text as given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SpanError {
+    /// Not numbers with units.
+    #[error("'{text}' is not a duration (try 500ms, 60s, 5m, 1h or 1h30m)")]
+    NotADuration { text: String },
+    /// Past the one-day ceiling.
+    #[error("'{text}' is longer than a day")]
+    LongerThanADay { text: String },
+}
+
 impl FromStr for Span {
-    type Err = String;
+    type Err = SpanError;
 
     /// `90` (seconds), or numbers with units: `500ms`, `60s`, `5m`, `1h`, `1h30m`.
-    fn from_str(s: &str) -> Result<Span, String> {
-        let bad = || format!("'{s}' is not a duration (try 500ms, 60s, 5m, 1h or 1h30m)");
+    fn from_str(s: &str) -> Result<Span, SpanError> {
+        let bad = || SpanError::NotADuration { text: s.to_owned() };
         let mut rest = s.trim();
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
             let secs: u64 = rest.parse().map_err(|_| bad())?;
@@ -63,10 +74,12 @@ impl FromStr for Span {
 }
 
 /// A day is far beyond any sensible timeout, and keeps `Instant` arithmetic safe.
-fn within_a_day(text: &str, millis: Option<u64>) -> Result<Span, String> {
+fn within_a_day(text: &str, millis: Option<u64>) -> Result<Span, SpanError> {
     match millis {
         Some(ms) if ms <= 86_400_000 => Ok(Span(Duration::from_millis(ms))),
-        _ => Err(format!("'{text}' is longer than a day")),
+        _ => Err(SpanError::LongerThanADay {
+            text: text.to_owned(),
+        }),
     }
 }
 
@@ -125,6 +138,14 @@ mod tests {
         for bad in ["", "s", "1d", "-1s", "2x", "25h", "1h 30m", "m5"] {
             assert!(bad.parse::<Span>().is_err(), "{bad}");
         }
+        assert_eq!(
+            "2x".parse::<Span>().unwrap_err().to_string(),
+            "'2x' is not a duration (try 500ms, 60s, 5m, 1h or 1h30m)"
+        );
+        assert_eq!(
+            "25h".parse::<Span>().unwrap_err().to_string(),
+            "'25h' is longer than a day"
+        );
         assert_eq!(Span::secs(60).to_string(), "60s");
         assert_eq!(Span::secs(3600).to_string(), "1h");
         assert_eq!(Span::secs(1800).to_string(), "30m");

@@ -84,8 +84,7 @@ pub struct Env {
 impl Env {
     pub(super) fn from_args(args: GlobalArgs) -> anyhow::Result<Env> {
         let fixed = std::env::var("SLIPWAY_NOW").ok();
-        let clock =
-            Clock::new(fixed.as_deref(), std::env::var("TZ").ok()).map_err(anyhow::Error::msg)?;
+        let clock = Clock::new(fixed.as_deref(), std::env::var("TZ").ok())?;
         let user = std::env::var("SLIPWAY_USER")
             .ok()
             .filter(|u| !u.is_empty())
@@ -140,8 +139,7 @@ impl Env {
                     .filter(|h| !h.is_empty())
                     .map(PathBuf::from)
                     .as_deref(),
-            )
-            .map_err(|e| e.to_string()),
+            ),
             http: self.http.clone(),
             // Requests are signed with the real time: a fixed SLIPWAY_NOW would be refused as skewed.
             clock: std::sync::Arc::new(jiff::Timestamp::now),

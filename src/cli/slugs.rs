@@ -31,7 +31,7 @@ pub struct CompileArgs {
 }
 
 pub fn compile(_env: &Env, args: CompileArgs) -> anyhow::Result<()> {
-    let max: Size = args.max_size.parse().map_err(anyhow::Error::msg)?;
+    let max: Size = args.max_size.parse()?;
     let mut progress = Sideband::new(std::io::stderr());
     let slug = match &args.dir {
         Some(dir) => dir::compile_dir_to_file(dir, &args.output, max, &mut progress)?,
@@ -70,7 +70,7 @@ pub struct MigrateArgs {
 
 pub fn migrate(env: &Env, args: MigrateArgs) -> anyhow::Result<()> {
     let mut root = env.root()?;
-    let spec: SlugStoreSpec = args.to.parse().map_err(anyhow::Error::msg)?;
+    let spec: SlugStoreSpec = args.to.parse()?;
     if spec == root.settings.slug_store {
         return output::print(&output::upkeep::already_there(&spec));
     }

@@ -51,6 +51,18 @@ pub enum Error {
 
     #[error("not a usable ssh public key: {reason}")]
     BadPublicKey { reason: String },
+
+    #[error("slug_store '{text}' is neither `local` nor s3://BUCKET/PREFIX")]
+    NotASlugStore { text: String },
+
+    #[error("slug_store '{text}': {reason}")]
+    BadSlugStore { text: String, reason: &'static str },
+
+    #[error("s3_endpoint '{url}': {reason}")]
+    BadEndpoint { url: String, reason: &'static str },
+
+    #[error("'{text}' is not a port range (try 5000-5999)")]
+    BadPortRange { text: String },
 }
 
 /// `Result` with the model's [`Error`].

@@ -96,10 +96,10 @@ impl std::fmt::Display for PortRange {
 }
 
 impl std::str::FromStr for PortRange {
-    type Err = String;
+    type Err = super::Error;
 
-    fn from_str(s: &str) -> Result<PortRange, String> {
-        let bad = || format!("'{s}' is not a port range (try 5000-5999)");
+    fn from_str(s: &str) -> Result<PortRange, super::Error> {
+        let bad = || super::Error::BadPortRange { text: s.to_owned() };
         let (first, last) = s.trim().split_once('-').unwrap_or((s.trim(), s.trim()));
         let first: u16 = first.trim().parse().map_err(|_| bad())?;
         let last: u16 = last.trim().parse().map_err(|_| bad())?;
@@ -344,6 +344,21 @@ mod tests {
         assert_eq!(BuildTimeout(Span::secs(5400)).to_string(), "1h30m");
         assert_eq!(BuildTimeout::default().to_string(), "15m");
         assert!(serde_yaml::from_str::<BuildCommand>("'  '").is_err());
+    }
+
+    #[test]
+    fn port_ranges_parse_or_say_how_to_write_one() {
+        assert_eq!(
+            "6000-6099".parse::<PortRange>().ok(),
+            Some(PortRange {
+                first: 6000,
+                last: 6099
+            })
+        );
+        assert_eq!(
+            "9-1".parse::<PortRange>().unwrap_err().to_string(),
+            "'9-1' is not a port range (try 5000-5999)"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
+use super::Error;
+
 /// `slug_store:` in slipway.yaml: the root's own `slugs/` directory, or an S3 bucket.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SlugStoreSpec {
@@ -16,16 +18,16 @@ pub enum SlugStoreSpec {
 }
 
 impl FromStr for SlugStoreSpec {
-    type Err = String;
+    type Err = Error;
 
     /// `local`, or `s3://BUCKET` / `s3://BUCKET/PREFIX`.
-    fn from_str(text: &str) -> Result<SlugStoreSpec, String> {
+    fn from_str(text: &str) -> Result<SlugStoreSpec, Error> {
         match text.trim() {
             "local" => Ok(SlugStoreSpec::Local),
             s3 if s3.starts_with("s3://") => s3.parse().map(SlugStoreSpec::S3),
-            _ => Err(format!(
-                "slug_store '{text}' is neither `local` nor s3://BUCKET/PREFIX"
-            )),
+            _ => Err(Error::NotASlugStore {
+                text: text.to_owned(),
+            }),
         }
     }
 }
@@ -84,11 +86,14 @@ impl Location {
 }
 
 impl FromStr for Location {
-    type Err = String;
+    type Err = Error;
 
     /// Parses `s3://BUCKET` or `s3://BUCKET/PREFIX`.
-    fn from_str(text: &str) -> Result<Location, String> {
-        let bad = |why: &str| format!("slug_store '{text}': {why}");
+    fn from_str(text: &str) -> Result<Location, Error> {
+        let bad = |reason: &'static str| Error::BadSlugStore {
+            text: text.to_owned(),
+            reason,
+        };
         let rest = text
             .strip_prefix("s3://")
             .ok_or_else(|| bad("expected s3://BUCKET/PREFIX"))?;
@@ -141,8 +146,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses `http://host:port` or `https://host[:port][/base]`.
-    pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let bad = |why: &str| format!("s3_endpoint '{url}': {why}");
+    pub fn parse(url: &str) -> Result<Endpoint, Error> {
+        let bad = |reason: &'static str| Error::BadEndpoint {
+            url: url.to_owned(),
+            reason,
+        };
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| bad("expected http://HOST:PORT or https://HOST"))?;
@@ -268,15 +276,25 @@ mod tests {
 
     #[test]
     fn the_setting_is_local_or_a_bucket() {
-        assert_eq!("local".parse(), Ok(SlugStoreSpec::Local));
+        assert_eq!("local".parse().ok(), Some(SlugStoreSpec::Local));
         assert_eq!(
             "s3://slugs/prod"
                 .parse::<SlugStoreSpec>()
-                .map(|s| s.to_string()),
-            Ok("s3://slugs/prod".to_owned())
+                .map(|s| s.to_string())
+                .ok(),
+            Some("s3://slugs/prod".to_owned())
         );
-        assert!("/srv/slugs".parse::<SlugStoreSpec>().is_err());
-        assert!("s3://".parse::<SlugStoreSpec>().is_err());
+        assert_eq!(
+            "/srv/slugs"
+                .parse::<SlugStoreSpec>()
+                .unwrap_err()
+                .to_string(),
+            "slug_store '/srv/slugs' is neither `local` nor s3://BUCKET/PREFIX"
+        );
+        assert_eq!(
+            "s3://".parse::<SlugStoreSpec>().unwrap_err().to_string(),
+            "slug_store 's3://': no bucket"
+        );
     }
 
     #[test]
@@ -302,5 +320,9 @@ mod tests {
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            Endpoint::parse("ftp://h").unwrap_err().to_string(),
+            "s3_endpoint 'ftp://h': the scheme must be http or https"
+        );
     }
 }

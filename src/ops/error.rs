@@ -90,6 +90,13 @@ pub enum Error {
     #[error("{reason}")]
     SshRefused { reason: String },
 
+    #[error("'{command}': {reason}")]
+    SshCommandRefused {
+        command: String,
+        #[source]
+        reason: SshCommandError,
+    },
+
     #[error("{} is not a bare git repository: {reason}", path.display())]
     NotABareRepo { path: PathBuf, reason: String },
 
@@ -161,6 +168,31 @@ pub enum Error {
 
     #[error(transparent)]
     Run(#[from] crate::run::Error),
+}
+
+/// Why the words of an ssh command are refused: shell syntax, or not exactly one plain `-a APP`.
+#[derive(Debug, thiserror::Error)]
+pub enum SshCommandError {
+    #[error("unterminated {quote} quote")]
+    UnterminatedQuote { quote: char },
+    #[error("control characters are not allowed")]
+    ControlCharacter,
+    #[error("'{c}' inside double quotes is not allowed")]
+    InDoubleQuotes { c: char },
+    #[error("'{c}' is a shell metacharacter, and no shell runs here")]
+    Metacharacter { c: char },
+    #[error("{option} needs an app name")]
+    NoAppName { option: String },
+    /// `word` is escaped and shortened for the terminal.
+    #[error("unknown option '{word}'")]
+    UnknownOption { word: String },
+    /// `word` is escaped and shortened for the terminal.
+    #[error("write short options separately (not '{word}')")]
+    ShortCluster { word: String },
+    #[error("app commands over ssh need -a APP")]
+    NoApp,
+    #[error("give -a APP once")]
+    AppTwice,
 }
 
 /// `Result` with the workflows' [`Error`].

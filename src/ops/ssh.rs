@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::error::{Error, Result};
+use super::error::{Error, Result, SshCommandError};
 use crate::base::text::{ECHO, escape_truncated};
 use crate::model::name::{AppName, UserName};
 use crate::store::Error as StoreError;
@@ -194,8 +194,11 @@ pub fn parse(original: &str) -> Result<Request> {
             "the command is longer than {MAX_COMMAND} bytes"
         )));
     }
-    let words =
-        split_words(original).map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+    let command_refused = |reason| Error::SshCommandRefused {
+        command: shown(),
+        reason,
+    };
+    let words = split_words(original).map_err(command_refused)?;
     let Some((command, rest)) = words.split_first() else {
         return Err(refused("the command is empty".into()));
     };
@@ -242,8 +245,7 @@ pub fn parse(original: &str) -> Result<Request> {
     }
     if is_listed(APP_COMMANDS, command) {
         let trailing = TRAILING_COMMANDS.contains(&command.as_str());
-        let (app, others) = app_option(rest, trailing)
-            .map_err(|reason| refused(format!("'{}': {reason}", shown())))?;
+        let (app, others) = app_option(rest, trailing).map_err(command_refused)?;
         // The app that was checked is the one passed, explicitly and first.
         let mut argv = vec![command.clone(), "--app".to_owned(), app.clone()];
         argv.extend(others);
@@ -286,7 +288,7 @@ fn app_of_path(path: &str) -> Option<AppName> {
 fn app_option(
     args: &[String],
     trailing: bool,
-) -> std::result::Result<(String, Vec<String>), String> {
+) -> std::result::Result<(String, Vec<String>), SshCommandError> {
     let mut found = Vec::new();
     let mut others = Vec::new();
     let mut words = args.iter();
@@ -300,30 +302,35 @@ fn app_option(
         if word == "-a" || word == "--app" {
             match words.next() {
                 Some(value) if !value.starts_with('-') => found.push(value.clone()),
-                _ => return Err(format!("{word} needs an app name")),
+                _ => {
+                    return Err(SshCommandError::NoAppName {
+                        option: word.clone(),
+                    });
+                }
             }
             continue;
         } else if let Some(value) = word.strip_prefix("--app=") {
             found.push(value.to_owned());
             continue;
         } else if word.starts_with("--app") {
-            return Err(format!("unknown option '{}'", escape_truncated(word, ECHO)));
+            return Err(SshCommandError::UnknownOption {
+                word: escape_truncated(word, ECHO),
+            });
         } else if word.len() > 2
             && word.starts_with('-')
             && !word.starts_with("--")
             && word.as_bytes()[1].is_ascii_alphabetic()
         {
-            return Err(format!(
-                "write short options separately (not '{}')",
-                escape_truncated(word, ECHO)
-            ));
+            return Err(SshCommandError::ShortCluster {
+                word: escape_truncated(word, ECHO),
+            });
         }
         others.push(word.clone());
     }
     match found.as_slice() {
         [app] => Ok((app.clone(), others)),
-        [] => Err("app commands over ssh need -a APP".into()),
-        _ => Err("give -a APP once".into()),
+        [] => Err(SshCommandError::NoApp),
+        _ => Err(SshCommandError::AppTwice),
     }
 }
 
@@ -358,7 +365,7 @@ fn open_accessible(
 /// expand them). Outside quotes, shell metacharacters (`;|&$` and the like),
 /// backslashes, globs and `~` are refused, as are control characters (a
 /// newline included) anywhere.
-pub fn split_words(text: &str) -> std::result::Result<Vec<String>, String> {
+pub fn split_words(text: &str) -> std::result::Result<Vec<String>, SshCommandError> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = text.chars();
@@ -373,24 +380,20 @@ pub fn split_words(text: &str) -> std::result::Result<Vec<String>, String> {
                 let w = word.get_or_insert_with(String::new);
                 loop {
                     match chars.next() {
-                        None => return Err(format!("unterminated {c} quote")),
+                        None => return Err(SshCommandError::UnterminatedQuote { quote: c }),
                         Some(q) if q == c => break,
-                        Some(q) if q.is_control() => {
-                            return Err("control characters are not allowed".into());
-                        }
+                        Some(q) if q.is_control() => return Err(SshCommandError::ControlCharacter),
                         Some(q @ ('$' | '`' | '\\' | '!')) if c == '"' => {
-                            return Err(format!("'{q}' inside double quotes is not allowed"));
+                            return Err(SshCommandError::InDoubleQuotes { c: q });
                         }
                         Some(q) => w.push(q),
                     }
                 }
             }
-            c if c.is_control() => return Err("control characters are not allowed".into()),
+            c if c.is_control() => return Err(SshCommandError::ControlCharacter),
             ';' | '|' | '&' | '$' | '`' | '\\' | '<' | '>' | '(' | ')' | '{' | '}' | '[' | ']'
             | '*' | '?' | '~' | '!' | '#' => {
-                return Err(format!(
-                    "'{c}' is a shell metacharacter, and no shell runs here"
-                ));
+                return Err(SshCommandError::Metacharacter { c });
             }
             c => word.get_or_insert_with(String::new).push(c),
         }
@@ -486,7 +489,13 @@ mod tests {
             "git-upload-archive 'myapp.git'",
             "git receive-pack 'myapp.git'",
         ] {
-            assert!(matches!(parse(bad), Err(Error::SshRefused { .. })), "{bad}");
+            assert!(
+                matches!(
+                    parse(bad),
+                    Err(Error::SshRefused { .. } | Error::SshCommandRefused { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -545,7 +554,31 @@ mod tests {
             "sh",
             "ls",
         ] {
-            assert!(matches!(parse(bad), Err(Error::SshRefused { .. })), "{bad}");
+            assert!(
+                matches!(
+                    parse(bad),
+                    Err(Error::SshRefused { .. } | Error::SshCommandRefused { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_quote_the_command_and_say_why() {
+        for (bad, message) in [
+            (
+                "releases -amyapp",
+                "'releases -amyapp': write short options separately (not '-amyapp')",
+            ),
+            ("releases", "'releases': app commands over ssh need -a APP"),
+            (
+                "ls; rm",
+                "'ls; rm': ';' is a shell metacharacter, and no shell runs here",
+            ),
+            ("ls 'a", "'ls 'a': unterminated ' quote"),
+        ] {
+            assert_eq!(parse(bad).unwrap_err().to_string(), message, "{bad}");
         }
     }
 

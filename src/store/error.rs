@@ -2,6 +2,9 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::slugs::Unusable;
 
 use crate::model::release::Version;
 use crate::model::settings::PortRange;
@@ -67,7 +70,11 @@ pub enum Error {
     },
 
     #[error("cannot use the slug store {store}: {reason}")]
-    SlugStoreUnusable { store: String, reason: String },
+    SlugStoreUnusable {
+        store: String,
+        #[source]
+        reason: Arc<Unusable>,
+    },
 
     #[error(
         "the slug store moved to {now} while this command waited for the app; nothing was changed"

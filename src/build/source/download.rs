@@ -14,7 +14,7 @@
 use std::io::{self, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
-use super::{Limits, SourceError};
+use super::{DownloadError, Limits, SourceError};
 use crate::base::files::TempFile;
 use crate::base::http::{self, Failure, HttpSettings, Timeouts};
 use crate::base::size::Size;
@@ -40,7 +40,7 @@ pub fn download(
     observer: &mut dyn Observer,
 ) -> Result<u64> {
     let shown = redact_url(url);
-    let fail = |reason: String| -> Error {
+    let fail = |reason: DownloadError| -> Error {
         SourceError::Download {
             url: escape(&shown).into_owned(),
             reason,
@@ -51,9 +51,7 @@ pub fn download(
     let mut target = Target::parse(url).map_err(fail)?;
     let credentials = target.userinfo.take();
     if credentials.is_some() && target.scheme != "https" {
-        return Err(fail(
-            "credentials in http:// URLs are not supported (use https://)".into(),
-        ));
+        return Err(fail(DownloadError::CredentialsOverHttp));
     }
     let origin = target.origin();
     for _ in 0..=MAX_REDIRECTS {
@@ -73,16 +71,15 @@ pub fn download(
             Got::Redirect(location) => {
                 let next = target.resolve(&location).map_err(fail)?;
                 if target.scheme == "https" && next.scheme != "https" {
-                    return Err(fail(format!(
-                        "redirected from https to '{}', which is refused",
-                        escape(&redact_url(&next.url()))
-                    )));
+                    return Err(fail(DownloadError::RedirectToHttp {
+                        url: escape(&redact_url(&next.url())).into_owned(),
+                    }));
                 }
                 target = next;
             }
         }
     }
-    Err(fail(format!("more than {MAX_REDIRECTS} redirects")))
+    Err(fail(DownloadError::TooManyRedirects { max: MAX_REDIRECTS }))
 }
 
 /// `url` with any password or token hidden: `https://***@host/...`, `ssh://git:***@host/...`.
@@ -122,14 +119,16 @@ struct Target {
 }
 
 impl Target {
-    fn parse(url: &str) -> std::result::Result<Target, String> {
+    fn parse(url: &str) -> std::result::Result<Target, DownloadError> {
         if url.bytes().any(|b| b <= b' ' || b >= 0x7f) {
-            return Err("the URL contains spaces, control or non-ASCII characters".into());
+            return Err(DownloadError::UnsafeUrl);
         }
-        let (scheme, rest) = url.split_once("://").ok_or("not an http(s) URL")?;
+        let (scheme, rest) = url.split_once("://").ok_or(DownloadError::NoScheme)?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
-            return Err(format!("'{}' is not an http(s) URL", escape(url)));
+            return Err(DownloadError::NotHttp {
+                url: escape(url).into_owned(),
+            });
         }
         let rest = rest.split('#').next().unwrap_or(rest);
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -139,11 +138,11 @@ impl Target {
             None => (None, authority),
         };
         let host = match authority.strip_prefix('[') {
-            Some(v6) => v6.split_once(']').ok_or("the host is malformed")?.0,
+            Some(v6) => v6.split_once(']').ok_or(DownloadError::MalformedHost)?.0,
             None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
         };
         if host.is_empty() {
-            return Err("the URL has no host".into());
+            return Err(DownloadError::NoHost);
         }
         let port = match authority.rsplit_once(':') {
             Some((_, port)) if !authority.ends_with(']') => Some(port),
@@ -152,7 +151,9 @@ impl Target {
         if let Some(port) = port.filter(|p| !p.is_empty())
             && port.parse::<u16>().is_err()
         {
-            return Err(format!("'{}' is not a port", escape(port)));
+            return Err(DownloadError::BadPort {
+                port: escape(port).into_owned(),
+            });
         }
         let path = if path.starts_with('/') {
             path.to_owned()
@@ -179,7 +180,7 @@ impl Target {
     }
 
     /// The target a `Location` header names, resolved against this one as RFC 3986 §5.2 says.
-    fn resolve(&self, location: &str) -> std::result::Result<Target, String> {
+    fn resolve(&self, location: &str) -> std::result::Result<Target, DownloadError> {
         let location = location.trim();
         let scheme_end = location
             .find(':')
@@ -193,10 +194,9 @@ impl Target {
         if let Some(i) = scheme_end {
             let scheme = location[..i].to_ascii_lowercase();
             if scheme != "http" && scheme != "https" {
-                return Err(format!(
-                    "redirected to '{}', which is not http(s)",
-                    escape(location)
-                ));
+                return Err(DownloadError::RedirectNotHttp {
+                    location: escape(location).into_owned(),
+                });
             }
             return Target::parse(location);
         }
@@ -281,7 +281,7 @@ impl Request<'_> {
         &self,
         out: &mut TempFile,
         observer: &mut dyn Observer,
-    ) -> std::result::Result<Got, String> {
+    ) -> std::result::Result<Got, DownloadError> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(self.took_too_long());
@@ -303,9 +303,7 @@ impl Request<'_> {
         if let Some(auth) = self.auth {
             builder = builder.header("authorization", basic_auth(auth));
         }
-        let request = builder
-            .body(())
-            .map_err(|e| format!("cannot make the request: {e}"))?;
+        let request = builder.body(()).map_err(DownloadError::Request)?;
         let request = http::with_deadline(&agent, request, Some(left));
         let response = agent
             .run(request)
@@ -318,14 +316,14 @@ impl Request<'_> {
                     .headers()
                     .get("location")
                     .and_then(|v| v.to_str().ok())
-                    .ok_or("a redirect without a Location")?;
+                    .ok_or(DownloadError::RedirectWithoutLocation)?;
                 return Ok(Got::Redirect(location.to_owned()));
             }
             code => {
-                return Err(format!(
-                    "the server answered {code} {}",
-                    escape(status.canonical_reason().unwrap_or(""))
-                ));
+                return Err(DownloadError::Status {
+                    code,
+                    reason: escape(status.canonical_reason().unwrap_or("")).into_owned(),
+                });
             }
         }
         let max = self.limits.max_size;
@@ -337,10 +335,10 @@ impl Request<'_> {
         if let Some(length) = length
             && length > max.bytes()
         {
-            return Err(format!(
-                "it is {} and the limit is {max} (max_source_size)",
-                Size(length)
-            ));
+            return Err(DownloadError::Announced {
+                size: Size(length),
+                max,
+            });
         }
         let mut reader = response
             .into_body()
@@ -360,13 +358,13 @@ impl Request<'_> {
             };
             done += n as u64;
             if done > max.bytes() {
-                return Err(format!("it is larger than {max} (max_source_size)"));
+                return Err(DownloadError::Larger { max });
             }
             if Instant::now() > self.deadline {
                 return Err(self.took_too_long());
             }
             sink.write_all(buf.get(..n).unwrap_or_default())
-                .map_err(|e| format!("cannot write the download: {e}"))?;
+                .map_err(DownloadError::Write)?;
             if last.elapsed() >= PROGRESS_EVERY {
                 last = Instant::now();
                 observer.event(Event::Downloading {
@@ -375,36 +373,32 @@ impl Request<'_> {
                 });
             }
         }
-        sink.flush()
-            .map_err(|e| format!("cannot write the download: {e}"))?;
+        sink.flush().map_err(DownloadError::Write)?;
         if let Some(length) = length
             && done != length
         {
-            return Err(format!(
-                "the connection closed after {done} of {length} bytes"
-            ));
+            return Err(DownloadError::Truncated { done, length });
         }
         Ok(Got::Body(done))
     }
 
-    fn took_too_long(&self) -> String {
-        format!(
-            "it took longer than {} (source_timeout)",
-            Span(self.limits.timeout)
-        )
+    fn took_too_long(&self) -> DownloadError {
+        DownloadError::TookTooLong {
+            timeout: Span(self.limits.timeout),
+        }
     }
 
-    fn failure(&self, error: &ureq::Error, timeouts: &Timeouts) -> String {
+    fn failure(&self, error: &ureq::Error, timeouts: &Timeouts) -> DownloadError {
         if matches!(error, ureq::Error::Timeout(ureq::Timeout::Global)) {
             return self.took_too_long();
         }
         match http::classify(error, timeouts, self.limits.timeout) {
-            Failure::Unreachable(reason) => format!("cannot connect: {reason}"),
-            Failure::TimedOut(reason) | Failure::Broken(reason) => reason,
+            Failure::Unreachable(reason) => DownloadError::Unreachable { reason },
+            Failure::TimedOut(reason) | Failure::Broken(reason) => DownloadError::Failed { reason },
         }
     }
 
-    fn read_failure(&self, error: io::Error, timeouts: &Timeouts) -> String {
+    fn read_failure(&self, error: io::Error, timeouts: &Timeouts) -> DownloadError {
         let inner = error
             .get_ref()
             .and_then(|e| e.downcast_ref::<ureq::Error>());

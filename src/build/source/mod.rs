@@ -56,10 +56,62 @@ pub enum SourceError {
     Corrupt { name: String, reason: String },
 
     #[error("cannot download {url}: {reason}")]
-    Download { url: String, reason: String },
+    Download {
+        url: String,
+        #[source]
+        reason: DownloadError,
+    },
 
     #[error("'{text}' is not a directory, an archive file or an http(s) URL")]
     BadSource { text: String },
+}
+
+/// Why a download failed; URLs and server words in it are already escaped.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("the URL contains spaces, control or non-ASCII characters")]
+    UnsafeUrl,
+    #[error("not an http(s) URL")]
+    NoScheme,
+    #[error("'{url}' is not an http(s) URL")]
+    NotHttp { url: String },
+    #[error("the host is malformed")]
+    MalformedHost,
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("'{port}' is not a port")]
+    BadPort { port: String },
+    #[error("credentials in http:// URLs are not supported (use https://)")]
+    CredentialsOverHttp,
+    #[error("redirected to '{location}', which is not http(s)")]
+    RedirectNotHttp { location: String },
+    #[error("redirected from https to '{url}', which is refused")]
+    RedirectToHttp { url: String },
+    #[error("more than {max} redirects")]
+    TooManyRedirects { max: usize },
+    #[error("a redirect without a Location")]
+    RedirectWithoutLocation,
+    #[error(transparent)]
+    Agent(#[from] crate::base::http::AgentError),
+    #[error("cannot make the request: {0}")]
+    Request(#[source] ureq::http::Error),
+    #[error("cannot connect: {reason}")]
+    Unreachable { reason: String },
+    /// A deadline passed after connecting, or the exchange broke off.
+    #[error("{reason}")]
+    Failed { reason: String },
+    #[error("the server answered {code} {reason}")]
+    Status { code: u16, reason: String },
+    #[error("it is {size} and the limit is {max} (max_source_size)")]
+    Announced { size: Size, max: Size },
+    #[error("it is larger than {max} (max_source_size)")]
+    Larger { max: Size },
+    #[error("it took longer than {timeout} (source_timeout)")]
+    TookTooLong { timeout: crate::base::span::Span },
+    #[error("cannot write the download: {0}")]
+    Write(#[source] std::io::Error),
+    #[error("the connection closed after {done} of {length} bytes")]
+    Truncated { done: u64, length: u64 },
 }
 
 /// Caps on what a source may expand to, from the root's settings.

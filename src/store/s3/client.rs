@@ -214,8 +214,7 @@ impl Client {
                 "list page size {list_page_size} is outside 1..=1000"
             )));
         }
-        let agent = http::agent(&http_settings, &endpoint.scheme, &endpoint.host, 0)
-            .map_err(Error::Settings)?;
+        let agent = http::agent(&http_settings, &endpoint.scheme, &endpoint.host, 0)?;
         Ok(Client {
             location,
             origin: endpoint.origin(),

@@ -4,6 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 use super::credentials::CredentialsError;
+use super::xml::XmlError;
+use crate::base::http::AgentError;
 
 /// A failed store operation. Every variant displays as one line.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +13,9 @@ pub enum Error {
     /// The settings cannot work (a bad `s3://` URL, endpoint, or digest).
     #[error("slug store settings: {0}")]
     Settings(String),
+    /// The proxy or trusted-certificate settings cannot make an HTTP agent.
+    #[error("slug store settings: {0}")]
+    Http(#[from] AgentError),
     /// No credentials could be found.
     #[error("slug store credentials: {0}")]
     Credentials(#[from] CredentialsError),
@@ -73,6 +78,17 @@ pub enum Error {
         doing: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The store answered XML this client cannot parse.
+    #[error("{doing}: unexpected answer from {endpoint}: {reason}")]
+    BadXml {
+        /// `scheme://host:port` of the store.
+        endpoint: String,
+        /// What was being done.
+        doing: String,
+        /// What is wrong with it.
+        #[source]
+        reason: XmlError,
     },
     /// A local file could not be read or written.
     #[error("{doing}: {}: {source}", path.display())]

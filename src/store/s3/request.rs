@@ -220,7 +220,11 @@ impl Client {
             .limit(MAX_ANSWER)
             .read_to_string()
             .map_err(|e| self.failure(&e, doing, None))?;
-        let root = xml::parse(&text).map_err(|reason| self.bad_answer(doing, &reason))?;
+        let root = xml::parse(&text).map_err(|reason| Error::BadXml {
+            endpoint: self.origin.clone(),
+            doing: doing.to_owned(),
+            reason,
+        })?;
         if root.name == "Error" {
             return Err(self.service_error(status, &root, doing));
         }

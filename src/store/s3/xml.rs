@@ -36,53 +36,94 @@ impl Element {
     }
 }
 
+/// What is wrong with a document, and at which byte where that helps.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("unclosed <? at byte {at}")]
+    UnclosedProcessing { at: usize },
+    #[error("unclosed comment at byte {at}")]
+    UnclosedComment { at: usize },
+    #[error("unclosed CDATA at byte {at}")]
+    UnclosedCdata { at: usize },
+    #[error("CDATA outside the root at byte {at}")]
+    CdataOutsideRoot { at: usize },
+    #[error("DOCTYPE or declaration at byte {at} not supported")]
+    Declaration { at: usize },
+    #[error("unclosed end tag at byte {at}")]
+    UnclosedEndTag { at: usize },
+    #[error("stray </{name}> at byte {at}")]
+    StrayEndTag { name: String, at: usize },
+    #[error("</{name}> closes <{open}> at byte {at}")]
+    Mismatched {
+        name: String,
+        open: String,
+        at: usize,
+    },
+    #[error("unclosed tag at byte {at}")]
+    UnclosedTag { at: usize },
+    #[error("a tag without a name at byte {at}")]
+    NoName { at: usize },
+    #[error("a second root element at byte {at}")]
+    SecondRoot { at: usize },
+    #[error("elements nested deeper than {MAX_DEPTH}")]
+    TooDeep,
+    #[error("text outside the root at byte {at}")]
+    TextOutsideRoot { at: usize },
+    #[error("<{name}> is never closed")]
+    NeverClosed { name: String },
+    #[error("no element")]
+    NoElement,
+    #[error("unterminated entity in {raw:?}")]
+    UnterminatedEntity { raw: String },
+    #[error("unknown entity &{entity};")]
+    UnknownEntity { entity: String },
+}
+
 /// Parses a document into its root element; the error says what is wrong and at which byte.
-pub fn parse(text: &str) -> Result<Element, String> {
+pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut rest = text.strip_prefix('\u{feff}').unwrap_or(text);
     let at = |rest: &str| text.len() - rest.len();
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix("<?") {
-            rest = skip_past(after, "?>")
-                .ok_or_else(|| format!("unclosed <? at byte {}", at(rest)))?;
+            rest = skip_past(after, "?>").ok_or(XmlError::UnclosedProcessing { at: at(rest) })?;
         } else if let Some(after) = rest.strip_prefix("<!--") {
-            rest = skip_past(after, "-->")
-                .ok_or_else(|| format!("unclosed comment at byte {}", at(rest)))?;
+            rest = skip_past(after, "-->").ok_or(XmlError::UnclosedComment { at: at(rest) })?;
         } else if let Some(after) = rest.strip_prefix("<![CDATA[") {
             let end = after
                 .find("]]>")
-                .ok_or_else(|| format!("unclosed CDATA at byte {}", at(rest)))?;
+                .ok_or(XmlError::UnclosedCdata { at: at(rest) })?;
             let (data, tail) = after.split_at(end);
             match stack.last_mut() {
                 Some(open) => open.text.push_str(data),
-                None => return Err(format!("CDATA outside the root at byte {}", at(rest))),
+                None => return Err(XmlError::CdataOutsideRoot { at: at(rest) }),
             }
             rest = tail.get(3..).unwrap_or_default();
         } else if rest.starts_with("<!") {
-            return Err(format!(
-                "DOCTYPE or declaration at byte {} not supported",
-                at(rest)
-            ));
+            return Err(XmlError::Declaration { at: at(rest) });
         } else if let Some(after) = rest.strip_prefix("</") {
             let end = after
                 .find('>')
-                .ok_or_else(|| format!("unclosed end tag at byte {}", at(rest)))?;
+                .ok_or(XmlError::UnclosedEndTag { at: at(rest) })?;
             let name = local_name(after.get(..end).unwrap_or_default().trim());
             let Some(element) = stack.pop() else {
-                return Err(format!("stray </{name}> at byte {}", at(rest)));
+                return Err(XmlError::StrayEndTag {
+                    name: name.to_owned(),
+                    at: at(rest),
+                });
             };
             if element.name != name {
-                return Err(format!(
-                    "</{name}> closes <{}> at byte {}",
-                    element.name,
-                    at(rest)
-                ));
+                return Err(XmlError::Mismatched {
+                    name: name.to_owned(),
+                    open: element.name,
+                    at: at(rest),
+                });
             }
             close(element, &mut stack, &mut root, at(rest))?;
             rest = after.get(end + 1..).unwrap_or_default();
         } else if let Some(after) = rest.strip_prefix('<') {
-            let end = tag_end(after).ok_or_else(|| format!("unclosed tag at byte {}", at(rest)))?;
+            let end = tag_end(after).ok_or(XmlError::UnclosedTag { at: at(rest) })?;
             let inside = after.get(..end).unwrap_or_default();
             let self_closing = inside.ends_with('/');
             let inside = inside.strip_suffix('/').unwrap_or(inside);
@@ -91,10 +132,10 @@ pub fn parse(text: &str) -> Result<Element, String> {
                 .unwrap_or(inside.len());
             let name = local_name(inside.get(..name_end).unwrap_or_default());
             if name.is_empty() {
-                return Err(format!("a tag without a name at byte {}", at(rest)));
+                return Err(XmlError::NoName { at: at(rest) });
             }
             if root.is_some() && stack.is_empty() {
-                return Err(format!("a second root element at byte {}", at(rest)));
+                return Err(XmlError::SecondRoot { at: at(rest) });
             }
             let element = Element {
                 name: name.to_owned(),
@@ -104,7 +145,7 @@ pub fn parse(text: &str) -> Result<Element, String> {
                 close(element, &mut stack, &mut root, at(rest))?;
             } else {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+                    return Err(XmlError::TooDeep);
                 }
                 stack.push(element);
             }
@@ -115,15 +156,17 @@ pub fn parse(text: &str) -> Result<Element, String> {
             match stack.last_mut() {
                 Some(open) => open.text.push_str(&unescape(raw)?),
                 None if raw.trim().is_empty() => {}
-                None => return Err(format!("text outside the root at byte {}", at(rest))),
+                None => return Err(XmlError::TextOutsideRoot { at: at(rest) }),
             }
             rest = tail;
         }
     }
     if let Some(open) = stack.last() {
-        return Err(format!("<{}> is never closed", open.name));
+        return Err(XmlError::NeverClosed {
+            name: open.name.clone(),
+        });
     }
-    root.ok_or_else(|| "no element".to_owned())
+    root.ok_or(XmlError::NoElement)
 }
 
 fn close(
@@ -131,11 +174,11 @@ fn close(
     stack: &mut [Element],
     root: &mut Option<Element>,
     at: usize,
-) -> Result<(), String> {
+) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => parent.children.push(element),
         None if root.is_none() => *root = Some(element),
-        None => return Err(format!("a second root element at byte {at}")),
+        None => return Err(XmlError::SecondRoot { at }),
     }
     Ok(())
 }
@@ -166,16 +209,19 @@ fn local_name(name: &str) -> &str {
 }
 
 /// Decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&#N;` and `&#xN;`.
-pub fn unescape(raw: &str) -> Result<String, String> {
+pub fn unescape(raw: &str) -> Result<String, XmlError> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(amp) = rest.find('&') {
         out.push_str(rest.get(..amp).unwrap_or_default());
         let after = rest.get(amp + 1..).unwrap_or_default();
-        let semi = after
-            .find(';')
-            .filter(|&s| s <= 10)
-            .ok_or_else(|| format!("unterminated entity in {raw:?}"))?;
+        let semi =
+            after
+                .find(';')
+                .filter(|&s| s <= 10)
+                .ok_or_else(|| XmlError::UnterminatedEntity {
+                    raw: raw.to_owned(),
+                })?;
         let entity = after.get(..semi).unwrap_or_default();
         let c = match entity {
             "amp" => '&',
@@ -193,7 +239,9 @@ pub fn unescape(raw: &str) -> Result<String, String> {
                     None
                 };
                 code.and_then(char::from_u32)
-                    .ok_or_else(|| format!("unknown entity &{entity};"))?
+                    .ok_or_else(|| XmlError::UnknownEntity {
+                        entity: entity.to_owned(),
+                    })?
             }
         };
         out.push(c);
@@ -274,6 +322,18 @@ mod tests {
             "<>",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
+        for (bad, message) in [
+            ("<a></b>", "</b> closes <a> at byte 3"),
+            ("<a>&bogus;</a>", "unknown entity &bogus;"),
+            ("<a>&amp</a>", "unterminated entity in \"&amp\""),
+            (
+                "<!DOCTYPE x><a/>",
+                "DOCTYPE or declaration at byte 0 not supported",
+            ),
+            ("", "no element"),
+        ] {
+            assert_eq!(parse(bad).unwrap_err().to_string(), message, "{bad:?}");
         }
     }
 

@@ -7,12 +7,13 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use super::super::error::{Error, Result};
-use super::super::s3::{self, Client, Clock, Config, Credentials};
+use super::super::s3::{self, Client, Clock, Config, Credentials, CredentialsError};
 use crate::base::digest::hex;
 use crate::base::files::TempFile;
 use crate::base::http::HttpSettings;
@@ -147,10 +148,9 @@ impl Backend for LocalDir {
 }
 
 /// What reaching an S3 slug store takes, from the command line's edge.
-#[derive(Clone)]
 pub struct S3Access {
     /// The keys, or why there are none.
-    pub credentials: std::result::Result<Credentials, String>,
+    pub credentials: std::result::Result<Credentials, CredentialsError>,
     /// Proxies and deadlines.
     pub http: HttpSettings,
     /// The real time, to sign with (never a fixed `SLIPWAY_NOW`: S3 refuses skewed requests).
@@ -166,10 +166,22 @@ impl fmt::Debug for S3Access {
     }
 }
 
+/// Why an S3 slug store cannot be used at all: no credentials, or settings no client can work with.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    /// No keys could be found.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The client refused the settings (region, endpoint, proxy, trusted certificates).
+    #[error(transparent)]
+    Settings(#[from] s3::Error),
+}
+
 /// An S3-compatible bucket as the store.
 pub struct S3 {
     location: Location,
-    client: std::result::Result<Client, String>,
+    /// The client, or why there is none (shared: every operation reports it).
+    client: std::result::Result<Client, Arc<Unusable>>,
     clock: Clock,
 }
 
@@ -191,14 +203,18 @@ impl S3 {
         region: Option<&str>,
         access: S3Access,
     ) -> S3 {
-        let client = access.credentials.and_then(|credentials| {
-            let mut config = Config::new(location.clone(), credentials, jiff::Timestamp::now);
-            config.endpoint = endpoint.cloned();
-            config.region = region.map(str::to_owned);
-            config.http = access.http;
-            config.clock = access.clock.clone();
-            Client::new(config).map_err(|e| e.to_string())
-        });
+        let client = access
+            .credentials
+            .map_err(Unusable::from)
+            .and_then(|credentials| {
+                let mut config = Config::new(location.clone(), credentials, jiff::Timestamp::now);
+                config.endpoint = endpoint.cloned();
+                config.region = region.map(str::to_owned);
+                config.http = access.http;
+                config.clock = access.clock.clone();
+                Ok(Client::new(config)?)
+            })
+            .map_err(Arc::new);
         S3 {
             location: location.clone(),
             client,

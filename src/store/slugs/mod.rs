@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
 
-pub use self::backend::{Backend, LocalDir, S3, S3Access};
+pub use self::backend::{Backend, LocalDir, S3, S3Access, Unusable};
 use super::app::App;
 use super::error::{Error, Result};
 use super::root::Root;
