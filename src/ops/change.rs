@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use super::error::{Error, Result};
 use crate::base::clock::Clock;
 use crate::base::http::HttpSettings;
-use crate::base::sandbox::Sandbox;
+use crate::base::sandbox::{Sandbox, SandboxError};
 use crate::build::pipeline::Built;
 use crate::model::event::{Event, Observer};
 use crate::model::release::Version;
 use crate::model::release::{Kind, Release, SlugRef, Status};
-use crate::model::settings::LauncherKind;
-use crate::run::launch::{self, Launch};
+use crate::model::settings::{LauncherKind, SandboxKind};
+use crate::run::launch::{self, Launch, SandboxSource};
 use crate::run::sandbox::{self, Choice};
 use crate::store::Error as StoreError;
 use crate::store::app::{App, AppLock};
@@ -150,11 +150,19 @@ impl<'a> Change<'a> {
 
     /// The sandbox the app's code runs in: resolved once (with a warning when there is none), an error when `sandbox: bwrap` cannot be had.
     pub fn sandbox(&self, observer: &mut dyn Observer) -> Result<&Sandbox> {
+        Ok(self
+            .resolve_sandbox(observer)
+            .map_err(crate::run::Error::from)?)
+    }
+
+    fn resolve_sandbox(
+        &self,
+        observer: &mut dyn Observer,
+    ) -> std::result::Result<&Sandbox, SandboxError> {
         if let Some(sandbox) = self.sandbox.get() {
             return Ok(sandbox);
         }
-        let resolved = sandbox::resolve(self.ctx.root, self.app, &self.ctx.exe)
-            .map_err(crate::run::Error::from)?;
+        let resolved = sandbox::resolve(self.ctx.root, self.app, &self.ctx.exe)?;
         match resolved.choice {
             Choice::Off => observer.event(Event::Unsandboxed { missing: None }),
             Choice::Missing { reason } => observer.event(Event::Unsandboxed {
@@ -165,12 +173,20 @@ impl<'a> Change<'a> {
         Ok(self.sandbox.get_or_init(|| resolved.sandbox))
     }
 
-    /// The sandbox a launch of a release needs: the app's when its launcher runs app code here, else none.
-    fn launch_sandbox(&self, observer: &mut dyn Observer) -> Result<&Sandbox> {
-        match self.app.settings.launcher {
-            LauncherKind::Local => self.sandbox(observer),
-            LauncherKind::Exec | LauncherKind::None => Ok(&Sandbox::None),
+    /// With `sandbox: bwrap` asked for, a change whose launch (or, `building`, whose build) would need it fails before anything is recorded when bubblewrap cannot be had.
+    ///
+    /// Otherwise the sandbox is resolved when app code is about to run: a
+    /// change that runs none (a re-push of a static tree) never probes for it.
+    fn require_sandbox(&self, building: bool, observer: &mut dyn Observer) -> Result<()> {
+        let asked = self.app.settings.sandbox.or(self.ctx.root.settings.sandbox);
+        if asked == Some(SandboxKind::Bwrap) {
+            if building {
+                self.sandbox(observer)?;
+            } else {
+                SandboxSource::sandbox(self, observer).map_err(crate::run::Error::from)?;
+            }
         }
+        Ok(())
     }
 
     /// Proof that this change holds the app lock.
@@ -221,7 +237,7 @@ impl<'a> Change<'a> {
     /// Records `draft` as the next version and launches it (or only records it, with auto-promote off).
     pub fn record(&self, draft: Release, observer: &mut dyn Observer) -> Result<Outcome> {
         if self.app.settings.auto_promote && draft.slug.is_some() {
-            self.launch_sandbox(observer)?;
+            self.require_sandbox(false, observer)?;
         }
         let release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
@@ -231,7 +247,7 @@ impl<'a> Change<'a> {
     /// Records `draft` and makes it live whatever `auto_promote` says (a rollback is the fix for a bad release).
     pub fn record_live(&self, draft: Release, observer: &mut dyn Observer) -> Result<Outcome> {
         if draft.slug.is_some() {
-            self.launch_sandbox(observer)?;
+            self.require_sandbox(false, observer)?;
         }
         let release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
@@ -256,8 +272,9 @@ impl<'a> Change<'a> {
             slug: None,
             ..self.draft(Kind::Deploy, description)
         };
-        // Builds run app code: a sandbox that cannot be had fails the deploy before anything is recorded.
-        self.sandbox(observer)?;
+        // A build that runs app code asks for the sandbox when it starts; one that
+        // was asked for by name and cannot be had fails before anything is recorded.
+        self.require_sandbox(true, observer)?;
         let mut release = self.store.create(&self.lock, draft)?;
         let mut observer = self.build_log(release.version, observer);
         // The slug is in the store before the record names it: a record never
@@ -322,7 +339,6 @@ impl<'a> Change<'a> {
         let store = &self.store;
         let mut started = None;
         if release.slug.is_some() {
-            let sandbox = self.launch_sandbox(observer)?;
             let previous = self.current()?;
             let slugs = self.ctx.slugs();
             let launched = launch::launcher(self.app.settings.launcher).launch(
@@ -335,7 +351,7 @@ impl<'a> Change<'a> {
                     slugs: &slugs,
                     now: self.ctx.clock.now,
                     exe: &self.ctx.exe,
-                    sandbox,
+                    sandbox: self,
                 },
                 observer,
             );
@@ -501,5 +517,15 @@ impl Observer for BuildLog<'_> {
             let _ = file.write_all(text.as_bytes());
         }
         self.inner.event(event);
+    }
+}
+
+/// The launcher asks for the sandbox only when app code is about to run (the `local` launcher's; the others run none here).
+impl SandboxSource for Change<'_> {
+    fn sandbox(&self, observer: &mut dyn Observer) -> std::result::Result<&Sandbox, SandboxError> {
+        match self.app.settings.launcher {
+            LauncherKind::Local => self.resolve_sandbox(observer),
+            LauncherKind::Exec | LauncherKind::None => Ok(&Sandbox::None),
+        }
     }
 }

@@ -332,9 +332,10 @@ fn sandbox_none_is_loud_and_a_deploy_asking_for_a_missing_bwrap_fails_before_any
 {
     let f = Fixture::new();
     f.create_app("open");
+    // A build step is app code: the deploy that runs it says it runs unsandboxed.
     fs::write(
         f.app_dir("open").join("app.yaml"),
-        "launcher: none\nsandbox: none\n",
+        "launcher: none\nsandbox: none\nbuild: echo built\n",
     )
     .unwrap();
     let pushed = f.pushed("open", &[("a.txt", "a\n")]);
@@ -379,7 +380,11 @@ fn sandbox_none_is_loud_and_a_deploy_asking_for_a_missing_bwrap_fails_before_any
     assert_eq!(f.current("strict"), None);
 
     // Not asked for, and missing: the deploy goes on, unsandboxed, and says so.
-    fs::write(f.app_dir("strict").join("app.yaml"), "launcher: none\n").unwrap();
+    fs::write(
+        f.app_dir("strict").join("app.yaml"),
+        "launcher: none\nbuild: echo built\n",
+    )
+    .unwrap();
     work.write("b.txt", "b\n");
     work.commit("Second");
     let out = push_without_bwrap(&work);

@@ -50,12 +50,13 @@ impl Launcher for Local {
         }
         let app_dir = dir.join("app");
         // Here rather than in the supervisor, so that a sandbox user who cannot reach it is told with a help line.
-        launch.sandbox.prepare(&Spec::release(&app_dir))?;
+        let sandbox = launch.sandbox.sandbox(observer)?;
+        sandbox.prepare(&Spec::release(&app_dir))?;
         let procfile = crate::run::read_procfile(&app_dir.join("Procfile"))?;
         if let Some(cmd) = procfile.release_command() {
             let env = env::base(release, &app_dir, launch.exe);
             let timeout = app.settings.release_timeout;
-            release_phase(cmd, &app_dir, &env, launch.sandbox, timeout, observer)?;
+            release_phase(cmd, &app_dir, &env, sandbox, timeout, observer)?;
         }
         let formation = crate::store::formation::load(app)?;
         let runs = formation.runs_anything(&procfile);

@@ -38,6 +38,15 @@ pub fn slug_procfile(slug: &Path) -> Result<Option<(Vec<u8>, Procfile)>> {
     Ok(Some((bytes, procfile)))
 }
 
+/// Where a launcher gets the app's sandbox: resolving it probes bubblewrap, which a launch that runs no app code (a re-push of a static tree) does not wait for.
+pub trait SandboxSource {
+    /// The app's sandbox (saying so, through `observer`, when there is none); an error when the one asked for cannot be had.
+    fn sandbox(
+        &self,
+        observer: &mut dyn Observer,
+    ) -> std::result::Result<&crate::base::sandbox::Sandbox, crate::base::sandbox::SandboxError>;
+}
+
 /// Everything a launcher needs to start a release.
 pub struct Launch<'a> {
     /// The root the app lives in.
@@ -56,8 +65,8 @@ pub struct Launch<'a> {
     pub now: jiff::Timestamp,
     /// The slipway binary, for the supervisor and `SLIPWAY_BIN`.
     pub exe: &'a Path,
-    /// What the release phase runs in (the supervisor finds the processes' own).
-    pub sandbox: &'a crate::base::sandbox::Sandbox,
+    /// What the release phase runs in (the supervisor finds the processes' own), asked for only when app code is about to run.
+    pub sandbox: &'a dyn SandboxSource,
 }
 
 impl Launch<'_> {
