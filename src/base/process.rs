@@ -180,13 +180,15 @@ impl Job {
             self.command.stderr(writer);
             Some(reader)
         } else {
-            self.command.stderr(out_writer);
+            self.command.stderr(out_writer.try_clone()?);
             None
         };
         let spawned = self.command.spawn();
-        // Our copies of the write ends live in `command`: drop them, so EOF
-        // comes once the command's processes are gone.
+        // Our copies of the write ends live in `command` and `out_writer`:
+        // drop them, so EOF comes as soon as the command's processes are gone
+        // (one left open made every job wait out LINGER after it exited).
         drop(self.command);
+        drop(out_writer);
         self.keep.clear();
         let mut child = spawned?;
         read_lines(out_reader, Stream::Stdout, tx.clone());
