@@ -65,28 +65,32 @@ fn chosen_buildpacks(change: &Change) -> Result<Option<Choice>> {
 
 /// Which buildpacks build `tree`: chosen ones, its `.buildpacks` file, detection when it has a file a built-in looks for, or none.
 fn buildpacks_for_tree(change: &Change, repo: &Repository, tree: &Tree) -> Result<Option<Choice>> {
-    if let Some(choice) = chosen_buildpacks(change)? {
-        return Ok(Some(choice));
-    }
-    if let Some(text) = top_level_text(repo, tree, ".buildpacks") {
-        let list = model_buildpack::parse_list(&text)?;
-        if !list.is_empty() {
-            return Ok(Some(Choice::Chosen {
-                buildpacks: list,
-                from: ".buildpacks",
-            }));
-        }
-    }
-    let marked = MARKERS.iter().any(|name| tree.get_name(name).is_some());
-    Ok(marked.then_some(Choice::Detect))
+    buildpacks_for(
+        change,
+        |name| top_level_text(repo, tree, name),
+        |name| tree.get_name(name).is_some(),
+    )
 }
 
 /// Which buildpacks build the directory `dir` (a source archive): chosen ones, its `.buildpacks`, or detection.
 fn buildpacks_for_dir(change: &Change, dir: &Path) -> Result<Option<Choice>> {
+    buildpacks_for(
+        change,
+        |name| std::fs::read_to_string(dir.join(name)).ok(),
+        |name| dir.join(name).is_file(),
+    )
+}
+
+/// The choice for a source whose top-level files `read` gives as text and `has` tells of.
+fn buildpacks_for(
+    change: &Change,
+    read: impl Fn(&str) -> Option<String>,
+    has: impl Fn(&str) -> bool,
+) -> Result<Option<Choice>> {
     if let Some(choice) = chosen_buildpacks(change)? {
         return Ok(Some(choice));
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join(".buildpacks")) {
+    if let Some(text) = read(".buildpacks") {
         let list = model_buildpack::parse_list(&text)?;
         if !list.is_empty() {
             return Ok(Some(Choice::Chosen {
@@ -95,8 +99,10 @@ fn buildpacks_for_dir(change: &Change, dir: &Path) -> Result<Option<Choice>> {
             }));
         }
     }
-    let marked = MARKERS.iter().any(|name| dir.join(name).is_file());
-    Ok(marked.then_some(Choice::Detect))
+    Ok(MARKERS
+        .iter()
+        .any(|name| has(name))
+        .then_some(Choice::Detect))
 }
 
 /// A small regular file at the top of `tree`, as text.

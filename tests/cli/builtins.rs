@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::launch::Running;
 
 /// Whether the host has `tool` on the build PATH; outside CI a missing tool skips the test with a reason.
 fn host_has(tool: &str, test: &str) -> bool {
@@ -98,6 +99,7 @@ fn a_python_app_builds_with_pip_and_runs_from_any_directory() {
     }
     let f = Fixture::new();
     f.create_app("pyapp");
+    let _running = Running::new(&f, "pyapp");
     let work = f.work("pyapp", "w");
     fs::create_dir_all(work.dir.join("wheels")).unwrap();
     fs::write(
@@ -190,6 +192,7 @@ fn a_node_app_builds_with_npm_prunes_dev_dependencies_and_defaults_to_npm_start(
     }
     let f = Fixture::new();
     f.create_app("nodeapp");
+    let _running = Running::new(&f, "nodeapp");
     let work = f.work("nodeapp", "w");
     work.write(
         "vendor/hello/package.json",

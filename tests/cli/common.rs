@@ -82,6 +82,18 @@ pub fn remote_lines(stderr: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Ports for the apps of one fixture, apart from every other fixture's: tests
+/// run in parallel, each with its own root, and two roots that both picked
+/// the default port 5000 (free when each app was created) made whichever
+/// launched second fail. Below the ephemeral range, where `free_port` and
+/// the kernel pick theirs.
+fn own_port_range() -> String {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let first = 10_000 + 40 * (NEXT.fetch_add(1, Ordering::Relaxed) % 400);
+    format!("{first}-{}", first + 39)
+}
+
 /// A fresh temp directory that every user may search but not list (mode 0711).
 pub fn searchable_tempdir() -> TempDir {
     use std::os::unix::fs::PermissionsExt;
@@ -111,6 +123,11 @@ impl Fixture {
         let root = tmp.path().join(name);
         let f = Fixture { tmp, root };
         ok(f.slipway(&["init"]));
+        fs::write(
+            f.root.join("slipway.yaml"),
+            format!("port_range: {}\n", own_port_range()),
+        )
+        .unwrap();
         f
     }
 

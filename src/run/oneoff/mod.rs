@@ -140,7 +140,18 @@ pub fn prepare(
 /// It stays in the caller's session, as the app's processes stay in the
 /// supervisor's: on a terminal, to keep it; otherwise, so that a signal to
 /// its group reaches it past `bwrap`.
-fn start(prepared: &Prepared, configure: impl FnOnce(&mut Command)) -> io::Result<Child> {
+///
+/// A failure is said in its log too; dropping `prepared` then cleans up.
+fn start(prepared: &Prepared, configure: impl FnOnce(&mut Command)) -> Result<Child> {
+    spawn(prepared, configure).map_err(|e| {
+        prepared.note(&format!("Cannot start: {e}"));
+        Error::OneOff {
+            reason: format!("cannot start /bin/sh: {e}"),
+        }
+    })
+}
+
+fn spawn(prepared: &Prepared, configure: impl FnOnce(&mut Command)) -> io::Result<Child> {
     let app_dir = prepared.dir.join("app");
     let cmd = env::app_command(&prepared.command, &app_dir, &prepared.env);
     let spec = Spec {
@@ -187,24 +198,14 @@ impl Prepared {
             sys::foreground_flags().map_err(Error::io("handle signals for", &self.dir))?;
         let group = !terminal;
         let sandboxed = self.sandbox.is_bwrap();
-        let spawned = start(&self, |cmd| {
+        let mut child = start(&self, |cmd| {
             cmd.stdin(Stdio::inherit())
                 .stdout(Stdio::inherit())
                 .stderr(Stdio::inherit());
             if group {
                 cmd.process_group(0);
             }
-        });
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                let error = Error::OneOff {
-                    reason: format!("cannot start /bin/sh: {e}"),
-                };
-                self.finish(&format!("Cannot start: {e}"));
-                return Err(error);
-            }
-        };
+        })?;
         self.begin(child.id(), group);
         let pid = child.id();
         let signal = |signal| signal_process(pid, group, sandboxed, signal);
@@ -246,23 +247,13 @@ impl Prepared {
             sys::termination_flag().map_err(Error::io("handle signals for", &self.dir))?;
         let (reader, writer) = io::pipe().map_err(Error::io("open a pipe for", &self.dir))?;
         let sandboxed = self.sandbox.is_bwrap();
-        let spawned = start(&self, |cmd| {
+        let mut child = start(&self, |cmd| {
             match writer.try_clone() {
                 Ok(w) => cmd.stdout(w).stderr(writer),
                 Err(_) => cmd.stdout(Stdio::null()).stderr(Stdio::null()),
             };
             cmd.stdin(Stdio::null()).process_group(0);
-        });
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                let error = Error::OneOff {
-                    reason: format!("cannot start /bin/sh: {e}"),
-                };
-                self.finish(&format!("Cannot start: {e}"));
-                return Err(error);
-            }
-        };
+        })?;
         self.begin(child.id(), true);
         started(&self.name);
         let copier = {
