@@ -431,6 +431,46 @@ fn a_missing_bucket_is_named() {
 }
 
 #[test]
+fn a_throttling_store_is_asked_again_and_the_upload_lands() {
+    let Some(server) = server("a_throttling_store_is_asked_again_and_the_upload_lands") else {
+        return;
+    };
+    let dir = temp();
+    let path = dir.path().join("slug.tar.gz");
+    let sha = write_file(&path, 300_000, 7);
+    let gate = Gate::new(&server.endpoint);
+    let through_gate =
+        Client::new(weed::client_config(&gate.endpoint, "s3://slugs/throttled")).unwrap();
+    gate.fail_next(2);
+    put(&through_gate, "a", &path, &sha).unwrap();
+    assert_eq!(
+        gate.failed(),
+        2,
+        "two answers of 503, then the third try went through"
+    );
+    let direct = client(server, "throttled");
+    assert_eq!(direct.head("a").unwrap(), Some(300_000));
+    let (size, got) = direct.get_to_file("a", &dir.path().join("back")).unwrap();
+    assert_eq!((size, got), (300_000, sha.clone()));
+
+    // A store that keeps refusing: three tries, then its own words; nothing stored.
+    // (A new client: the first one's pooled connection is already through the gate.)
+    let through_gate =
+        Client::new(weed::client_config(&gate.endpoint, "s3://slugs/throttled")).unwrap();
+    gate.fail_next(usize::MAX);
+    let e = put(&through_gate, "b", &path, &sha).unwrap_err();
+    assert_eq!(gate.failed(), 2 + 3);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "uploading s3://slugs/throttled/b: SlowDown: Please reduce your request rate. (HTTP 503 from {})",
+            gate.endpoint
+        )
+    );
+    assert_eq!(direct.head("b").unwrap(), None);
+}
+
+#[test]
 fn a_stopped_server_is_a_clear_connection_error() {
     let Some(server) = server("a_stopped_server_is_a_clear_connection_error") else {
         return;

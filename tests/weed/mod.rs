@@ -338,6 +338,10 @@ struct GateState {
     budget: AtomicU64,
     /// Every connection made, both sides, to cut them.
     streams: Mutex<Vec<TcpStream>>,
+    /// New connections still to be answered `503 SlowDown` instead of forwarded.
+    to_fail: AtomicUsize,
+    /// Connections answered `503 SlowDown` so far.
+    failed: AtomicUsize,
 }
 
 impl GateState {
@@ -360,6 +364,8 @@ impl Gate {
             shut: AtomicBool::new(false),
             budget: AtomicU64::new(u64::MAX),
             streams: Mutex::new(Vec::new()),
+            to_fail: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
         });
         let gate = Arc::clone(&state);
         std::thread::spawn(move || {
@@ -370,6 +376,15 @@ impl Gate {
                     continue;
                 };
                 client.set_nonblocking(false).unwrap();
+                let fail = gate
+                    .to_fail
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if fail {
+                    slow_down(client);
+                    gate.failed.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(&upstream) else {
                     continue;
                 };
@@ -398,6 +413,40 @@ impl Gate {
     pub fn shut(&self) {
         self.state.shut_now();
     }
+
+    /// Answers the next `connections` new connections as a throttling S3 does
+    /// (`503 SlowDown`, then closes them) instead of forwarding them.
+    pub fn fail_next(&self, connections: usize) {
+        self.state.to_fail.store(connections, Ordering::SeqCst);
+    }
+
+    /// How many connections were answered `503 SlowDown`.
+    pub fn failed(&self) -> usize {
+        self.state.failed.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request head from `client`, answers `503 SlowDown` and closes.
+fn slow_down(mut client: TcpStream) {
+    use std::io::Write;
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && matches!(client.read(&mut byte), Ok(1)) {
+        head.push(byte[0]);
+    }
+    let body =
+        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let _ = client.write_all(
+        format!(
+            "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let _ = client.shutdown(std::net::Shutdown::Both);
 }
 
 impl Drop for Gate {

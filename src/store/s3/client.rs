@@ -245,24 +245,27 @@ impl Client {
     pub fn head(&self, key: &str) -> Result<Option<u64>, Error> {
         let full = self.location.key(key);
         let doing = format!("checking {}", self.location.url_of(key));
-        let response = self.send(Call {
-            method: "HEAD",
-            key: Some(&full),
-            query: &[],
-            headers: &[],
-            payload_hash: sign::EMPTY_SHA256,
-            body: Body::Empty,
-            deadline: Some(self.timeouts.base),
-            doing: &doing,
-        })?;
-        match response.status().as_u16() {
-            404 => Ok(None),
-            200..=299 => match header(&response, "content-length").and_then(|v| v.parse().ok()) {
-                Some(size) => Ok(Some(size)),
-                None => Err(self.bad_answer(&doing, "no Content-Length")),
-            },
-            _ => Err(self.refusal(response, &doing)),
-        }
+        self.retrying(|| {
+            let response = self.send(Call {
+                method: "HEAD",
+                key: Some(&full),
+                query: &[],
+                headers: &[],
+                payload_hash: sign::EMPTY_SHA256,
+                body: Body::Empty,
+                deadline: Some(self.timeouts.base),
+                doing: &doing,
+            })?;
+            match response.status().as_u16() {
+                404 => Ok(None),
+                200..=299 => match header(&response, "content-length").and_then(|v| v.parse().ok())
+                {
+                    Some(size) => Ok(Some(size)),
+                    None => Err(self.bad_answer(&doing, "no Content-Length")),
+                },
+                _ => Err(self.refusal(response, &doing)),
+            }
+        })
     }
 
     /// Downloads `key` into `dest` (created or truncated), hashing on the way;
@@ -283,17 +286,20 @@ impl Client {
         let full = self.location.key(key);
         let doing = format!("downloading {}", self.location.url_of(key));
         let started = Instant::now();
-        let response = self.send(Call {
-            method: "GET",
-            key: Some(&full),
-            query: &[],
-            headers: &[],
-            payload_hash: sign::EMPTY_SHA256,
-            body: Body::Empty,
-            deadline: None,
-            doing: &doing,
+        // Only the request is sent again: once bytes reach `out`, a failure is final.
+        let response = self.retrying(|| {
+            let response = self.send(Call {
+                method: "GET",
+                key: Some(&full),
+                query: &[],
+                headers: &[],
+                payload_hash: sign::EMPTY_SHA256,
+                body: Body::Empty,
+                deadline: None,
+                doing: &doing,
+            })?;
+            self.expect_success(response, &doing)
         })?;
-        let response = self.expect_success(response, &doing)?;
         let expected: Option<u64> =
             header(&response, "content-length").and_then(|v| v.parse().ok());
         let local = |source| Error::Local {
@@ -349,20 +355,22 @@ impl Client {
     pub fn delete(&self, key: &str) -> Result<(), Error> {
         let full = self.location.key(key);
         let doing = format!("deleting {}", self.location.url_of(key));
-        let response = self.send(Call {
-            method: "DELETE",
-            key: Some(&full),
-            query: &[],
-            headers: &[],
-            payload_hash: sign::EMPTY_SHA256,
-            body: Body::Empty,
-            deadline: Some(self.timeouts.base),
-            doing: &doing,
-        })?;
-        match response.status().as_u16() {
-            200..=299 | 404 => Ok(()),
-            _ => Err(self.refusal(response, &doing)),
-        }
+        self.retrying(|| {
+            let response = self.send(Call {
+                method: "DELETE",
+                key: Some(&full),
+                query: &[],
+                headers: &[],
+                payload_hash: sign::EMPTY_SHA256,
+                body: Body::Empty,
+                deadline: Some(self.timeouts.base),
+                doing: &doing,
+            })?;
+            match response.status().as_u16() {
+                200..=299 | 404 => Ok(()),
+                _ => Err(self.refusal(response, &doing)),
+            }
+        })
     }
 
     /// Every key under `prefix` (relative to the store's prefix) with its size,
@@ -382,17 +390,19 @@ impl Client {
             if let Some(token) = &token {
                 query.push(("continuation-token", token.as_str()));
             }
-            let response = self.send(Call {
-                method: "GET",
-                key: None,
-                query: &query,
-                headers: &[],
-                payload_hash: sign::EMPTY_SHA256,
-                body: Body::Empty,
-                deadline: Some(self.timeouts.base),
-                doing: &doing,
+            let page = self.retrying(|| {
+                let response = self.send(Call {
+                    method: "GET",
+                    key: None,
+                    query: &query,
+                    headers: &[],
+                    payload_hash: sign::EMPTY_SHA256,
+                    body: Body::Empty,
+                    deadline: Some(self.timeouts.base),
+                    doing: &doing,
+                })?;
+                self.xml_answer(response, &doing)
             })?;
-            let page = self.xml_answer(response, &doing)?;
             if page.name != "ListBucketResult" {
                 return Err(
                     self.bad_answer(&doing, &format!("<{}> instead of a listing", page.name))

@@ -112,6 +112,26 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether the same request may well succeed if sent again: a cut connection,
+    /// a refused one (a store restarting), a throttle or a 5xx, as the AWS SDKs
+    /// retry. Timeouts are not: their deadlines already allow for the size.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            Error::Broken { .. } => true,
+            Error::Unreachable { reason, .. } => reason == "connection refused",
+            Error::Service { status, code, .. } => {
+                matches!(status, 429 | 500 | 502 | 503 | 504)
+                    || matches!(
+                        code.as_str(),
+                        "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout"
+                    )
+            }
+            _ => false,
+        }
+    }
+}
+
 fn service_text(code: &str, message: &str) -> String {
     match (code.is_empty(), message.is_empty()) {
         (true, _) => message.to_owned(),

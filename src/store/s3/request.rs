@@ -33,7 +33,31 @@ pub(super) struct Call<'a> {
     pub(super) doing: &'a str,
 }
 
+/// How many times a request is sent when the store fails in a way that may pass.
+const ATTEMPTS: u32 = 3;
+/// The pause before the second attempt; it doubles before each later one.
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+
 impl Client {
+    /// Runs `attempt` until it succeeds, fails in a way that will not pass
+    /// ([`Error::may_pass`]), or has been made [`ATTEMPTS`] times.
+    pub(super) fn retrying<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut pause = FIRST_PAUSE;
+        for _ in 1..ATTEMPTS {
+            match attempt() {
+                Err(e) if e.may_pass() => {
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                done => return done,
+            }
+        }
+        attempt()
+    }
+
     pub(super) fn send(&self, call: Call<'_>) -> Result<Response<ureq::Body>, Error> {
         let path = match call.key {
             Some(key) => self.object_path(key),
