@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::env::{AppArgs, AppJsonArgs, Env, current_exe};
+use super::env::{AppArg, AppArgs, AppJsonArgs, Env, current_exe};
 use crate::model::name::AppName;
 use crate::ops::{self, apps};
 use crate::output;
@@ -26,8 +26,10 @@ pub struct CreateArgs {
 
 #[derive(Args)]
 pub struct DestroyArgs {
-    /// The app to delete
-    name: String,
+    /// The app to delete [default: -a APP, else this checkout's app]
+    name: Option<String>,
+    #[command(flatten)]
+    app: AppArg,
     /// The app's name again, to confirm
     #[arg(long, value_name = "NAME")]
     confirm: Option<String>,
@@ -38,10 +40,11 @@ pub struct DestroyArgs {
 
 #[derive(Args)]
 pub struct RenameArgs {
-    /// The app's name now
-    old: String,
-    /// Its new name
-    new: String,
+    /// `OLD NEW`, or `NEW` alone with the app from -a APP or this checkout (as `heroku apps:rename NEW -a OLD`)
+    #[arg(required = true, num_args = 1..=2, value_name = "NAMES")]
+    names: Vec<String>,
+    #[command(flatten)]
+    app: AppArg,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -49,7 +52,10 @@ pub struct RenameArgs {
 
 pub fn rename(env: &Env, args: RenameArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let (old, new): (AppName, AppName) = (args.old.parse()?, args.new.parse()?);
+    // The last name is the new one; one before it, if any, is the app.
+    let mut names = args.names.iter().rev();
+    let new: AppName = names.next().ok_or(ops::Error::NoApp)?.parse()?;
+    let old = env.app_name(names.next().map(String::as_str), &args.app)?;
     let app = apps::rename(&root, &old, &new, &current_exe()?)?;
     output::print(&if args.json {
         output::apps::created_json(&new, &app.repo_dir())
@@ -85,10 +91,11 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
 
 pub fn destroy(env: &Env, args: DestroyArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let name: AppName = args.name.parse()?;
+    let name = env.app_name(args.name.as_deref(), &args.app)?;
     if args.confirm.as_deref() != Some(name.as_str()) {
         return Err(ops::Error::NotConfirmed {
             name: name.to_string(),
+            given: args.confirm,
         }
         .into());
     }

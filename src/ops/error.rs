@@ -8,8 +8,8 @@ use crate::model::release::Version;
 /// Anything a slipway command can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("refusing to destroy '{name}' without --confirm {name}")]
-    NotConfirmed { name: String },
+    #[error("refusing to destroy '{name}' without --confirm {name}{}", given.as_ref().map(|g| format!(" (--confirm names '{}')", crate::base::text::escape_truncated(g, 60))).unwrap_or_default())]
+    NotConfirmed { name: String, given: Option<String> },
 
     #[error("cannot roll back to v{version}: {reason}")]
     Rollback { version: Version, reason: String },
@@ -22,6 +22,9 @@ pub enum Error {
 
     #[error("cannot promote v{version}: {reason}")]
     Promote { version: Version, reason: String },
+
+    #[error("cannot promote v{version}: add-ons changed since then ({changes})")]
+    PromoteAddons { version: Version, changes: String },
 
     #[error("no app given")]
     NoApp,

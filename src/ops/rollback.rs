@@ -121,6 +121,18 @@ pub fn promote(
         }
         (None, None) => {}
     }
+    // Add-ons live outside releases: the base release holds the ones provisioned
+    // now, and making another set live would drop or revive some (and their vars)
+    // without the add-on hook hearing of it.
+    if let Some(base) = &change.base {
+        let changes = addon::changes_since(&release.addons, &base.addons);
+        if !changes.is_empty() {
+            return Err(Error::PromoteAddons {
+                version,
+                changes: changes.join(", "),
+            });
+        }
+    }
     change.go_live(release, observer)
 }
 

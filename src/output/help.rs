@@ -15,10 +15,13 @@ pub fn help(error: &ops::Error) -> Option<String> {
         E::Build(e) => build_help(e),
         E::Run(e) => run_help(e),
         E::Watch(e) => watch_help(e),
-        E::NotConfirmed { name } => Some(format!(
+        E::NotConfirmed { name, .. } => Some(format!(
             "this deletes the app's repository and releases; run `slipway apps:destroy {name} --confirm {name}`"
         )),
         E::NoAddon { app, .. } => Some(format!("`slipway addons -a {app}` lists its add-ons")),
+        E::PromoteAddons { version, .. } => Some(format!(
+            "promoting v{version} would drop today's add-ons without deprovisioning them; make them match v{version} with addons:add/addons:remove first"
+        )),
         E::RollbackAddons { version, .. } => Some(format!(
             "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"
         )),

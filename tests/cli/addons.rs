@@ -178,3 +178,31 @@ fn rollback_is_refused_across_an_addon_change() {
     assert_eq!(f.records("myapp").len(), 3);
     assert_eq!(f.current("myapp").as_deref(), Some("v3"));
 }
+
+#[test]
+fn promote_is_refused_when_it_would_drop_a_provisioned_addon_and_brings_an_unpromoted_one_live() {
+    let f = Fixture::new();
+    f.deployed("myapp");
+    ok(f.slipway(&["addons:add", "memcachier", "-a", "myapp"]));
+    let out = f.slipway(&["releases:promote", "v1", "-a", "myapp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot promote v1: add-ons changed since then (memcachier added)\n\
+         help: promoting v1 would drop today's add-ons without deprovisioning them; make them match v1 with addons:add/addons:remove first\n"
+    );
+    assert_eq!(f.current("myapp").as_deref(), Some("v2"));
+    assert!(ok(f.slipway(&["addons", "-a", "myapp"])).contains("memcachier"));
+
+    // With auto_promote off, an add-on's release waits for promote, which brings it live.
+    let yaml = f.app_dir("myapp").join("app.yaml");
+    let settings = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{settings}auto_promote: false\n")).unwrap();
+    ok(f.slipway(&["addons:add", "heroku-postgresql", "-a", "myapp"]));
+    assert_eq!(f.current("myapp").as_deref(), Some("v2"));
+    assert_eq!(
+        ok(f.slipway(&["releases:promote", "v3", "-a", "myapp"])),
+        "Promoting v3 on myapp... done, v3 is live\n"
+    );
+    assert_eq!(f.current("myapp").as_deref(), Some("v3"));
+}

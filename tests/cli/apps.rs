@@ -199,6 +199,13 @@ fn apps_lists_names_and_json_and_destroy_needs_confirmation() {
     );
     let wrong = f.slipway(&["apps:destroy", "web", "--confirm", "api"]);
     assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong.stderr).starts_with(
+            "error: refusing to destroy 'web' without --confirm web (--confirm names 'api')\n"
+        ),
+        "{}",
+        text(&wrong.stderr)
+    );
     assert!(f.app_dir("web").join("releases/v1.json").exists());
 
     assert_eq!(
@@ -207,6 +214,12 @@ fn apps_lists_names_and_json_and_destroy_needs_confirmation() {
     );
     assert!(!f.app_dir("web").exists());
     assert_eq!(ok(f.slipway(&["apps"])), "api\n");
+    // Heroku's spelling: the app as -a, anywhere on the line.
+    assert_eq!(
+        ok(f.slipway(&["-a", "api", "apps:destroy", "--confirm", "api"])),
+        "Destroying api... done\n"
+    );
+    assert_eq!(ok(f.slipway(&["apps"])), "");
 }
 
 #[test]

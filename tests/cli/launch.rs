@@ -882,4 +882,12 @@ fn a_renamed_app_keeps_its_releases_port_and_grants_and_deploys_under_its_new_na
     assert!(body(port).starts_with("after"), "{}", body(port));
     let config = ok(f.slipway(&["config:get", "GREETING", "-a", "shop"]));
     assert_eq!(config, "hi\n");
+
+    // Heroku's spelling, `apps:rename NEW -a OLD`, and back.
+    assert!(
+        ok(f.slipway(&["apps:rename", "web", "-a", "shop"]))
+            .starts_with("Renaming shop to web... done\n")
+    );
+    assert_eq!(f.current("web").as_deref(), Some("v3"));
+    assert!(!f.app_dir("shop").exists());
 }
