@@ -312,8 +312,10 @@ pub enum Failure {
     Unreachable(String),
     /// A deadline passed after connecting.
     TimedOut(String),
-    /// The exchange broke off.
+    /// The exchange broke off in a way that will happen again (bad HTTP, a limit).
     Broken(String),
+    /// The connection was closed mid-exchange (reset, broken pipe, early EOF): sending again may work.
+    Cut(String),
 }
 
 /// Sorts a ureq error; `deadline` is the whole-request deadline that was set.
@@ -334,10 +336,10 @@ pub fn classify(error: &ureq::Error, timeouts: &Timeouts, deadline: Duration) ->
                 secs(timeouts.idle)
             )),
             K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
-                Failure::Broken(format!("the connection was closed mid-request ({e})"))
+                Failure::Cut(format!("the connection was closed mid-request ({e})"))
             }
             K::UnexpectedEof => {
-                Failure::Broken("the connection was closed before the answer was complete".into())
+                Failure::Cut("the connection was closed before the answer was complete".into())
             }
             // std's resolver failures have no kind of their own.
             _ if e.to_string().contains("lookup address") => {

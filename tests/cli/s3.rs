@@ -54,13 +54,13 @@ impl Store {
             true => format!("slug_store: {}\n", store.url()),
             false => String::new(),
         };
-        fs::write(
-            store.f.root.join("slipway.yaml"),
-            format!(
-                "# the slug store\n{slug_store}s3_endpoint: {endpoint}\ns3_region: us-east-1\n"
-            ),
-        )
-        .unwrap();
+        // After the fixture's own lines (its port range), as an admin would add them.
+        let yaml = store.f.root.join("slipway.yaml");
+        let mut settings = fs::read_to_string(&yaml).unwrap_or_default();
+        settings.push_str(&format!(
+            "# the slug store\n{slug_store}s3_endpoint: {endpoint}\ns3_region: us-east-1\n"
+        ));
+        fs::write(&yaml, settings).unwrap();
         store
     }
 
@@ -475,6 +475,8 @@ fn migrating_to_s3_and_back_copies_checks_and_switches_and_can_be_run_again() {
         assert_eq!(s.object_sha(&client, sha).as_deref(), Some(sha.as_str()));
     }
     let yaml = fs::read_to_string(s.f.root.join("slipway.yaml")).unwrap();
+    let (ports, yaml) = yaml.split_once('\n').unwrap();
+    assert!(ports.starts_with("port_range: "), "{ports}");
     assert_eq!(
         yaml,
         format!(

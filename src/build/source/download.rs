@@ -394,7 +394,9 @@ impl Request<'_> {
         }
         match http::classify(error, timeouts, self.limits.timeout) {
             Failure::Unreachable(reason) => DownloadError::Unreachable { reason },
-            Failure::TimedOut(reason) | Failure::Broken(reason) => DownloadError::Failed { reason },
+            Failure::TimedOut(reason) | Failure::Broken(reason) | Failure::Cut(reason) => {
+                DownloadError::Failed { reason }
+            }
         }
     }
 

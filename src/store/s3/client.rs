@@ -285,7 +285,6 @@ impl Client {
     pub fn get(&self, key: &str, out: &mut dyn Write, dest: &Path) -> Result<(u64, String), Error> {
         let full = self.location.key(key);
         let doing = format!("downloading {}", self.location.url_of(key));
-        let started = Instant::now();
         // Only the request is sent again: once bytes reach `out`, a failure is final.
         let response = self.retrying(|| {
             let response = self.send(Call {
@@ -300,6 +299,7 @@ impl Client {
             })?;
             self.expect_success(response, &doing)
         })?;
+        let started = Instant::now();
         let expected: Option<u64> =
             header(&response, "content-length").and_then(|v| v.parse().ok());
         let local = |source| Error::Local {
@@ -346,6 +346,7 @@ impl Client {
                 endpoint: self.origin.clone(),
                 doing,
                 reason: format!("got {size} of {expected} bytes"),
+                cut: true,
             });
         }
         Ok((size, hex(&hasher.finalize())))

@@ -50,6 +50,9 @@ pub enum Error {
         doing: String,
         /// What happened.
         reason: String,
+        /// The connection was closed mid-exchange (sending again may work),
+        /// rather than something that would happen again.
+        cut: bool,
     },
     /// The store refused: an S3 error answer.
     #[error(
@@ -118,7 +121,7 @@ impl Error {
     /// retry. Timeouts are not: their deadlines already allow for the size.
     pub fn may_pass(&self) -> bool {
         match self {
-            Error::Broken { .. } => true,
+            Error::Broken { cut, .. } => *cut,
             Error::Unreachable { reason, .. } => reason == "connection refused",
             Error::Service { status, code, .. } => {
                 matches!(status, 429 | 500 | 502 | 503 | 504)

@@ -37,18 +37,23 @@ pub(super) struct Call<'a> {
 const ATTEMPTS: u32 = 3;
 /// The pause before the second attempt; it doubles before each later one.
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
+/// A failure that took longer than this is final: its deadline was already
+/// waited out once (a proxy's `504` after its own minute, a cut late in a
+/// long upload), and three of them would triple the wait.
+const QUICK: Duration = Duration::from_secs(10);
 
 impl Client {
     /// Runs `attempt` until it succeeds, fails in a way that will not pass
-    /// ([`Error::may_pass`]), or has been made [`ATTEMPTS`] times.
+    /// ([`Error::may_pass`]) or slowly, or has been made [`ATTEMPTS`] times.
     pub(super) fn retrying<T>(
         &self,
         mut attempt: impl FnMut() -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut pause = FIRST_PAUSE;
         for _ in 1..ATTEMPTS {
+            let started = Instant::now();
             match attempt() {
-                Err(e) if e.may_pass() => {
+                Err(e) if e.may_pass() && started.elapsed() < QUICK => {
                     std::thread::sleep(pause);
                     pause *= 2;
                 }
@@ -170,6 +175,13 @@ impl Client {
                 endpoint,
                 doing,
                 reason,
+                cut: false,
+            },
+            Failure::Cut(reason) => Error::Broken {
+                endpoint,
+                doing,
+                reason,
+                cut: true,
             },
         }
     }

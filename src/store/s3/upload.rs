@@ -142,6 +142,15 @@ impl Client {
             digest,
             size,
         };
+        // A request sent again starts over from its first byte: progress is
+        // told only of bytes past the furthest it has heard of.
+        let mut furthest = 0;
+        let progress = &mut |sent: u64| {
+            if sent > furthest {
+                furthest = sent;
+                progress(sent);
+            }
+        };
         if size <= self.single_put_max {
             self.put_single(&mut upload, progress)
         } else {
@@ -197,16 +206,24 @@ impl Client {
 
         let result = self.upload_parts(up, &upload_id, progress);
         if result.is_err() {
-            // Best effort: the error that matters is the one already in hand.
-            let _ = self.send(Call {
-                method: "DELETE",
-                key: Some(&up.full),
-                query: &[("uploadId", &upload_id)],
-                headers: &[],
-                payload_hash: sign::EMPTY_SHA256,
-                body: Body::Empty,
-                deadline: Some(self.timeouts.base),
-                doing: &format!("aborting the multipart upload of {}", up.url),
+            // Best effort, but tried as hard as the rest (parts left behind are
+            // billed): the error that matters is the one already in hand.
+            let doing = format!("aborting the multipart upload of {}", up.url);
+            let _ = self.retrying(|| {
+                let response = self.send(Call {
+                    method: "DELETE",
+                    key: Some(&up.full),
+                    query: &[("uploadId", &upload_id)],
+                    headers: &[],
+                    payload_hash: sign::EMPTY_SHA256,
+                    body: Body::Empty,
+                    deadline: Some(self.timeouts.base),
+                    doing: &doing,
+                })?;
+                match response.status().as_u16() {
+                    200..=299 | 404 => Ok(()),
+                    _ => Err(self.refusal(response, &doing)),
+                }
             });
         }
         result
@@ -303,7 +320,9 @@ impl Client {
         xml_body.push_str("</CompleteMultipartUpload>");
         let doing = format!("finishing the multipart upload of {}", up.url);
         let payload_hash = hex(&sign::sha256(xml_body.as_bytes()));
-        self.retrying(|| {
+        let mut tries = 0;
+        let finished = self.retrying(|| {
+            tries += 1;
             let response = self.send(Call {
                 method: "POST",
                 key: Some(&up.full),
@@ -322,6 +341,18 @@ impl Client {
                 );
             }
             Ok(())
-        })
+        });
+        match finished {
+            // An earlier try finished it and only the answer was lost: the
+            // object is there if it has the size (its parts were checked).
+            Err(e) if tries > 1 && e.code() == Some("NoSuchUpload") => {
+                let key = self.location.relative(&up.full).unwrap_or(&up.full);
+                match self.head(key) {
+                    Ok(Some(stored)) if stored == size => Ok(()),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 }
