@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use super::Reported;
 use super::env::Env;
 use crate::model::refs::{self, HookKind, parse_updates};
-use crate::ops::change::Outcome;
+use crate::ops::change::{Context, Outcome};
 use crate::ops::deploy;
 use crate::ops::prereceive::{self, Verdict};
 use crate::output::{self, Sideband};
@@ -72,6 +72,11 @@ pub fn run(env: &Env, args: HookArgs) -> anyhow::Result<()> {
             | Outcome::Recorded(_) => Ok(()),
         },
         HookKind::PreReceive => {
+            // The release's saved output says what the push said.
+            let ctx = Context {
+                log_lines: output::rejected_push_lines,
+                ..ctx
+            };
             let mut sideband = sideband.rejecting_push();
             let incoming = incoming_object_dirs();
             let pusher = crate::base::sys::ancestor_running("receive-pack", 4);

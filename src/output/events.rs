@@ -16,6 +16,11 @@ pub fn event_lines(event: &Event) -> Option<String> {
     lines(event, Retry::Deploy)
 }
 
+/// Like [`event_lines`], for a push being decided in pre-receive: a failure is retried by pushing again.
+pub fn rejected_push_lines(event: &Event) -> Option<String> {
+    lines(event, Retry::Push)
+}
+
 /// How a failed deploy is tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Retry {

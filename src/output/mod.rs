@@ -25,7 +25,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-pub use self::events::{Sideband, event_lines};
+pub use self::events::{Sideband, event_lines, rejected_push_lines};
 pub use self::table::{table, when};
 pub use crate::base::text::{escape, escape_bytes, shell_quote, shell_quote_if_needed};
 

@@ -223,6 +223,27 @@ fn a_strict_push_that_fails_to_deploy_is_rejected_and_pushing_again_retries_it()
 }
 
 #[test]
+fn a_rejected_push_saves_the_output_it_printed() {
+    let f = Fixture::new();
+    let work = f.deployed("strict");
+    work.write("Procfile", "release: echo migrating; exit 3\n");
+    work.commit("A failing release phase");
+    let out = work.push(&["main"]);
+    assert!(!out.status.success(), "the push is rejected");
+    let printed = remote_lines(&out.stderr);
+    let retry = " !     help: `slipway logs -a strict` shows what it printed; the branch did not move: pushing the same commit again retries it (after a fix outside the code)";
+    assert_eq!(
+        printed.last().map(String::as_str),
+        Some(retry),
+        "{printed:?}"
+    );
+    assert_eq!(f.records("strict")[1]["status"], "failed");
+    let saved = ok(f.slipway(&["releases:output", "v2", "-a", "strict"]));
+    assert!(saved.contains("       migrating\n"), "{saved}");
+    assert_eq!(saved.lines().last(), Some(retry), "{saved}");
+}
+
+#[test]
 fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
     let work = f.pushed("myapp", &[("small.txt", "small\n")]).work;
