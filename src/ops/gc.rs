@@ -15,8 +15,8 @@ use super::change::{Change, Context};
 use super::error::{Error, Result};
 use crate::base::files;
 use crate::model::event::Observer;
-use crate::model::release::Release;
 use crate::model::release::Version;
+use crate::model::release::{Release, Status};
 use crate::store::app::{self, App, AppLock};
 use crate::store::root::Root;
 use crate::store::slugs::{Backend, LocalDir, SlugStore};
@@ -32,7 +32,7 @@ pub struct Reclaimed {
     pub bytes: u64,
 }
 
-/// Drops the slugs of `app`'s releases other than the newest `keep`, the current one and the base.
+/// Drops the slugs of `app`'s releases other than the newest `keep` that can be rolled back to, the current one and the base.
 ///
 /// The records stay, with the slug moved to `pruned_slug`; slug files that no
 /// release of any app still uses are then deleted.
@@ -49,19 +49,27 @@ pub fn prune(
         // The release new ones build on keeps its slug too (with auto-promote off it need not be current).
         let base = change.base.as_ref().map(|r| r.version);
         let versions = store.versions()?;
-        let kept: HashSet<Version> = versions
-            .iter()
-            .rev()
-            .take(keep)
-            .copied()
-            .chain(current)
-            .chain(base)
-            .collect();
-        let mut pruned = Vec::new();
-        for &v in versions.iter().filter(|v| !kept.contains(v)) {
-            let Some(mut release) = store.find(v)? else {
+        // Newest first: the first `keep` that a rollback could go to keep their
+        // slugs; a failed release is no such target and does not use up a place.
+        let mut kept: HashSet<Version> = current.into_iter().chain(base).collect();
+        let mut targets = 0;
+        let mut releases = Vec::new();
+        for &v in versions.iter().rev() {
+            let Some(release) = store.find(v)? else {
                 continue;
             };
+            if targets < keep && release.status == Status::Succeeded && release.slug.is_some() {
+                targets += 1;
+                kept.insert(v);
+            }
+            releases.push(release);
+        }
+        let mut pruned = Vec::new();
+        for mut release in releases.into_iter().rev() {
+            let v = release.version;
+            if kept.contains(&v) {
+                continue;
+            }
             if let Some(slug) = release.slug.take() {
                 release.pruned_slug = Some(slug);
                 store.update(lock, &release)?;

@@ -57,6 +57,44 @@ fn prune_drops_old_slugs_but_keeps_records_and_shared_slugs() {
 }
 
 #[test]
+fn prune_keeps_releases_a_rollback_can_go_to_not_failed_ones() {
+    let f = Fixture::new();
+    let work = f.deployed("myapp");
+    work.write("page.txt", "two\n");
+    work.commit("two");
+    work.push_ok(&["main"]);
+    work.write("Procfile", "release: exit 3\n");
+    work.commit("a failing release phase");
+    assert!(!work.push(&["main"]).status.success());
+    work.write("Procfile", "");
+    work.commit("fixed");
+    work.push_ok(&["main"]);
+    let status: Vec<_> = f
+        .records("myapp")
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(status, ["succeeded", "succeeded", "failed", "succeeded"]);
+
+    ok(f.slipway(&["releases:prune", "--keep", "2", "-a", "myapp"]));
+    let records = f.records("myapp");
+    assert!(
+        records[1]["slug"].is_object(),
+        "v2 is the newest before the live one"
+    );
+    assert_eq!(records[0]["slug"], serde_json::Value::Null);
+    assert_eq!(
+        records[2]["slug"],
+        serde_json::Value::Null,
+        "a failed release is no rollback target"
+    );
+    assert_eq!(
+        ok(f.slipway(&["rollback", "-a", "myapp"])),
+        "Rolled back to v2\n"
+    );
+}
+
+#[test]
 fn slugs_gc_deletes_only_unreferenced_slugs_and_their_tree_entries() {
     let f = Fixture::new();
     history(&f, "myapp");
