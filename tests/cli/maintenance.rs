@@ -87,3 +87,28 @@ fn maintenance_mode_answers_503_without_stopping_processes_and_outlives_the_supe
     // Turning it off again is no error.
     ok(f.slipway(&["maintenance:off", "-a", "shop"]));
 }
+
+#[test]
+fn with_no_web_process_up_the_stable_port_answers_503_instead_of_closing() {
+    let f = Fixture::new();
+    let (_guard, work, port) = local_app(&f, "shop", "");
+    write_web(&work, "open");
+    work.commit("web");
+    work.push_ok(&["main"]);
+    assert!(body(port).starts_with("open"), "{}", body(port));
+
+    ok(f.slipway(&["ps:scale", "web=0", "-a", "shop"]));
+    let response = raw_get(port);
+    let (head, page) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{head}"
+    );
+    assert!(!head.contains("Retry-After"), "{head}");
+    assert!(page.contains("<h1>Application unavailable</h1>"), "{page}");
+
+    ok(f.slipway(&["ps:scale", "web=1", "-a", "shop"]));
+    crate::launch::wait_for(20, "the web process back", || {
+        crate::launch::http_get(port, "/").is_some_and(|(status, _)| status == 200)
+    });
+}

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
+use super::pages::{self, Page};
 use crate::base::sys::{Interest, poll2};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -205,14 +206,14 @@ fn accept(listener: Arc<TcpListener>, backends: Arc<Backends>, closed: Arc<Atomi
 /// Carries one client connection to a backend until both sides are done.
 fn forward(client: TcpStream, backends: &Backends) {
     if backends.maintenance.load(Ordering::SeqCst) {
-        super::maintenance::answer(client);
+        pages::answer(client, Page::Maintenance);
         return;
     }
     let _ = client.set_nodelay(true);
     let attempts = backends.len().max(1);
     for skip in 0..attempts {
         let Some(backend) = backends.pick(skip) else {
-            return;
+            break;
         };
         let guard = Release(backend.conns.clone());
         match TcpStream::connect_timeout(&backend.addr, CONNECT_TIMEOUT) {
@@ -226,6 +227,8 @@ fn forward(client: TcpStream, backends: &Backends) {
             Err(_) => drop(guard),
         }
     }
+    // None there, or none took it: say so rather than close on the client.
+    pages::answer(client, Page::NoWebProcess);
 }
 
 /// Lowers a release's connection count when a connection ends, however it ends.

@@ -13,7 +13,7 @@ pub mod health;
 mod info;
 pub mod logs;
 mod machine;
-mod maintenance;
+mod pages;
 mod prepare;
 mod process;
 pub mod protocol;

@@ -1,4 +1,4 @@
-//! The maintenance page: while maintenance mode is on, every connection to the stable port gets `503 Service Unavailable`, a small page and `Retry-After`.
+//! The pages the stable port answers itself, `503 Service Unavailable` with a small page: maintenance mode is on (with `Retry-After`), or no web process is running.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -8,11 +8,28 @@ use std::time::Duration;
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// The most of a request read before answering.
 const MAX_HEAD: usize = 16 * 1024;
-/// What `Retry-After` says, in seconds.
+/// What `Retry-After` says during maintenance, in seconds.
 pub const RETRY_AFTER: u32 = 60;
 
-/// The page.
-const PAGE: &str = "<!DOCTYPE html>\n\
+/// Why the stable port answers instead of a web process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Page {
+    /// `maintenance:on`.
+    Maintenance,
+    /// No web process is up to take the connection (scaled to 0, stopped, crashed).
+    NoWebProcess,
+}
+
+impl Page {
+    fn html(self) -> &'static str {
+        match self {
+            Page::Maintenance => MAINTENANCE,
+            Page::NoWebProcess => NO_WEB_PROCESS,
+        }
+    }
+}
+
+const MAINTENANCE: &str = "<!DOCTYPE html>\n\
 <html lang=\"en\">\n\
 <head><meta charset=\"utf-8\"><title>Offline for maintenance</title>\n\
 <style>body{font-family:sans-serif;color:#333;max-width:36em;margin:4em auto;padding:0 1em}</style></head>\n\
@@ -20,8 +37,16 @@ const PAGE: &str = "<!DOCTYPE html>\n\
 <p>This app is undergoing maintenance right now. Please check back in a few minutes.</p></body>\n\
 </html>\n";
 
+const NO_WEB_PROCESS: &str = "<!DOCTYPE html>\n\
+<html lang=\"en\">\n\
+<head><meta charset=\"utf-8\"><title>Application unavailable</title>\n\
+<style>body{font-family:sans-serif;color:#333;max-width:36em;margin:4em auto;padding:0 1em}</style></head>\n\
+<body><h1>Application unavailable</h1>\n\
+<p>No web process of this app is running right now. If you own it: <code>slipway ps</code> shows its processes, and <code>slipway ps:scale web=1</code> or <code>slipway ps:restart</code> starts them.</p></body>\n\
+</html>\n";
+
 /// Reads the request head (so closing does not reset the connection), answers with the page, and closes.
-pub(super) fn answer(mut client: TcpStream) {
+pub(super) fn answer(mut client: TcpStream, page: Page) {
     let _ = client.set_read_timeout(Some(READ_TIMEOUT));
     let _ = client.set_write_timeout(Some(READ_TIMEOUT));
     let mut head = Vec::new();
@@ -32,18 +57,23 @@ pub(super) fn answer(mut client: TcpStream) {
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
+    let html = page.html();
     let body = match head.starts_with(b"HEAD ") {
         true => "",
-        false => PAGE,
+        false => html,
+    };
+    let retry_after = match page {
+        Page::Maintenance => format!("Retry-After: {RETRY_AFTER}\r\n"),
+        Page::NoWebProcess => String::new(),
     };
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\n\
          Content-Type: text/html; charset=utf-8\r\n\
          Content-Length: {}\r\n\
-         Retry-After: {RETRY_AFTER}\r\n\
+         {retry_after}\
          Cache-Control: no-store\r\n\
          Connection: close\r\n\r\n{body}",
-        PAGE.len()
+        html.len()
     );
     if client.write_all(response.as_bytes()).is_err() {
         return;
@@ -62,9 +92,13 @@ mod tests {
     use std::net::TcpListener;
 
     fn ask(request: &str) -> String {
+        ask_for(request, Page::Maintenance)
+    }
+
+    fn ask_for(request: &str, page: Page) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || answer(listener.accept().unwrap().0));
+        let server = std::thread::spawn(move || answer(listener.accept().unwrap().0, page));
         let mut c = TcpStream::connect(addr).unwrap();
         c.write_all(request.as_bytes()).unwrap();
         let mut text = String::new();
@@ -90,5 +124,18 @@ mod tests {
             text.starts_with("HTTP/1.1 503 ") && text.ends_with("\r\n\r\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn without_a_web_process_the_answer_is_503_with_no_retry_after() {
+        let text = ask_for("GET / HTTP/1.1\r\nHost: shop\r\n\r\n", Page::NoWebProcess);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{head}"
+        );
+        assert!(!head.contains("Retry-After"), "{head}");
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())));
+        assert!(body.contains("<h1>Application unavailable</h1>"), "{body}");
     }
 }
