@@ -50,7 +50,11 @@ pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     output::print(&if args.json {
         output::json(&list)
     } else {
-        output::buildpacks::list(&app.name, &list)
+        let config_url = match list.is_empty() {
+            true => buildpacks::config_url(&app)?,
+            false => None,
+        };
+        output::buildpacks::list(&app.name, &list, config_url.as_deref())
     })
 }
 

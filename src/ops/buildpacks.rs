@@ -20,6 +20,12 @@ pub fn list(app: &App) -> Result<Vec<Buildpack>> {
     Ok(buildpacks::load(app)?)
 }
 
+/// The `BUILDPACK_URL` config var the next deploy would see, which chooses when `buildpacks:set` has not.
+pub fn config_url(app: &App) -> Result<Option<String>> {
+    let release = super::change::base_release(app, &app.store())?;
+    Ok(release.and_then(|r| r.config.get("BUILDPACK_URL").cloned()))
+}
+
 /// Sets the buildpack at `index` (default: the only one); returns the new list.
 pub fn set(app: &App, buildpack: Buildpack, index: Option<Index>) -> Result<Vec<Buildpack>> {
     change(app, |list| {

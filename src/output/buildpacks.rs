@@ -6,12 +6,18 @@ use super::escape;
 use crate::model::buildpack::Buildpack;
 use crate::model::name::AppName;
 
-/// `buildpacks`: the app's buildpacks, numbered when there are several.
-pub fn list(app: &AppName, list: &[Buildpack]) -> String {
+/// `buildpacks`: the app's buildpacks, numbered when there are several; with none set, what chooses instead (`config_url`: its `BUILDPACK_URL`).
+pub fn list(app: &AppName, list: &[Buildpack], config_url: Option<&str>) -> String {
     match list {
-        [] => format!(
-            "{app} has no Buildpack URL set: the next deploy detects them (python, nodejs)\n"
-        ),
+        [] => match config_url {
+            Some(url) => format!(
+                "{app} has no Buildpack URL set; its BUILDPACK_URL config var chooses: {}\n",
+                escape(url)
+            ),
+            None => format!(
+                "{app} has no Buildpack URL set: the next deploy uses the repository's .buildpacks file if it has one, else detects them (python, nodejs)\n"
+            ),
+        },
         [one] => format!("=== {app} Buildpack URL\n{}\n", escape(one.as_str())),
         many => {
             let mut text = format!("=== {app} Buildpack URLs\n");

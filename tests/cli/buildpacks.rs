@@ -510,6 +510,13 @@ fn a_buildpacks_file_and_buildpack_url_choose_buildpacks_in_that_order_of_preced
         lines.contains(&"-----> fromvar app detected".to_owned()),
         "BUILDPACK_URL beats .buildpacks: {lines:?}"
     );
+    assert_eq!(
+        ok(f.slipway(&["buildpacks", "-a", "shop"])),
+        format!(
+            "shop has no Buildpack URL set; its BUILDPACK_URL config var chooses: {}\n",
+            from_var.display()
+        )
+    );
 
     let chosen = logging_buildpack(&f, "chosen");
     set(&f, "shop", chosen.to_str().unwrap());
@@ -523,6 +530,10 @@ fn a_buildpacks_file_and_buildpack_url_choose_buildpacks_in_that_order_of_preced
     work.write(".buildpacks", "not a buildpack\n");
     ok(f.slipway(&["buildpacks:clear", "-a", "shop"]));
     ok(f.slipway(&["config:unset", "BUILDPACK_URL", "-a", "shop"]));
+    assert_eq!(
+        ok(f.slipway(&["buildpacks", "-a", "shop"])),
+        "shop has no Buildpack URL set: the next deploy uses the repository's .buildpacks file if it has one, else detects them (python, nodejs)\n"
+    );
     work.commit("Bad file");
     let lines = work.push_ok(&["main"]);
     assert!(
