@@ -83,6 +83,17 @@ pub struct Env {
 
 impl Env {
     pub(super) fn from_args(args: GlobalArgs) -> anyhow::Result<Env> {
+        if args.root.is_none()
+            && let Some(name) = &args.remote
+            && let Some(known) = super::remote::names()
+            && !known.contains(name)
+        {
+            return Err(crate::ops::Error::NoRemote {
+                name: name.clone(),
+                known,
+            }
+            .into());
+        }
         let fixed = std::env::var("SLIPWAY_NOW").ok();
         let clock = Clock::new(fixed.as_deref(), std::env::var("TZ").ok())?;
         let user = std::env::var("SLIPWAY_USER")

@@ -90,10 +90,37 @@ pub fn classify(url: &str) -> Option<Remote> {
 }
 
 /// The URL of remote `name` of the git checkout around the current directory.
+///
+/// A relative path is made absolute against the checkout's top, where git
+/// resolves it when it pushes.
 pub fn url_of(name: &str) -> Option<String> {
     let repo = git2::Repository::discover(".").ok()?;
     let remote = repo.find_remote(name).ok()?;
-    remote.url().ok().map(str::to_owned)
+    let url = remote.url().ok()?;
+    let relative_path = !url.starts_with('/')
+        && !url.contains("://")
+        && !url
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains(':'));
+    match (relative_path, repo.workdir()) {
+        (true, Some(top)) => Some(top.join(url).to_string_lossy().into_owned()),
+        _ => Some(url.to_owned()),
+    }
+}
+
+/// The remotes of the git checkout around the current directory; `None` outside one.
+pub fn names() -> Option<Vec<String>> {
+    let repo = git2::Repository::discover(".").ok()?;
+    let names = repo.remotes().ok()?;
+    Some(
+        names
+            .iter()
+            .flatten()
+            .flatten()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// The `ssh` command line that runs `args` (slipway's own words, after the program name) on `remote`'s server.

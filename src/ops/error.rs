@@ -29,6 +29,12 @@ pub enum Error {
     #[error("no app given")]
     NoApp,
 
+    #[error(
+        "this checkout has no git remote named '{}'",
+        crate::base::text::escape_truncated(name, 60)
+    )]
+    NoRemote { name: String, known: Vec<String> },
+
     #[error("{name} is a one-off process: one-off processes are not restarted")]
     OneOffRestart { app: String, name: String },
 

@@ -19,6 +19,13 @@ pub fn help(error: &ops::Error) -> Option<String> {
             "this deletes the app's repository and releases; run `slipway apps:destroy {name} --confirm {name}`"
         )),
         E::NoAddon { app, .. } => Some(format!("`slipway addons -a {app}` lists its add-ons")),
+        E::NoRemote { known, .. } if known.is_empty() => {
+            Some("it has no remotes: `git remote add slipway URL` adds one".to_owned())
+        }
+        E::NoRemote { known, .. } => Some(format!(
+            "its remotes: {}",
+            known.iter().map(|n| super::escape(n).into_owned()).collect::<Vec<_>>().join(", ")
+        )),
         E::PromoteAddons { version, .. } => Some(format!(
             "promoting v{version} would drop today's add-ons without deprovisioning them; make them match v{version} with addons:add/addons:remove first"
         )),

@@ -70,4 +70,32 @@ fn in_a_checkout_whose_remote_is_in_a_root_no_root_option_is_needed() {
         .current_dir(&work.dir)
         .args(["-r", "production", "apps:info"]));
     assert!(ok(out).starts_with("=== myapp"));
+    // A remote that is not there is named, not replaced by the default root.
+    let out = run(command(SLIPWAY)
+        .current_dir(&work.dir)
+        .args(["-r", "staging", "releases"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: this checkout has no git remote named 'staging'\nhelp: its remotes: production\n"
+    );
+    // A relative path, as `git remote add` takes it, is the checkout's.
+    let relative = pathdiff(&f.app_dir("myapp").join("repo.git"), &work.dir);
+    git(&work.dir, &["remote", "add", "rel", &relative]);
+    let out = run(command(SLIPWAY)
+        .current_dir(&work.dir)
+        .args(["-r", "rel", "apps:info"]));
+    assert!(ok(out).starts_with("=== myapp"));
+}
+
+/// `path` relative to `base`, through `..` (both absolute, sharing a prefix).
+fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> String {
+    let common = path
+        .ancestors()
+        .find(|a| base.starts_with(a))
+        .expect("a common prefix");
+    let ups = base.strip_prefix(common).unwrap().components().count();
+    let mut rel = "../".repeat(ups);
+    rel.push_str(path.strip_prefix(common).unwrap().to_str().unwrap());
+    rel
 }
