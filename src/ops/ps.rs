@@ -31,8 +31,9 @@ pub fn info(root: &Root, app: &App) -> Result<Info> {
 pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Scaled> {
     if changes.is_empty() {
         let info = supervisor::info(root, app)?;
+        let deployed = info.current.is_some();
         let counts = info.formation.into_iter().map(|(k, n, _)| (k, n)).collect();
-        return Ok(Scaled { counts });
+        return Ok(Scaled { counts, deployed });
     }
     Ok(supervisor::scale(root, app, exe, changes)?)
 }

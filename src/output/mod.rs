@@ -36,6 +36,14 @@ pub const BANG: &str = " !     ";
 /// Indentation for detail lines under a step.
 pub const INDENT: &str = "       ";
 
+/// "1 slug", "2 slugs": `n` and the noun, singular for one.
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// Pretty JSON with a trailing newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();

@@ -200,6 +200,12 @@ fn sandbox(choice: &Choice) -> String {
 /// `ps:scale`'s line; with no changes asked, the counts as they are.
 pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
     if only_shown {
+        if scaled.counts.is_empty() {
+            return match scaled.deployed {
+                true => "no process types\n".to_owned(),
+                false => "no process types: nothing is deployed yet\n".to_owned(),
+            };
+        }
         let counts: Vec<String> = scaled
             .counts
             .iter()
@@ -207,10 +213,16 @@ pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
             .collect();
         return format!("{}\n", counts.join(" "));
     }
-    format!(
-        "Scaling processes... done, now running {}\n",
-        formation_text(&scaled.counts)
-    )
+    match scaled.deployed {
+        true => format!(
+            "Scaling processes... done, now running {}\n",
+            formation_text(&scaled.counts)
+        ),
+        false => format!(
+            "Scaling processes... done, {} from the first deploy\n",
+            formation_text(&scaled.counts)
+        ),
+    }
 }
 
 /// `ps:restart`'s line.

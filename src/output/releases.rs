@@ -175,8 +175,8 @@ pub fn pruned(app: &AppName, reclaimed: &Reclaimed) -> String {
         many => format!("the slugs of {} releases", many.len()),
     };
     format!(
-        "Pruned {releases} of {app}; deleted {} slug files ({})\n",
-        reclaimed.slugs,
+        "Pruned {releases} of {app}; deleted {} ({})\n",
+        super::counted(reclaimed.slugs as u64, "slug file", "slug files"),
         Size(reclaimed.bytes)
     )
 }
@@ -184,8 +184,12 @@ pub fn pruned(app: &AppName, reclaimed: &Reclaimed) -> String {
 /// `slugs:gc`'s line.
 pub fn collected(reclaimed: &Reclaimed) -> String {
     format!(
-        "Deleted {} unreferenced slug files ({})\n",
-        reclaimed.slugs,
+        "Deleted {} ({})\n",
+        super::counted(
+            reclaimed.slugs as u64,
+            "unreferenced slug file",
+            "unreferenced slug files"
+        ),
         Size(reclaimed.bytes)
     )
 }

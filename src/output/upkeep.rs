@@ -14,8 +14,9 @@ pub fn fsck(reports: &[(AppName, Report)]) -> String {
     for (name, report) in reports {
         if report.problems.is_empty() {
             text.push_str(&format!(
-                "{name}: ok ({} releases, {} slugs checked)\n",
-                report.releases, report.slugs
+                "{name}: ok ({}, {} checked)\n",
+                super::counted(report.releases as u64, "release", "releases"),
+                super::counted(report.slugs as u64, "slug", "slugs")
             ));
         }
         for problem in &report.problems {
@@ -72,8 +73,8 @@ pub fn already_there(spec: &SlugStoreSpec) -> String {
 /// `slugs:migrate`'s result line.
 pub fn migrated(migrated: &Migrated) -> String {
     format!(
-        "Copied {} slugs ({}) from {} to {}, {} already there; slug_store is now {}\n",
-        migrated.copied,
+        "Copied {} ({}) from {} to {}, {} already there; slug_store is now {}\n",
+        super::counted(migrated.copied as u64, "slug", "slugs"),
         Size(migrated.bytes),
         escape(&migrated.from),
         escape(&migrated.to),

@@ -154,7 +154,7 @@ fn an_app_without_app_yaml_is_listed_reported_and_kept_whole() {
     assert_eq!(f.slug_files(), slugs);
 
     std::fs::write(&settings, "").unwrap();
-    assert!(ok(f.slipway(&["fsck"])).contains("web: ok (1 releases, 1 slugs checked)"));
+    assert!(ok(f.slipway(&["fsck"])).contains("web: ok (1 release, 1 slug checked)"));
 }
 
 #[test]

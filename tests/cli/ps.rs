@@ -141,3 +141,18 @@ fn scaling_with_a_process_size_is_refused_with_a_clear_line() {
     }
     assert!(!f.app_dir("sized").join("formation.json").exists());
 }
+
+#[test]
+fn scaling_before_the_first_deploy_says_it_applies_from_then() {
+    let f = Fixture::new();
+    f.create_app("empty");
+    assert_eq!(
+        ok(f.slipway(&["ps:scale", "-a", "empty"])),
+        "no process types: nothing is deployed yet\n"
+    );
+    assert_eq!(
+        ok(f.slipway(&["ps:scale", "web=2", "-a", "empty"])),
+        "Scaling processes... done, web at 2 from the first deploy\n"
+    );
+    assert!(ps_json(&f, "empty").is_empty(), "nothing runs");
+}

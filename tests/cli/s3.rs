@@ -424,7 +424,7 @@ fn gc_and_prune_delete_only_the_objects_no_release_uses() {
         .unwrap();
     let out = ok(s.slipway(&["slugs:gc"]));
     assert!(
-        out.starts_with("Deleted 1 unreferenced slug files ("),
+        out.starts_with("Deleted 1 unreferenced slug file ("),
         "{out}"
     );
     let mut expected: Vec<String> = slugs
@@ -515,7 +515,7 @@ fn migrating_to_s3_and_back_copies_checks_and_switches_and_can_be_run_again() {
     client.delete(&format!("slugs/{two}.tar.gz")).unwrap();
     let stdout = ok(s.slipway(&["slugs:migrate", "--to", &url]));
     assert!(
-        stdout.starts_with("Copied 1 slugs (") && stdout.contains(", 2 already there; "),
+        stdout.starts_with("Copied 1 slug (") && stdout.contains(", 2 already there; "),
         "{stdout}"
     );
     assert_eq!(s.object_sha(&client, &two).as_deref(), Some(two.as_str()));

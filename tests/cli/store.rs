@@ -28,7 +28,7 @@ fn prune_drops_old_slugs_but_keeps_records_and_shared_slugs() {
 
     let out = ok(f.slipway(&["releases:prune", "--keep", "2", "-a", "myapp"]));
     assert!(
-        out.starts_with("Pruned the slugs of 2 releases of myapp; deleted 1 slug files ("),
+        out.starts_with("Pruned the slugs of 2 releases of myapp; deleted 1 slug file ("),
         "{out}"
     );
     let records = f.records("myapp");
@@ -103,7 +103,7 @@ fn slugs_gc_deletes_only_unreferenced_slugs_and_their_tree_entries() {
     ok(f.slipway(&["apps:destroy", "gone", "--confirm", "gone"]));
     let out = ok(f.slipway(&["slugs:gc"]));
     assert!(
-        out.starts_with("Deleted 1 unreferenced slug files ("),
+        out.starts_with("Deleted 1 unreferenced slug file ("),
         "{out}"
     );
     assert_eq!(f.slug_files().len(), 3);

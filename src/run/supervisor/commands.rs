@@ -20,6 +20,8 @@ use crate::store::root::Root;
 pub struct Scaled {
     /// Each process type of the current release with its new count.
     pub counts: Vec<(String, u32)>,
+    /// Whether a release is live to run them (else they apply from the first deploy).
+    pub deployed: bool,
 }
 
 /// Sets process counts (`ps:scale web=2`), saved in the formation and applied to the running release at once.
@@ -61,7 +63,10 @@ pub fn scale(root: &Root, app: &App, exe: &Path, changes: &[Scale]) -> Result<Sc
             Client::connect_or_start(root, app, exe, Start::Current)?;
         }
     }
-    Ok(Scaled { counts })
+    Ok(Scaled {
+        counts,
+        deployed: current.is_some(),
+    })
 }
 
 /// Restarts the app's processes (`TYPE` or `TYPE.N` only, in place; or all, with no downtime); starts them if stopped.
