@@ -68,7 +68,7 @@ pub fn addons_table(app: &str, addons: &[Addon]) -> String {
     table(&["Add-on", "Plan", "Config vars"], &rows)
 }
 
-/// The result line of a change that made a release: "Updating vars and restarting myapp... done, v11".
+/// The result line of a change that made a release: "Updating vars and restarting myapp... done, v11" (`doing` is "Updating vars").
 ///
 /// `None` when nothing changed (`unchanged` says why); an error when the release failed (already reported).
 fn changed(
@@ -79,24 +79,30 @@ fn changed(
 ) -> Option<String> {
     Some(match outcome {
         None => format!("{unchanged}; no new release\n"),
-        Some(Outcome::Live(r)) => format!("{doing} {app}... done, v{}\n", r.version),
+        Some(Outcome::Live(r)) => format!("{doing} and restarting {app}... done, v{}\n", r.version),
+        // Recorded, not live: nothing restarts until it is promoted.
         Some(Outcome::Recorded(r)) => format!(
-            "{doing} {app}... done, v{}\n{}",
+            "{doing} on {app}... done, v{}\n{}",
             r.version,
-            not_promoted(r.version)
+            not_promoted(app, r.version)
         ),
         Some(_) => return None,
     })
 }
 
 /// "Adding memcachier to myapp... done, v12 (free)"; `None` when the release failed (already reported).
-fn addon_changed(outcome: &Option<Outcome>, doing: &str, suffix: &str) -> Option<String> {
+fn addon_changed(
+    app: &AppName,
+    outcome: &Option<Outcome>,
+    doing: &str,
+    suffix: &str,
+) -> Option<String> {
     match outcome {
         Some(Outcome::Live(r)) => Some(format!("{doing} done, v{}{suffix}\n", r.version)),
         Some(Outcome::Recorded(r)) => Some(format!(
             "{doing} done, v{}{suffix}\n{}",
             r.version,
-            not_promoted(r.version)
+            not_promoted(app, r.version)
         )),
         _ => None,
     }
@@ -107,14 +113,14 @@ pub fn set_result(app: &AppName, outcome: &Option<Outcome>) -> Option<String> {
     changed(
         app,
         outcome,
-        "Updating vars and restarting",
+        "Updating vars",
         "No config vars changed: each already had that value",
     )
 }
 
 /// `config:unset`'s result line; `None` when the release failed (already reported).
 pub fn unset_result(app: &AppName, keys: &[String], outcome: &Option<Outcome>) -> Option<String> {
-    let doing = format!("Unsetting {} and restarting", keys.join(", "));
+    let doing = format!("Unsetting {}", keys.join(", "));
     changed(
         app,
         outcome,
@@ -127,6 +133,7 @@ pub fn unset_result(app: &AppName, keys: &[String], outcome: &Option<Outcome>) -
 pub fn addon_added(app: &AppName, spec: &Spec, outcome: &Option<Outcome>) -> Option<String> {
     let plan = spec.plan.as_deref().unwrap_or(DEFAULT_PLAN);
     addon_changed(
+        app,
         outcome,
         &format!("Adding {} to {app}...", spec.name),
         &format!(" ({plan})"),
@@ -136,7 +143,7 @@ pub fn addon_added(app: &AppName, spec: &Spec, outcome: &Option<Outcome>) -> Opt
 /// `addons:remove`'s result line.
 pub fn addon_removed(app: &AppName, name: &str, outcome: &Option<Outcome>) -> Option<String> {
     let doing = format!("Removing {} from {app}...", escape(name));
-    addon_changed(outcome, &doing, "")
+    addon_changed(app, outcome, &doing, "")
 }
 
 /// `addons:upgrade` / `addons:downgrade`'s result line.
@@ -153,6 +160,7 @@ pub fn plan_changed(
     };
     let plan = spec.plan.as_deref().unwrap_or_default();
     addon_changed(
+        app,
         outcome,
         &format!("{verb} {0} to {0}:{plan} on {app}...", spec.name),
         "",

@@ -93,9 +93,9 @@ pub fn release_info(
 }
 
 /// Said after a release that auto-promote did not make live.
-pub fn not_promoted(version: Version) -> String {
+pub fn not_promoted(app: &AppName, version: Version) -> String {
     format!(
-        "v{version} is not live yet (auto_promote is off): `slipway releases:promote v{version}` makes it live\n"
+        "v{version} is not live yet (auto_promote is off): `slipway releases:promote v{version} -a {app}` makes it live\n"
     )
 }
 

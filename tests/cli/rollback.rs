@@ -179,7 +179,7 @@ fn with_auto_promote_off_releases_wait_for_promote() {
         "-----> Released v2 (not promoted: `slipway releases:promote v2` makes it live)"
     );
     let out = ok(f.slipway(&["config:set", "A=1", "-a", "myapp"]));
-    assert!(out.ends_with("done, v3\nv3 is not live yet (auto_promote is off): `slipway releases:promote v3` makes it live\n"), "{out}");
+    assert!(out.ends_with("Updating vars on myapp... done, v3\nv3 is not live yet (auto_promote is off): `slipway releases:promote v3 -a myapp` makes it live\n"), "{out}");
     let records = f.records("myapp");
     assert_eq!(
         (records[1]["status"].as_str(), records[2]["status"].as_str()),
