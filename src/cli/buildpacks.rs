@@ -37,12 +37,6 @@ pub struct RemoveArgs {
     json: bool,
 }
 
-#[derive(Args)]
-pub struct AppOnlyArgs {
-    #[command(flatten)]
-    app: AppArg,
-}
-
 pub fn list(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
@@ -94,16 +88,24 @@ pub fn remove(env: &Env, args: RemoveArgs) -> anyhow::Result<()> {
     })
 }
 
-pub fn clear(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
+pub fn clear(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     buildpacks::clear(&app)?;
-    output::print(&output::buildpacks::cleared(&app.name))
+    output::print(&if args.json {
+        output::json::<[Buildpack]>(&[])
+    } else {
+        output::buildpacks::cleared(&app.name)
+    })
 }
 
-pub fn clear_cache(env: &Env, args: AppOnlyArgs) -> anyhow::Result<()> {
+pub fn clear_cache(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let had = buildpacks::clear_cache(&app)?;
-    output::print(&output::buildpacks::cache_cleared(&app.name, had))
+    output::print(&if args.json {
+        output::buildpacks::cache_cleared_json(&app.name, had)
+    } else {
+        output::buildpacks::cache_cleared(&app.name, had)
+    })
 }

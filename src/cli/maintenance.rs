@@ -1,6 +1,6 @@
 //! `maintenance`, `maintenance:on`, `maintenance:off`: the stable port answers 503 while the processes keep running.
 
-use super::env::{AppArgs, AppJsonArgs, Env};
+use super::env::{AppJsonArgs, Env};
 use crate::ops::ps;
 use crate::output;
 
@@ -14,9 +14,12 @@ pub fn show(env: &Env, args: AppJsonArgs) -> anyhow::Result<()> {
     })
 }
 
-pub fn set(env: &Env, args: AppArgs, on: bool) -> anyhow::Result<()> {
+pub fn set(env: &Env, args: AppJsonArgs, on: bool) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     ps::set_maintenance(&app, on)?;
-    output::print(&output::ps::maintenance_set(&app.name, on))
+    output::print(&match args.json {
+        true => output::ps::maintenance_json(&app.name, on),
+        false => output::ps::maintenance_set(&app.name, on),
+    })
 }

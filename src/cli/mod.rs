@@ -180,10 +180,10 @@ enum Command {
     BuildpacksRemove(buildpacks::RemoveArgs),
     /// Forget the app's buildpacks: the next deploy detects them
     #[command(name = "buildpacks:clear")]
-    BuildpacksClear(buildpacks::AppOnlyArgs),
+    BuildpacksClear(env::AppJsonArgs),
     /// Empty the app's build cache (the next build starts from scratch)
     #[command(name = "buildpacks:clear-cache")]
-    BuildpacksClearCache(buildpacks::AppOnlyArgs),
+    BuildpacksClearCache(env::AppJsonArgs),
     /// List an app's processes
     Ps(env::AppJsonArgs),
     /// Set how many processes of each type run (web=2 worker=1)
@@ -211,10 +211,10 @@ enum Command {
     Maintenance(env::AppJsonArgs),
     /// Answer every request on the app's stable port with 503 and a maintenance page (processes keep running)
     #[command(name = "maintenance:on")]
-    MaintenanceOn(env::AppArgs),
+    MaintenanceOn(env::AppJsonArgs),
     /// Forward requests to the app's processes again
     #[command(name = "maintenance:off")]
-    MaintenanceOff(env::AppArgs),
+    MaintenanceOff(env::AppJsonArgs),
     /// Start the supervisor of every app that should run (at boot; idempotent)
     Boot(boot::BootArgs),
     /// Run an app's supervisor (started by deploys and boot)

@@ -28,6 +28,9 @@ pub struct RestartArgs {
     /// Only this process type (web) or process (web.1), restarted in place; without it every process, with no downtime
     #[arg(value_name = "TYPE[.N]")]
     kind: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -37,6 +40,9 @@ pub struct StopArgs {
     /// Only this process type (web) or process (web.1); without it every process and the supervisor
     #[arg(value_name = "TYPE[.N]")]
     name: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -46,6 +52,9 @@ pub struct KillArgs {
     /// The process type (web) or process (web.1) to kill
     #[arg(value_name = "TYPE[.N]")]
     name: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -105,7 +114,10 @@ pub fn restart(env: &Env, args: RestartArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     ps::restart(&root, &app, &current_exe()?, args.kind.as_deref())?;
-    output::print(&output::ps::restarted(args.kind.as_deref()))
+    output::print(&match args.json {
+        true => output::ps::acted_json(&app.name, "restart", args.kind.as_deref()),
+        false => output::ps::restarted(args.kind.as_deref()),
+    })
 }
 
 pub fn stop(env: &Env, args: StopArgs) -> anyhow::Result<()> {
@@ -113,21 +125,26 @@ pub fn stop(env: &Env, args: StopArgs) -> anyhow::Result<()> {
     let app = env.resolve_app(&root, &args.app)?;
     if let Some(name) = &args.name {
         let one_off = ps::stop_process(&app, name, false)?;
-        return output::print(&output::ps::stopped_process(
-            &app.name, name, false, one_off,
-        ));
+        return output::print(&match args.json {
+            true => output::ps::acted_json(&app.name, "stop", Some(name)),
+            false => output::ps::stopped_process(&app.name, name, false, one_off),
+        });
     }
     let stopped = ps::stop(&app)?;
-    output::print(&output::ps::stopped(&app.name, stopped))
+    output::print(&match args.json {
+        true => output::ps::acted_json(&app.name, "stop", None),
+        false => output::ps::stopped(&app.name, stopped),
+    })
 }
 
 pub fn kill(env: &Env, args: KillArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let app = env.resolve_app(&root, &args.app)?;
     let one_off = ps::stop_process(&app, &args.name, true)?;
-    output::print(&output::ps::stopped_process(
-        &app.name, &args.name, true, one_off,
-    ))
+    output::print(&match args.json {
+        true => output::ps::acted_json(&app.name, "kill", Some(&args.name)),
+        false => output::ps::stopped_process(&app.name, &args.name, true, one_off),
+    })
 }
 
 pub fn logs(env: &Env, args: LogsArgs) -> anyhow::Result<()> {

@@ -72,3 +72,8 @@ pub fn cache_cleared(app: &AppName, had: bool) -> String {
         format!("{app} has no build cache.\n")
     }
 }
+
+/// `buildpacks:clear-cache --json`: the app and whether it had a cache.
+pub fn cache_cleared_json(app: &AppName, had: bool) -> String {
+    super::json(&serde_json::json!({"app": app.as_str(), "cleared": had}))
+}

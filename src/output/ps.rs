@@ -225,6 +225,11 @@ pub fn scaled(scaled: &Scaled, only_shown: bool) -> String {
     }
 }
 
+/// `ps:restart`, `ps:stop`, `ps:kill` with `--json`: the app, what was done, and to which process or type (`null`: all).
+pub fn acted_json(app: &AppName, action: &str, process: Option<&str>) -> String {
+    super::json(&serde_json::json!({"app": app.as_str(), "action": action, "process": process}))
+}
+
 /// `ps:restart`'s line.
 pub fn restarted(kind: Option<&str>) -> String {
     match kind {

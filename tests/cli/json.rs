@@ -72,3 +72,30 @@ fn releases_output_shows_the_current_release_by_default() {
     let out = ok(f.slipway(&["releases:output", "-a", "myapp"]));
     assert!(out.ends_with("-----> Launching... done, v1\n"), "{out}");
 }
+
+#[test]
+fn process_maintenance_and_buildpack_changes_take_json_too() {
+    let f = Fixture::new();
+    f.deployed("myapp");
+    assert_eq!(
+        json(f.slipway(&["maintenance:on", "-a", "myapp", "--json"])),
+        serde_json::json!({"app": "myapp", "maintenance": true})
+    );
+    assert_eq!(
+        json(f.slipway(&["maintenance:off", "-a", "myapp", "--json"])),
+        serde_json::json!({"app": "myapp", "maintenance": false})
+    );
+    assert_eq!(
+        json(f.slipway(&["ps:stop", "-a", "myapp", "--json"])),
+        serde_json::json!({"app": "myapp", "action": "stop", "process": null})
+    );
+    ok(f.slipway(&["buildpacks:set", "python", "-a", "myapp"]));
+    assert_eq!(
+        json(f.slipway(&["buildpacks:clear", "-a", "myapp", "--json"])),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        json(f.slipway(&["buildpacks:clear-cache", "-a", "myapp", "--json"])),
+        serde_json::json!({"app": "myapp", "cleared": false})
+    );
+}
