@@ -1,4 +1,4 @@
-//! Shell completion scripts, adjusted for command names with `:` in them.
+//! Shell completion scripts, adjusted for command names with `:` in them, and the manual page's COMMANDS section.
 
 /// A bash completion script that completes `config:set` whole, whatever `COMP_WORDBREAKS` says.
 ///
@@ -34,4 +34,43 @@ complete -F _slipway_colon_safe -o nosort -o bashdefault -o default slipway
 "#,
     );
     text
+}
+
+/// One command of the manual page: its name, one-line help, and the roff clap_mangen renders for its synopsis and options.
+pub struct ManCommand {
+    pub name: String,
+    pub about: String,
+    pub synopsis: String,
+    pub options: String,
+}
+
+/// The COMMANDS section: per command a subsection with its synopsis, help and options (their `.SH` headings dropped).
+pub fn man_commands(commands: &[ManCommand]) -> String {
+    let mut text = String::from(".SH COMMANDS\n");
+    for command in commands {
+        text.push_str(&format!(".SS \"{}\"\n", roff_text(&command.name)));
+        text.push_str(&without_headings(&command.synopsis));
+        if !command.about.is_empty() {
+            text.push_str(&format!(".PP\n{}\n", roff_text(&command.about)));
+        }
+        text.push_str(&without_headings(&command.options));
+    }
+    text
+}
+
+/// Roff `text` with its `.SH` lines left out.
+fn without_headings(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.starts_with(".SH"))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Plain text as roff: backslashes doubled, and a leading `.` or `'` kept from being read as a request.
+fn roff_text(text: &str) -> String {
+    let text = text.replace('\\', "\\e");
+    match text.starts_with(['.', '\'']) {
+        true => format!("\\&{text}"),
+        false => text,
+    }
 }

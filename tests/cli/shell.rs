@@ -64,6 +64,17 @@ fn zsh_and_fish_completions_and_the_manual_page_name_every_command() {
         "a roff page titled slipway(1)"
     );
     assert!(page.contains("releases:info"));
+    // One self-contained page: every command's options in it, no pointer to pages nothing installs.
+    assert!(page.contains(".SH COMMANDS\n"), "{page}");
+    assert!(page.contains(".SS \"releases:prune\"\n"), "{page}");
+    assert!(
+        page.contains("\\-\\-keep"),
+        "releases:prune's option is there"
+    );
+    assert!(
+        !page.contains("slipway\\-init(1)") && !page.contains("slipway-init(1)"),
+        "{page}"
+    );
     let out = f.slipway(&["completions", "tcsh"]);
     assert_eq!(
         out.status.code(),
