@@ -412,7 +412,7 @@ impl<W: Write> Observer for Sideband<W> {
     }
 }
 
-/// `----->` lines on stderr, with an indicatif bar for downloads when stderr is a terminal.
+/// `----->` lines on stderr, with percentages and an indicatif bar for downloads when stderr is a terminal.
 pub struct Terminal {
     lines: Sideband<std::io::Stderr>,
     bar: Option<ProgressBar>,
@@ -459,6 +459,10 @@ impl Observer for Terminal {
         }
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+        // Redrawn percentages are for a person watching; a file or a pipe gets the lines alone.
+        if !self.tty && matches!(event, Event::Progress { .. } | Event::Uploading { .. }) {
+            return;
         }
         self.lines.event(event);
     }

@@ -193,11 +193,10 @@ fn archives_directories_and_git_archive_output_make_the_slug_a_push_makes() {
     let tar_path = f.tmp.path().join("app.tar.gz");
     std::fs::write(&tar_path, gz(&sample_tar())).unwrap();
     let out = create(&f, tar_path.to_str().unwrap(), &[]);
+    // Not a terminal: whole lines, no redrawn percentages.
+    assert!(!text(&out.stderr).contains('\r'), "{:?}", text(&out.stderr));
     assert_eq!(
-        text(&out.stderr)
-            .split(['\n', '\r'])
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>(),
+        text(&out.stderr).lines().collect::<Vec<_>>(),
         [
             "-----> Extracting... done, 15 entries",
             "-----> Compiling app.tar.gz",
