@@ -182,7 +182,6 @@ impl Env {
         Ok(App::open(root, &name)?)
     }
 
-    /// Opens the app a command is about (see [`AppArg`]).
     /// The app a command names: `named` (a positional name), else `-a APP`, else this checkout's.
     pub fn app_name(&self, named: Option<&str>, arg: &AppArg) -> anyhow::Result<AppName> {
         match named.or(arg.app.as_deref()) {
@@ -191,6 +190,7 @@ impl Env {
         }
     }
 
+    /// Opens the app a command is about (see [`AppArg`]).
     pub fn resolve_app(&self, root: &Root, arg: &AppArg) -> crate::ops::Result<App> {
         match &arg.app {
             Some(name) => self.app(root, name),

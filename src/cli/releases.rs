@@ -73,7 +73,7 @@ pub struct PromoteArgs {
 pub struct PruneArgs {
     #[command(flatten)]
     app: AppArg,
-    /// How many of the newest releases a rollback can go to keep their slugs (failed ones do not count; the current one always keeps its)
+    /// How many of the newest succeeded releases keep their slugs (failed ones do not count; the current one counts, and always keeps its)
     #[arg(long, value_name = "N")]
     keep: usize,
     /// Print the result as JSON

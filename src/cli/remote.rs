@@ -97,7 +97,8 @@ pub fn url_of(name: &str) -> Option<String> {
     let repo = git2::Repository::discover(".").ok()?;
     let remote = repo.find_remote(name).ok()?;
     let url = remote.url().ok()?;
-    let relative_path = !url.starts_with('/')
+    // (`~/x` and `~user/x` are git's to expand, not relative.)
+    let relative_path = !url.starts_with(['/', '~'])
         && !url.contains("://")
         && !url
             .split('/')

@@ -24,7 +24,11 @@ pub enum Error {
     Promote { version: Version, reason: String },
 
     #[error("cannot promote v{version}: add-ons changed since then ({changes})")]
-    PromoteAddons { version: Version, changes: String },
+    PromoteAddons {
+        version: Version,
+        base: Version,
+        changes: String,
+    },
 
     #[error("no app given")]
     NoApp,

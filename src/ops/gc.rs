@@ -32,7 +32,7 @@ pub struct Reclaimed {
     pub bytes: u64,
 }
 
-/// Drops the slugs of `app`'s releases other than the newest `keep` that can be rolled back to, the current one and the base.
+/// Drops the slugs of `app`'s releases other than the newest `keep` succeeded ones (the current one counts), the current one and the base.
 ///
 /// The records stay, with the slug moved to `pruned_slug`; slug files that no
 /// release of any app still uses are then deleted.
@@ -49,8 +49,9 @@ pub fn prune(
         // The release new ones build on keeps its slug too (with auto-promote off it need not be current).
         let base = change.base.as_ref().map(|r| r.version);
         let versions = store.versions()?;
-        // Newest first: the first `keep` that a rollback could go to keep their
-        // slugs; a failed release is no such target and does not use up a place.
+        // Newest first: the first `keep` succeeded ones keep their slugs (the
+        // current one counts, as in Capistrano's keep_releases); a failed
+        // release can never be live again and does not use up a place.
         let mut kept: HashSet<Version> = current.into_iter().chain(base).collect();
         let mut targets = 0;
         let mut releases = Vec::new();

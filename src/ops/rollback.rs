@@ -59,7 +59,10 @@ pub fn rollback(
     ctx.slugs
         .available(slug, ctx.clock.now)
         .map_err(|e| refuse(e.to_string()))?;
-    let changes = addon::changes_since(&target.addons, &current.addons);
+    // The add-ons provisioned now are the base release's (with auto_promote
+    // off, a newer release than the live one may have added some).
+    let provisioned = change.base.as_ref().unwrap_or(&current);
+    let changes = addon::changes_since(&target.addons, &provisioned.addons);
     if !changes.is_empty() {
         return Err(Error::RollbackAddons {
             version: target.version,
@@ -73,12 +76,12 @@ pub fn rollback(
     for addon in &target.addons {
         config.retain(|k, _| !addon.config.contains_key(k));
     }
-    for addon in &current.addons {
+    for addon in &provisioned.addons {
         config.extend(addon.config.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let draft = Release {
         config,
-        addons: current.addons.clone(),
+        addons: provisioned.addons.clone(),
         rollback_of: Some(target.version),
         ..change.draft_from(Some(&target), Kind::Rollback, description)
     };
@@ -125,10 +128,19 @@ pub fn promote(
     // now, and making another set live would drop or revive some (and their vars)
     // without the add-on hook hearing of it.
     if let Some(base) = &change.base {
-        let changes = addon::changes_since(&release.addons, &base.addons);
+        let mut changes = addon::changes_since(&release.addons, &base.addons);
+        // Same add-on, new vars (removed and added again, say): the release's are stale.
+        for then in &release.addons {
+            if base.addons.iter().any(|now| {
+                now.name == then.name && now.plan == then.plan && now.config != then.config
+            }) {
+                changes.push(format!("{}'s config vars changed", then.name));
+            }
+        }
         if !changes.is_empty() {
             return Err(Error::PromoteAddons {
                 version,
+                base: base.version,
                 changes: changes.join(", "),
             });
         }

@@ -26,8 +26,8 @@ pub fn help(error: &ops::Error) -> Option<String> {
             "its remotes: {}",
             known.iter().map(|n| super::escape(n).into_owned()).collect::<Vec<_>>().join(", ")
         )),
-        E::PromoteAddons { version, .. } => Some(format!(
-            "promoting v{version} would drop today's add-ons without deprovisioning them; make them match v{version} with addons:add/addons:remove first"
+        E::PromoteAddons { version, base, .. } => Some(format!(
+            "promoting v{version} would change the add-ons behind the add-on hook's back; v{base} has the ones provisioned now: promote it or a release made after it"
         )),
         E::RollbackAddons { version, .. } => Some(format!(
             "rolling back does not change add-ons; make them match v{version} with addons:add/addons:remove first, or roll back to a newer release"

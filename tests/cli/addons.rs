@@ -189,7 +189,7 @@ fn promote_is_refused_when_it_would_drop_a_provisioned_addon_and_brings_an_unpro
     assert_eq!(
         text(&out.stderr),
         "error: cannot promote v1: add-ons changed since then (memcachier added)\n\
-         help: promoting v1 would drop today's add-ons without deprovisioning them; make them match v1 with addons:add/addons:remove first\n"
+         help: promoting v1 would change the add-ons behind the add-on hook's back; v2 has the ones provisioned now: promote it or a release made after it\n"
     );
     assert_eq!(f.current("myapp").as_deref(), Some("v2"));
     assert!(ok(f.slipway(&["addons", "-a", "myapp"])).contains("memcachier"));

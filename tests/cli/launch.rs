@@ -626,8 +626,9 @@ fn boot_brings_back_apps_whose_supervisor_was_killed() {
         out,
         "Skipping idle: no current release\nStarting phoenix... done\nStarting second... done\n"
     );
+    // (While its web process starts, the stable port answers 503.)
     wait_for(10, "the app to serve again", || {
-        http_get(port, "/").is_some()
+        http_get(port, "/").is_some_and(|(status, _)| status == 200)
     });
     assert!(body(port).starts_with("first app"));
     assert!(body(port2).starts_with("second app"));

@@ -42,7 +42,7 @@ const NO_WEB_PROCESS: &str = "<!DOCTYPE html>\n\
 <head><meta charset=\"utf-8\"><title>Application unavailable</title>\n\
 <style>body{font-family:sans-serif;color:#333;max-width:36em;margin:4em auto;padding:0 1em}</style></head>\n\
 <body><h1>Application unavailable</h1>\n\
-<p>No web process of this app is running right now. If you own it: <code>slipway ps</code> shows its processes, and <code>slipway ps:scale web=1</code> or <code>slipway ps:restart</code> starts them.</p></body>\n\
+<p>No web process of this app is up right now: it may be starting, or stopped. If you own it: <code>slipway ps</code> shows its processes, and <code>slipway ps:scale web=1</code> or <code>slipway ps:restart</code> starts them.</p></body>\n\
 </html>\n";
 
 /// Reads the request head (so closing does not reset the connection), answers with the page, and closes.
