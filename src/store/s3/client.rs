@@ -354,22 +354,31 @@ impl Client {
 
     /// Deletes `key`; deleting what is not there succeeds, as in S3.
     pub fn delete(&self, key: &str) -> Result<(), Error> {
-        let full = self.location.key(key);
         let doing = format!("deleting {}", self.location.url_of(key));
+        self.send_delete(&self.location.key(key), &[], &doing)
+    }
+
+    /// A DELETE of the full key `full` (with `query`, for a multipart upload); a 404 is success, as in S3.
+    pub(super) fn send_delete(
+        &self,
+        full: &str,
+        query: &[(&str, &str)],
+        doing: &str,
+    ) -> Result<(), Error> {
         self.retrying(|| {
             let response = self.send(Call {
                 method: "DELETE",
-                key: Some(&full),
-                query: &[],
+                key: Some(full),
+                query,
                 headers: &[],
                 payload_hash: sign::EMPTY_SHA256,
                 body: Body::Empty,
                 deadline: Some(self.timeouts.base),
-                doing: &doing,
+                doing,
             })?;
             match response.status().as_u16() {
                 200..=299 | 404 => Ok(()),
-                _ => Err(self.refusal(response, &doing)),
+                _ => Err(self.refusal(response, doing)),
             }
         })
     }

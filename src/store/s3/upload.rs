@@ -209,22 +209,7 @@ impl Client {
             // Best effort, but tried as hard as the rest (parts left behind are
             // billed): the error that matters is the one already in hand.
             let doing = format!("aborting the multipart upload of {}", up.url);
-            let _ = self.retrying(|| {
-                let response = self.send(Call {
-                    method: "DELETE",
-                    key: Some(&up.full),
-                    query: &[("uploadId", &upload_id)],
-                    headers: &[],
-                    payload_hash: sign::EMPTY_SHA256,
-                    body: Body::Empty,
-                    deadline: Some(self.timeouts.base),
-                    doing: &doing,
-                })?;
-                match response.status().as_u16() {
-                    200..=299 | 404 => Ok(()),
-                    _ => Err(self.refusal(response, &doing)),
-                }
-            });
+            let _ = self.send_delete(&up.full, &[("uploadId", &upload_id)], &doing);
         }
         result
     }
