@@ -9,7 +9,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// The most of a request read before answering.
 const MAX_HEAD: usize = 16 * 1024;
 /// What `Retry-After` says during maintenance, in seconds.
-pub const RETRY_AFTER: u32 = 60;
+const RETRY_AFTER: u32 = 60;
 
 /// Why the stable port answers instead of a web process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -47,13 +47,25 @@ impl Client {
     /// ([`Error::may_pass`]) or slowly, or has been made [`ATTEMPTS`] times.
     pub(super) fn retrying<T>(
         &self,
+        attempt: impl FnMut() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.retrying_within(&mut (ATTEMPTS - 1), attempt)
+    }
+
+    /// Like [`Client::retrying`], each retry also taken from `budget`, which
+    /// the requests of one upload share: a store that keeps failing some of
+    /// them ends the upload instead of slowing every part.
+    pub(super) fn retrying_within<T>(
+        &self,
+        budget: &mut u32,
         mut attempt: impl FnMut() -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut pause = FIRST_PAUSE;
         for _ in 1..ATTEMPTS {
             let started = Instant::now();
             match attempt() {
-                Err(e) if e.may_pass() && started.elapsed() < QUICK => {
+                Err(e) if e.may_pass() && started.elapsed() < QUICK && *budget > 0 => {
+                    *budget -= 1;
                     std::thread::sleep(pause);
                     pause *= 2;
                 }

@@ -7,6 +7,9 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::client::{BUFFER, Client, MAX_OBJECT_SIZE, MAX_PARTS, NAMESPACE};
+
+/// Retries the requests of one multipart upload may take in all, across its parts.
+const UPLOAD_RETRIES: u32 = 8;
 use super::encode::{base64, hex, sha256_from_hex};
 use super::error::Error;
 use super::request::{Body, Call, header};
@@ -227,6 +230,7 @@ impl Client {
         let parts = size.div_ceil(part_size);
         let mut whole = Sha256::new();
         let mut done: Vec<(u64, String, String)> = Vec::new();
+        let mut retries = UPLOAD_RETRIES;
         let mut buffer = vec![0u8; BUFFER];
         for number in 1..=parts {
             let doing = format!("uploading part {number} of {parts} of {}", up.url);
@@ -260,7 +264,7 @@ impl Client {
             let headers = [("x-amz-checksum-sha256", checksum.clone())];
             let number_text = number.to_string();
             let payload_hash = hex(&part_digest);
-            let etag = self.retrying(|| {
+            let etag = self.retrying_within(&mut retries, || {
                 let full = up.full.clone();
                 let path = up.path;
                 let mut body = up.body(offset, len, &mut *progress, &doing)?;
@@ -306,7 +310,7 @@ impl Client {
         let doing = format!("finishing the multipart upload of {}", up.url);
         let payload_hash = hex(&sign::sha256(xml_body.as_bytes()));
         let mut tries = 0;
-        let finished = self.retrying(|| {
+        let finished = self.retrying_within(&mut retries, || {
             tries += 1;
             let response = self.send(Call {
                 method: "POST",
