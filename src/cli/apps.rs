@@ -82,10 +82,16 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
     let root = env.root()?;
     let name: AppName = args.name.parse()?;
     let created = apps::create(&root, &name, &current_exe()?)?;
+    // Over ssh, the URL the client pushes to, not a path on this server.
+    let git_url = match &env.ssh_origin {
+        Some(origin) if origin.starts_with("ssh://") => format!("{origin}/{name}.git").into(),
+        Some(origin) => format!("{origin}:{name}.git").into(),
+        None => created.git_url,
+    };
     output::print(&if args.json {
-        output::apps::created_json(&name, &created.git_url)
+        output::apps::created_json(&name, &git_url)
     } else {
-        output::apps::created(&name, &created.git_url)
+        output::apps::created(&name, &git_url)
     })
 }
 

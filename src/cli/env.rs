@@ -79,6 +79,8 @@ pub struct Env {
     pub desktop: bool,
     /// The git remote that names the app (`-r/--remote`, default `slipway`).
     pub remote: String,
+    /// When run over ssh (`SSH_CONNECTION`), how clients reach this account: `git@203.0.113.5` or `ssh://git@203.0.113.5:2222`.
+    pub ssh_origin: Option<String>,
 }
 
 impl Env {
@@ -133,6 +135,10 @@ impl Env {
             desktop,
             remote: args.remote.unwrap_or_else(|| "slipway".to_owned()),
             http,
+            ssh_origin: ssh_origin(
+                std::env::var("SSH_CONNECTION").ok().as_deref(),
+                os_user().as_deref(),
+            ),
         })
     }
 
@@ -211,6 +217,21 @@ fn app_of_checkout(remote: &str) -> Option<AppName> {
 pub fn current_exe() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the slipway binary's path")?;
     Ok(exe.canonicalize().unwrap_or(exe))
+}
+
+/// `user@server` as an ssh client reached it, from `SSH_CONNECTION` ("client port server port").
+fn ssh_origin(connection: Option<&str>, user: Option<&str>) -> Option<String> {
+    let fields: Vec<&str> = connection?.split_whitespace().collect();
+    let (server, port) = (*fields.get(2)?, *fields.get(3)?);
+    let host = match server.contains(':') {
+        true => format!("[{server}]"),
+        false => server.to_owned(),
+    };
+    let user = user?;
+    Some(match port {
+        "22" => format!("{user}@{host}"),
+        port => format!("ssh://{user}@{host}:{port}"),
+    })
 }
 
 /// The name of the effective OS user.

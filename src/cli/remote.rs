@@ -62,7 +62,7 @@ pub fn classify(url: &str) -> Option<Remote> {
         return Some(Remote::Ssh {
             destination,
             port,
-            app: name_from_remote_url(url),
+            app: ssh_app(url),
         });
     }
     let path = url.strip_prefix("file://").unwrap_or(url);
@@ -85,7 +85,15 @@ pub fn classify(url: &str) -> Option<Remote> {
     Some(Remote::Ssh {
         destination: host.to_owned(),
         port: None,
-        app: name_from_remote_url(url),
+        app: ssh_app(url),
+    })
+}
+
+/// The app an ssh remote's path names: `shop.git` or plain `shop`, as the forced command takes both.
+fn ssh_app(url: &str) -> Option<AppName> {
+    name_from_remote_url(url).or_else(|| {
+        let last = url.trim_end_matches('/').rsplit(['/', ':']).next()?;
+        last.parse().ok()
     })
 }
 
@@ -287,6 +295,13 @@ mod tests {
         );
         assert_eq!(classify("https://github.com/a/b.git"), None);
         assert_eq!(classify("/srv/git/shop.git"), None);
+        // The forced command takes the app with or without `.git`: so does the client.
+        for url in ["git@example.com:shop", "ssh://git@example.com/shop/"] {
+            assert!(
+                matches!(classify(url), Some(Remote::Ssh { app: Some(app), .. }) if app.as_str() == "shop"),
+                "{url}"
+            );
+        }
     }
 
     #[test]

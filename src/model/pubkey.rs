@@ -53,6 +53,15 @@ impl PublicKey {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .collect();
+        if lines
+            .first()
+            .is_some_and(|l| l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY"))
+        {
+            return Err(bad(
+                "this is a private key; give its public half (the .pub file, or `ssh-keygen -y -f KEY`)"
+                    .into(),
+            ));
+        }
         let line = match lines.as_slice() {
             [] => return Err(bad("no key line was given".into())),
             [line] => *line,
@@ -282,6 +291,10 @@ mod tests {
             (rsa_claim.as_str(), "does not hold a ssh-rsa key"),
             (short.as_str(), "not an SSH public key blob"),
             (two.as_str(), "2 key lines were given"),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+                "this is a private key",
+            ),
             (options.as_str(), "options are not accepted"),
             (control.as_str(), "control characters"),
         ] {

@@ -204,7 +204,9 @@ pub fn build_dir(change: &Change, dir: &Path, observer: &mut dyn Observer) -> Re
         return Ok(built);
     }
     let procfile = std::fs::read(dir.join("Procfile")).ok();
-    observer.event(process_types(procfile.as_deref()));
+    if let Some(types) = process_types(procfile.as_deref()) {
+        observer.event(types);
+    }
     let plan = crate::build::dir::DirPlan::scan_source(dir)?;
     let max = change.app.max_slug_size(change.ctx.root);
     let slug = crate::build::dir::compile_dir(&change.ctx.slugs(), &plan, max, observer)?;
@@ -260,7 +262,10 @@ fn compile_tree(
         .tree()
         .map_err(Error::git("read the commit's tree"))?;
     let procfile = top_level_text(repo, &tree, "Procfile");
-    observer.event(process_types(procfile.as_deref().map(str::as_bytes)));
+    // A Procfile that does not parse fails the deploy with its own line; no "no Procfile" before it.
+    if let Some(types) = process_types(procfile.as_deref().map(str::as_bytes)) {
+        observer.event(types);
+    }
     let max = change.app.max_slug_size(change.ctx.root);
     let slug =
         compile::get_or_compile_from(&change.ctx.slugs(), repo, commit, incoming, max, observer)?;
@@ -270,16 +275,20 @@ fn compile_tree(
     })
 }
 
-/// The process types a Procfile declares, as the "Discovering process types" step shows them.
-fn process_types(procfile: Option<&[u8]>) -> Event {
-    let declared = procfile
-        .and_then(|text| Procfile::parse(text).ok())
-        .map(|p| p.processes().map(|(k, _)| k.to_owned()).collect())
-        .unwrap_or_default();
-    Event::ProcessTypes {
+/// The process types a Procfile declares, as the "Discovering process types" step shows them; `None` when it does not parse.
+fn process_types(procfile: Option<&[u8]>) -> Option<Event> {
+    let declared = match procfile {
+        Some(text) => Procfile::parse(text)
+            .ok()?
+            .processes()
+            .map(|(k, _)| k.to_owned())
+            .collect(),
+        None => Vec::new(),
+    };
+    Some(Event::ProcessTypes {
         declared,
         defaults: Vec::new(),
-    }
+    })
 }
 
 fn has_pre_receive_hook(app: &App) -> bool {

@@ -195,7 +195,12 @@ fn lines(event: &Event, retry: Retry) -> Option<String> {
             if let Some(help) = help::help_any(&*error.0) {
                 let _ = writeln!(text, "{BANG}help: {}", escape(&help));
             }
-            let _ = writeln!(text, "{BANG}help: {}", retry_help(app, retry));
+            let again = match broken_procfile(&*error.0) {
+                // The mistake is in the commit: the same commit can only fail again.
+                true => "fix the Procfile, commit and push".to_owned(),
+                false => retry_help(app, retry),
+            };
+            let _ = writeln!(text, "{BANG}help: {again}");
             text
         }
         Event::Rejected { short, error } => match compile_failure(&*error.0) {
@@ -256,6 +261,21 @@ fn lines(event: &Event, retry: Retry) -> Option<String> {
 fn rate(size: u64, millis: u64) -> String {
     let per_second = u128::from(size) * 1000 / u128::from(millis.max(1));
     format!("{}/s", Size(u64::try_from(per_second).unwrap_or(u64::MAX)))
+}
+
+/// Whether `error` is, through the layers' wrappers, a Procfile that does not parse.
+fn broken_procfile(error: &(dyn std::error::Error + 'static)) -> bool {
+    let model = match error.downcast_ref::<ops::Error>() {
+        Some(ops::Error::Model(e)) => Some(e),
+        Some(ops::Error::Run(crate::run::Error::Model(e))) => Some(e),
+        Some(ops::Error::Store(crate::store::Error::Model(e))) => Some(e),
+        Some(_) => None,
+        None => match error.downcast_ref::<crate::run::Error>() {
+            Some(crate::run::Error::Model(e)) => Some(e),
+            _ => error.downcast_ref::<crate::model::Error>(),
+        },
+    };
+    matches!(model, Some(crate::model::Error::BadProcfile { .. }))
 }
 
 /// How to try a failed release again without a new commit.

@@ -244,6 +244,32 @@ fn a_rejected_push_saves_the_output_it_printed() {
 }
 
 #[test]
+fn a_push_with_a_broken_procfile_is_rejected_with_its_line_and_the_fix_in_the_code() {
+    let f = Fixture::new();
+    let work = f.deployed("strict");
+    work.write(
+        "Procfile",
+        "web: python3 -m http.server $PORT\nthis is bad\n",
+    );
+    work.commit("A broken Procfile");
+    let out = work.push(&["main"]);
+    assert!(!out.status.success(), "the push is rejected");
+    let lines = remote_lines(&out.stderr);
+    assert!(
+        !lines.iter().any(|l| l.contains("No Procfile")),
+        "there is a Procfile: {lines:?}"
+    );
+    assert_eq!(
+        &lines[lines.len() - 2..],
+        [
+            " !     Procfile line 2: 'this is bad' is not `type: command`; v1 is still live",
+            " !     help: fix the Procfile, commit and push",
+        ]
+    );
+    assert_eq!(f.current("strict").as_deref(), Some("v1"));
+}
+
+#[test]
 fn an_oversized_slug_fails_the_deploy_and_keeps_the_live_release() {
     let f = Fixture::new();
     let work = f.pushed("myapp", &[("small.txt", "small\n")]).work;

@@ -508,7 +508,15 @@ fn admin_keys_run_admin_commands_and_reach_every_app() {
         .filter_map(|l| l.split(' ').next())
         .collect();
     assert_eq!(users, ["dana", "ops", "erin"], "{listed}");
-    ok(run(&mut sshd.ssh(&ops, Some("apps:create newapp"))));
+    // The remote to add is the one the client reaches, not a path on the server.
+    let created = ok(run(&mut sshd.ssh(&ops, Some("apps:create newapp"))));
+    assert!(
+        created.contains(&format!(
+            "\n  git remote add slipway {}\n",
+            sshd.url("newapp.git")
+        )),
+        "{created}"
+    );
     ok(run(&mut sshd.ssh(&ops, Some("access:add newapp erin"))));
     assert_eq!(
         ok(run(&mut sshd.ssh(&ops, Some("access newapp")))),
