@@ -83,7 +83,7 @@ pub fn create(env: &Env, args: CreateArgs) -> anyhow::Result<()> {
     let name: AppName = args.name.parse()?;
     let created = apps::create(&root, &name, &current_exe()?)?;
     // Over ssh, the URL the client pushes to, not a path on this server.
-    let git_url = match &env.ssh_origin {
+    let git_url = match env.ssh_origin() {
         Some(origin) if origin.starts_with("ssh://") => format!("{origin}/{name}.git").into(),
         Some(origin) => format!("{origin}:{name}.git").into(),
         None => created.git_url,

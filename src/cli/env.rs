@@ -79,8 +79,6 @@ pub struct Env {
     pub desktop: bool,
     /// The git remote that names the app (`-r/--remote`, default `slipway`).
     pub remote: String,
-    /// When run over ssh (`SSH_CONNECTION`), how clients reach this account: `git@203.0.113.5` or `ssh://git@203.0.113.5:2222`.
-    pub ssh_origin: Option<String>,
 }
 
 impl Env {
@@ -135,10 +133,6 @@ impl Env {
             desktop,
             remote: args.remote.unwrap_or_else(|| "slipway".to_owned()),
             http,
-            ssh_origin: ssh_origin(
-                std::env::var("SSH_CONNECTION").ok().as_deref(),
-                os_user().as_deref(),
-            ),
         })
     }
 
@@ -186,6 +180,14 @@ impl Env {
     pub fn app(&self, root: &Root, name: &str) -> crate::ops::Result<App> {
         let name: AppName = name.parse()?;
         Ok(App::open(root, &name)?)
+    }
+
+    /// When run over ssh (`SSH_CONNECTION`), how clients reach this account: `git@203.0.113.5` or `ssh://git@203.0.113.5:2222`.
+    pub fn ssh_origin(&self) -> Option<String> {
+        ssh_origin(
+            std::env::var("SSH_CONNECTION").ok().as_deref(),
+            os_user().as_deref(),
+        )
     }
 
     /// The app a command names: `named` (a positional name), else `-a APP`, else this checkout's.

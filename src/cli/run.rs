@@ -26,19 +26,11 @@ pub struct RunArgs {
 
 #[derive(Args)]
 pub struct DetachedArgs {
-    #[command(flatten)]
-    app: AppArg,
     /// Print the one-off that was started as JSON
     #[arg(long)]
     json: bool,
-    /// The command: its words are joined with spaces and run by sh, as `heroku run` does (put it after `--`)
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
-    command: Vec<String>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -84,8 +76,8 @@ pub fn run(env: &Env, args: RunArgs) -> anyhow::Result<()> {
 /// Starts the command in the background, its output in the app's logs.
 pub fn detached(env: &Env, args: DetachedArgs) -> anyhow::Result<()> {
     let root = env.root()?;
-    let app = env.resolve_app(&root, &args.app)?;
-    let command = ops::run::command_line(&args.command);
+    let app = env.resolve_app(&root, &args.run.app)?;
+    let command = ops::run::command_line(&args.run.command);
     let name = ops::run::detached(&root, &app, &current_exe()?, &command, &env.user)?;
     output::print(&match args.json {
         true => output::ps::running_json(&command, &app.name, &name),

@@ -37,8 +37,8 @@ pub const BANG: &str = " !     ";
 pub const INDENT: &str = "       ";
 
 /// "1 slug", "2 slugs": `n` and the noun, singular for one.
-pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
-    match n.into() {
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    match n {
         1 => format!("1 {one}"),
         n => format!("{n} {many}"),
     }

@@ -176,7 +176,7 @@ pub fn pruned(app: &AppName, reclaimed: &Reclaimed) -> String {
     };
     format!(
         "Pruned {releases} of {app}; deleted {} ({})\n",
-        super::counted(reclaimed.slugs as u64, "slug file", "slug files"),
+        super::counted(reclaimed.slugs, "slug file", "slug files"),
         Size(reclaimed.bytes)
     )
 }
@@ -186,7 +186,7 @@ pub fn collected(reclaimed: &Reclaimed) -> String {
     format!(
         "Deleted {} ({})\n",
         super::counted(
-            reclaimed.slugs as u64,
+            reclaimed.slugs,
             "unreferenced slug file",
             "unreferenced slug files"
         ),

@@ -15,8 +15,8 @@ pub fn fsck(reports: &[(AppName, Report)]) -> String {
         if report.problems.is_empty() {
             text.push_str(&format!(
                 "{name}: ok ({}, {} checked)\n",
-                super::counted(report.releases as u64, "release", "releases"),
-                super::counted(report.slugs as u64, "slug", "slugs")
+                super::counted(report.releases, "release", "releases"),
+                super::counted(report.slugs, "slug", "slugs")
             ));
         }
         for problem in &report.problems {
@@ -74,7 +74,7 @@ pub fn already_there(spec: &SlugStoreSpec) -> String {
 pub fn migrated(migrated: &Migrated) -> String {
     format!(
         "Copied {} ({}) from {} to {}, {} already there; slug_store is now {}\n",
-        super::counted(migrated.copied as u64, "slug", "slugs"),
+        super::counted(migrated.copied, "slug", "slugs"),
         Size(migrated.bytes),
         escape(&migrated.from),
         escape(&migrated.to),

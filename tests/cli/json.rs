@@ -91,8 +91,17 @@ fn process_maintenance_and_buildpack_changes_take_json_too() {
     );
     ok(f.slipway(&["buildpacks:set", "python", "-a", "myapp"]));
     assert_eq!(
+        json(f.slipway(&["buildpacks", "-a", "myapp", "--json"])),
+        serde_json::json!(["python"])
+    );
+    assert_eq!(
         json(f.slipway(&["buildpacks:clear", "-a", "myapp", "--json"])),
         serde_json::json!([])
+    );
+    assert_eq!(
+        json(f.slipway(&["buildpacks", "-a", "myapp", "--json"])),
+        serde_json::json!([]),
+        "cleared, not just said"
     );
     assert_eq!(
         json(f.slipway(&["buildpacks:clear-cache", "-a", "myapp", "--json"])),

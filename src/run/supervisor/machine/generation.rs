@@ -415,20 +415,33 @@ impl Gen {
                 }
             }
             for index in 1..=count {
-                let same = |p: &Proc| p.kind == kind && p.index == index;
-                if self.procs.iter().any(|p| same(p) && p.counts()) {
-                    continue;
-                }
-                // A draining process of the same name stays until it is gone, beside its successor.
-                self.procs.retain(|p| !same(p) || p.running);
-                let port = if kind == WEB { ports.next() } else { None };
-                let mut p = Proc::new(kind, index, command, port, now);
-                p.start(RunId(ids.next()), &release, now, out);
-                self.procs.push(p);
+                self.ensure_running((kind, index, command), &mut ports, ids, now, out);
             }
         }
         self.procs
             .sort_by(|a, b| (&a.kind, a.index).cmp(&(&b.kind, b.index)));
+    }
+
+    /// Starts process `kind.index` running `command` unless one by that name already counts; whether it did.
+    fn ensure_running(
+        &mut self,
+        (kind, index, command): (&str, u32, &str),
+        ports: &mut impl Iterator<Item = u16>,
+        ids: &mut Ids,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) -> bool {
+        let same = |p: &Proc| p.kind == kind && p.index == index;
+        if self.procs.iter().any(|p| same(p) && p.counts()) {
+            return false;
+        }
+        // A draining process of the same name stays until it is gone, beside its successor.
+        self.procs.retain(|p| !same(p) || p.running);
+        let port = if kind == WEB { ports.next() } else { None };
+        let mut p = Proc::new(kind, index, command, port, now);
+        p.start(RunId(ids.next()), &self.release, now, out);
+        self.procs.push(p);
+        true
     }
 
     /// Starts the processes of `target` that `formation` wants and that do not run (stopped by `ps:stop`, say); how many it started.
@@ -446,16 +459,9 @@ impl Gen {
         let mut started = 0;
         for (kind, count, command) in formation.plan(&release.procfile) {
             for index in (1..=count).filter(|i| target.matches(kind, *i)) {
-                let same = |p: &Proc| p.kind == kind && p.index == index;
-                if self.procs.iter().any(|p| same(p) && p.counts()) {
-                    continue;
+                if self.ensure_running((kind, index, command), &mut ports, ids, now, out) {
+                    started += 1;
                 }
-                self.procs.retain(|p| !same(p) || p.running);
-                let port = if kind == WEB { ports.next() } else { None };
-                let mut p = Proc::new(kind, index, command, port, now);
-                p.start(RunId(ids.next()), &release, now, out);
-                self.procs.push(p);
-                started += 1;
             }
         }
         self.procs

@@ -304,3 +304,8 @@ fn say(out: &mut Vec<Action>, text: impl Into<String>) {
         text: text.into(),
     });
 }
+
+/// The generation among `gens` that takes traffic and keeps its processes running (a free function, so the state's other fields stay borrowable).
+fn live_among(gens: &mut [Gen], live: Option<GenId>, shutting_down: bool) -> Option<&mut Gen> {
+    gens.iter_mut().find(|g| g.is_live(live, shutting_down))
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::generation::{Gen, Launching, Phase, Probe, backoff};
 use super::{
     Action, Answer, Backend, EARLY_CHECK, ELSEWHERE_GRACE, GenId, ProcState, ReleaseInfo, ReqId,
-    RunId, SETTLE, STABLE, State, TICK, reply, say,
+    RunId, SETTLE, STABLE, State, TICK, live_among, reply, say,
 };
 use crate::base::span::Span;
 use crate::model::formation::Formation;
@@ -168,12 +168,7 @@ impl State {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let (live, shutting_down) = (self.live, self.shutting_down);
-        match self
-            .gens
-            .iter_mut()
-            .find(|g| g.is_live(live, shutting_down))
-        {
+        match live_among(&mut self.gens, self.live, self.shutting_down) {
             Some(generation) => generation.scale(&formation, ports, &mut self.ids, now, out),
             None => self.scaled = Some(formation),
         }
@@ -190,12 +185,7 @@ impl State {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let (live, shutting_down) = (self.live, self.shutting_down);
-        let Some(generation) = self
-            .gens
-            .iter_mut()
-            .find(|g| g.is_live(live, shutting_down))
-        else {
+        let Some(generation) = live_among(&mut self.gens, self.live, self.shutting_down) else {
             reply(out, req, Answer::failed("nothing is running"));
             return;
         };
@@ -231,12 +221,7 @@ impl State {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let (live, shutting_down) = (self.live, self.shutting_down);
-        let Some(generation) = self
-            .gens
-            .iter_mut()
-            .find(|g| g.is_live(live, shutting_down))
-        else {
+        let Some(generation) = live_among(&mut self.gens, self.live, self.shutting_down) else {
             reply(out, req, Answer::failed("nothing is running"));
             return;
         };
