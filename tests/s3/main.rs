@@ -446,7 +446,7 @@ fn a_throttling_store_is_asked_again_and_the_upload_lands() {
     assert_eq!(
         gate.failed(),
         2,
-        "two answers of 503 after 64 KiB of the body, then the third try sent it all from the start"
+        "two answers of 503 after the whole body, then the third try sent it all again from the start"
     );
     let direct = client(server, "throttled");
     assert_eq!(direct.head("a").unwrap(), Some(300_000));

@@ -426,7 +426,7 @@ impl Gate {
     }
 }
 
-/// Reads one request head from `client` and some of its body, answers `503 SlowDown` and closes.
+/// Reads one request from `client`, answers `503 SlowDown` and closes.
 fn slow_down(mut client: TcpStream) {
     use std::io::Write;
     client
@@ -437,8 +437,9 @@ fn slow_down(mut client: TcpStream) {
     while !head.ends_with(b"\r\n\r\n") && matches!(client.read(&mut byte), Ok(1)) {
         head.push(byte[0]);
     }
-    // Some of the body (after a `100 Continue` when asked for one): the client
-    // has started sending, so a retry must send it all again from the start.
+    // The body (after a `100 Continue` when asked for one), read whole so the
+    // answer is not lost to a reset: the client has sent it all, so a retry
+    // must send it again from the start.
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     let length: u64 = head
         .lines()
@@ -448,8 +449,7 @@ fn slow_down(mut client: TcpStream) {
     if head.contains("\r\nexpect: 100-continue\r\n") {
         let _ = client.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
-    let mut some = vec![0u8; length.min(64 * 1024) as usize];
-    let _ = client.read_exact(&mut some);
+    let _ = std::io::copy(&mut (&client).take(length), &mut std::io::sink());
     let body =
         "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
     let _ = client.write_all(
